@@ -1,0 +1,70 @@
+#include "app/commands.hpp"
+
+#include <iostream>
+
+#include "engine/workflow.hpp"
+#include "engine/yaml_util.hpp"
+
+namespace gridcase::app {
+
+namespace {
+
+// The `kind:` of a YAML file, or "" when it cannot be told (the loaders report why).
+std::string kind_of(const std::string& path) {
+  std::string text;
+  if (!yaml::read_file(path, text)) return "";
+  try {
+    YAML::Node n = YAML::Load(text);
+    if (n.IsMap() && n["kind"] && n["kind"].IsScalar()) return n["kind"].Scalar();
+  } catch (const YAML::Exception&) {
+  }
+  return "";
+}
+
+}  // namespace
+
+int run_validate(const std::vector<std::string>& paths) {
+  Diagnostics diags;
+  std::vector<std::string> orgs, workflows;
+  for (const auto& p : paths) {
+    for (const auto& f : yaml_files(p, diags)) {
+      std::string kind = kind_of(f);
+      if (kind == "Org") {
+        orgs.push_back(f);
+      } else {
+        workflows.push_back(f);  // also files of unknown kind: the workflow loader says why
+      }
+    }
+  }
+  std::optional<Org> org;
+  for (const auto& f : orgs) {
+    auto o = load_org_file(f, diags);
+    if (o && !org) org = std::move(o);
+  }
+  if (orgs.size() > 1) diags.warning(orgs[1], {}, "more than one org file given; workflows are checked against " + orgs[0]);
+  int n_workflows = 0;
+  std::vector<std::pair<std::string, std::string>> names;  // name, file
+  for (const auto& f : workflows) {
+    auto wf = load_workflow_file(f, org ? &*org : nullptr, diags);
+    if (!wf) continue;
+    ++n_workflows;
+    for (const auto& [name, file] : names) {
+      if (name == wf->name) diags.error(f, {}, "workflow name '" + name + "' is also used by " + file);
+    }
+    names.emplace_back(wf->name, f);
+  }
+  for (const auto& d : diags.all()) std::cerr << d.format() << '\n';
+  int warnings = static_cast<int>(diags.all().size()) - diags.error_count();
+  if (diags.has_errors()) {
+    std::cerr << "校验失败 / invalid: " << diags.error_count() << " 个错误 error(s), " << warnings
+              << " 个警告 warning(s)\n";
+    return 1;
+  }
+  std::cout << "校验通过 / valid: " << n_workflows << " 个流程 workflow(s)";
+  if (org) std::cout << ", 组织树 org: " << org->units.size() << " 个单位 units, " << org->people.size() << " 人 people";
+  if (warnings) std::cout << ", " << warnings << " 个警告 warning(s)";
+  std::cout << '\n';
+  return 0;
+}
+
+}  // namespace gridcase::app

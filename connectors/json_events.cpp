@@ -1,0 +1,324 @@
+#include "connectors/json_events.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace gridcase::json {
+
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+// The DOM parser, with the error kept as a value instead of thrown.
+class Sax : public nlohmann::detail::json_sax_dom_parser<json> {
+ public:
+  explicit Sax(json& j) : json_sax_dom_parser(j, false) {}
+  bool parse_error(std::size_t position, const std::string& /*token*/,
+                   const nlohmann::detail::exception& ex) {
+    error = ex.what();
+    // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> the tail
+    if (auto p = error.find("parse error"); p != std::string::npos) error = error.substr(p);
+    (void)position;
+    return false;
+  }
+  std::string error;
+};
+
+Value to_value(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null:
+    case json::value_t::discarded:
+      return Value();
+    case json::value_t::boolean:
+      return Value(j.get<bool>());
+    case json::value_t::number_integer:
+      return Value(j.get<int64_t>());
+    case json::value_t::number_unsigned: {
+      auto u = j.get<uint64_t>();
+      if (u <= static_cast<uint64_t>(INT64_MAX)) return Value(static_cast<int64_t>(u));
+      return Value(static_cast<double>(u));
+    }
+    case json::value_t::number_float:
+      return Value(j.get<double>());
+    case json::value_t::string:
+      return Value(j.get<std::string>());
+    case json::value_t::array: {
+      List l;
+      l.reserve(j.size());
+      for (const auto& x : j) l.push_back(to_value(x));
+      return Value(std::move(l));
+    }
+    case json::value_t::object: {
+      Map m;
+      for (auto it = j.begin(); it != j.end(); ++it) m.emplace(it.key(), to_value(it.value()));
+      return Value(std::move(m));
+    }
+    case json::value_t::binary:
+      return Value();
+  }
+  return Value();
+}
+
+const char* json_type(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float:
+      return "a number";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "a list";
+    case json::value_t::object:
+      return "an object";
+    default:
+      return "a value";
+  }
+}
+
+// A required non-empty string field; `path` names it in errors ("report.grid").
+Result<std::string> need_string(const json& obj, const char* key, const std::string& path) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return err("missing required field '" + path + "'");
+  if (!it->is_string()) return err("field '" + path + "' must be a string, got " + json_type(*it));
+  const auto& s = it->get_ref<const std::string&>();
+  if (s.empty()) return err("field '" + path + "' must not be empty");
+  return s;
+}
+
+// An optional string field: null when absent or null.
+Result<Value> opt_string(const json& obj, const char* key, const std::string& path) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return Value();
+  if (!it->is_string()) return err("field '" + path + "' must be a string, got " + json_type(*it));
+  return Value(it->get<std::string>());
+}
+
+bool reserved_action(std::string_view a) {
+  return a == "opened" || a == "report" || a == "sla_warning" || a == "sla_expired";
+}
+
+}  // namespace
+
+Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
+  json j;
+  Sax sax(j);
+  if (!json::sax_parse(text.begin(), text.end(), &sax, nlohmann::detail::input_format_t::json,
+                       true) ||
+      !sax.error.empty()) {
+    return err("invalid JSON: " + (sax.error.empty() ? std::string("parse error") : sax.error));
+  }
+  if (!j.is_object()) return err(std::string("an input event must be a JSON object, got ") + json_type(j));
+  InputEvent ev;
+  auto type = need_string(j, "type", "type");
+  if (!type.ok()) return type.error();
+  auto at = need_string(j, "at", "at");
+  if (!at.ok()) return at.error();
+  auto ts = parse_timestamp(*at);
+  if (!ts.ok()) return err("field 'at': " + ts.error().message);
+  ev.at = *ts;
+  if (*type == "report") {
+    ev.type = InputEvent::Type::Report;
+    auto it = j.find("report");
+    if (it == j.end() || it->is_null()) return err("missing required field 'report'");
+    if (!it->is_object()) return err(std::string("field 'report' must be an object, got ") + json_type(*it));
+    json& r = *it;
+    auto rid = need_string(r, "report_id", "report.report_id");
+    if (!rid.ok()) return rid.error();
+    auto grid = need_string(r, "grid", "report.grid");
+    if (!grid.ok()) return grid.error();
+    auto cat = need_string(r, "category", "report.category");
+    if (!cat.ok()) return cat.error();
+    UnitIdx g = org.find_unit(*grid);
+    if (g == kNoUnit) return err("unknown grid '" + *grid + "'");
+    if (org.units[g].level != 0) {
+      return err("'" + *grid + "' is a " + org.levels[org.units[g].level] + ", not a " +
+                 org.levels[0] + " (report.grid must be at the lowest level)");
+    }
+    auto sev = r.find("severity");
+    if (sev == r.end() || sev->is_null()) {
+      r["severity"] = 1;
+    } else if (!sev->is_number_integer() || sev->get<int64_t>() < 1 || sev->get<int64_t>() > 5) {
+      return err("field 'report.severity' must be an integer from 1 to 5, got " + sev->dump());
+    }
+    ev.report_id = *rid;
+    ev.grid = *grid;
+    ev.category = *cat;
+    ev.report = to_value(r);
+    return ev;
+  }
+  if (*type == "action") {
+    ev.type = InputEvent::Type::Action;
+    auto cid = need_string(j, "case_id", "case_id");
+    if (!cid.ok()) return cid.error();
+    auto action = need_string(j, "action", "action");
+    if (!action.ok()) return action.error();
+    if (reserved_action(*action)) return err("action '" + *action + "' is reserved for the engine");
+    ev.case_id = *cid;
+    ev.action = *action;
+    auto grid = opt_string(j, "grid", "grid");
+    if (!grid.ok()) return grid.error();
+    if (grid->is_string()) ev.grid = grid->as_string();
+    for (auto [key, field] : {std::pair{"actor", &ev.actor}, std::pair{"actor_unit", &ev.actor_unit},
+                              std::pair{"action_id", &ev.action_id}}) {
+      auto v = opt_string(j, key, key);
+      if (!v.ok()) return v.error();
+      *field = std::move(v).value();
+    }
+    if (auto it = j.find("note"); it != j.end()) ev.note = to_value(*it);
+    if (auto it = j.find("data"); it != j.end()) ev.data = to_value(*it);
+    return ev;
+  }
+  return err("unknown event type '" + *type + "' (expected report or action)");
+}
+
+namespace {
+
+ordered_json to_json(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::Null:
+      return nullptr;
+    case Value::Kind::Bool:
+      return v.as_bool();
+    case Value::Kind::Int:
+      return v.as_int();
+    case Value::Kind::Double:
+      return v.as_double();
+    case Value::Kind::String:
+      return v.as_string();
+    case Value::Kind::Timestamp:
+      return format_timestamp(v.as_timestamp());
+    case Value::Kind::Duration:
+      return format_duration(v.as_duration());
+    case Value::Kind::List: {
+      ordered_json a = ordered_json::array();
+      for (const auto& x : v.as_list()) a.push_back(to_json(x));
+      return a;
+    }
+    case Value::Kind::Map: {
+      ordered_json o = ordered_json::object();
+      for (const auto& [k, x] : v.as_map()) o[k] = to_json(x);
+      return o;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+namespace {
+
+// Appends `s` as a JSON string. Input text is valid UTF-8 (checked where it enters), so
+// only quotes, backslashes and control characters need escaping.
+void put_string(std::string& out, std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  out.push_back('"');
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(hex[c >> 4]);
+          out.push_back(hex[c & 15]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void put_value(std::string& out, const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::String:
+      put_string(out, v.as_string());
+      break;
+    case Value::Kind::Int:
+      out += std::to_string(v.as_int());
+      break;
+    case Value::Kind::Timestamp:
+      put_string(out, format_timestamp(v.as_timestamp()));
+      break;
+    case Value::Kind::Null:
+      out += "null";
+      break;
+    default:
+      out += to_json(v).dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  }
+}
+
+void put_field(std::string& out, std::string_view key, std::string_view value) {
+  out += ", ";
+  put_string(out, key);
+  out += ": ";
+  put_string(out, value);
+}
+
+}  // namespace
+
+std::string case_event_line(const CaseEvent& e) {
+  // The contract's field order, in the same spacing as the worked examples.
+  std::string out;
+  out.reserve(320);
+  out += "{\"case_id\": ";
+  put_string(out, e.case_id);
+  out += ", \"seq\": ";
+  out += std::to_string(e.seq);
+  put_field(out, "type", e.type);
+  put_field(out, "at", format_timestamp(e.at));
+  put_field(out, "workflow", e.workflow);
+  put_field(out, "state", e.state);
+  put_field(out, "level", e.level);
+  put_field(out, "unit", e.unit);
+  put_field(out, "trigger", e.trigger);
+  for (const auto& [k, v] : e.extra) {
+    out += ", ";
+    put_string(out, k);
+    out += ": ";
+    put_value(out, v);
+  }
+  out += '}';
+  return out;
+}
+
+std::string case_snapshot(const std::vector<CaseSummary>& cases) {
+  ordered_json a = ordered_json::array();
+  for (const auto& c : cases) {
+    ordered_json j;
+    j["case_id"] = c.case_id;
+    j["workflow"] = c.workflow;
+    j["state"] = c.state;
+    j["level"] = c.level;
+    j["unit"] = c.unit;
+    j["closed"] = c.closed;
+    j["report_count"] = c.report_count;
+    j["co_handlers"] = c.co_handlers;
+    ordered_json vars = ordered_json::object();
+    for (const auto& [k, v] : c.vars) vars[k] = to_json(v);
+    j["vars"] = vars;
+    a.push_back(std::move(j));
+  }
+  return a.dump(2, ' ', false, ordered_json::error_handler_t::replace);
+}
+
+}  // namespace gridcase::json

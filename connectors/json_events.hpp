@@ -1,0 +1,34 @@
+#pragma once
+// Input events and case events as JSON (interfaces.md). Parsing never throws: a bad line
+// gives an Error naming what is wrong.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/case.hpp"
+#include "engine/org.hpp"
+#include "engine/result.hpp"
+
+namespace gridcase::json {
+
+// Parses and checks one input event: valid JSON, `type`, `at`, the required fields, a
+// report's grid at the org tree's lowest level, severity 1-5 (default 1), an action name
+// that is not reserved.
+Result<InputEvent> parse_input_event(std::string_view text, const Org& org);
+
+// One case event as a JSON object on one line (no newline), fields in the contract's order.
+std::string case_event_line(const CaseEvent& e);
+
+// A case for the snapshot: {case_id, workflow, state, level, unit, closed, report_count,
+// co_handlers, vars}.
+struct CaseSummary {
+  std::string case_id, workflow, state, level, unit;
+  bool closed = false;
+  int64_t report_count = 0;
+  std::vector<std::string> co_handlers;
+  std::vector<std::pair<std::string, Value>> vars;
+};
+// The snapshot as a JSON array, indented by 2.
+std::string case_snapshot(const std::vector<CaseSummary>& cases);
+
+}  // namespace gridcase::json

@@ -1,0 +1,75 @@
+#pragma once
+// The step function: (case, event, now) -> (case', case events, timer changes).
+// Pure and deterministic: no I/O, no clock, no randomness; timer ids come from a counter
+// the caller owns and persists.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/case.hpp"
+#include "engine/org.hpp"
+#include "engine/workflow.hpp"
+
+namespace gridcase {
+
+struct RuleError {
+  std::string message;
+  std::string location;  // FILE:LINE:COL in the workflow file
+};
+
+struct StepResult {
+  std::vector<CaseEvent> events;
+  std::vector<TimerChange> timers;
+  bool closed_now = false;  // the case entered a final state in this step
+  void clear() {
+    events.clear();
+    timers.clear();
+    closed_now = false;
+  }
+};
+
+class Engine {
+ public:
+  Engine(std::shared_ptr<const Org> org, std::vector<Workflow> workflows);
+
+  const Org& org() const { return *org_; }
+  const std::vector<Workflow>& workflows() const { return workflows_; }
+  int workflow_index(std::string_view name) const;
+
+  // The workflow a new report opens a case in: the highest-priority one whose match holds
+  // (ties by name); -1 if none. Failing matches count as false and are listed in `errors`.
+  int select_workflow(const InputEvent& report, Timestamp now,
+                      std::vector<RuleError>* errors) const;
+
+  // The correlation key of `report` under workflow `wf`: null when the workflow does not
+  // correlate, the key is null, or it failed (then `error` says why).
+  Value correlation_key(int wf, const Value& report, Timestamp now, RuleError* error,
+                        bool* failed) const;
+
+  // Opens case `c` (empty on entry) from `ev`. `pre_errors` are rule errors found while
+  // routing (a failed correlate.key), written after `opened`.
+  void open(Case& c, int wf, const InputEvent& ev, Timestamp now, uint64_t& timer_seq,
+            const std::vector<RuleError>& pre_errors, StepResult& out) const;
+  // Merges a correlated report into the open case `c`.
+  void merge(Case& c, const InputEvent& ev, Timestamp now, uint64_t& timer_seq,
+             StepResult& out) const;
+  // Applies an action (the caller has checked action_id duplicates and the grid).
+  void act(Case& c, const InputEvent& ev, Timestamp now, uint64_t& timer_seq,
+           StepResult& out) const;
+  // Fires the pending timer `timer_id` of `c` (now = its due time). Returns false if the
+  // case has no such timer (already cancelled): nothing happens then.
+  bool fire(Case& c, uint64_t timer_id, Timestamp now, uint64_t& timer_seq,
+            StepResult& out) const;
+
+  // The actor's unit: the action's actor_unit if it is in the org tree, else the actor's
+  // unit in people; kNoUnit if neither.
+  UnitIdx actor_unit(const InputEvent& ev) const;
+
+ private:
+  struct Step;
+  std::shared_ptr<const Org> org_;
+  std::vector<Workflow> workflows_;
+  std::vector<int> by_priority_;  // workflow indices, highest priority first, ties by name
+};
+
+}  // namespace gridcase

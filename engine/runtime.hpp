@@ -1,0 +1,61 @@
+#pragma once
+// The runtime loop over the ports: routes input events (dedupe, workflow selection,
+// correlation), drives the clock and the timers, applies steps to the store.
+#include <string>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "engine/store.hpp"
+
+namespace gridcase {
+
+// A correlation key as stored: type-tagged so that "1" and 1 never meet.
+std::string encode_correlation_key(const Value& key);
+
+class Processor {
+ public:
+  Processor(const Engine& engine, CaseStore& store, EventSink& sink);
+
+  // Restores the clock and the timer counter from the store.
+  Result<bool> init();
+
+  enum class Outcome { Applied, Duplicate, Bad };
+  struct Verdict {
+    Outcome outcome = Outcome::Applied;
+    std::string error;                // Outcome::Bad: why
+    std::vector<RuleError> warnings;  // failed `match` expressions
+  };
+
+  // Checks and applies one input event. A bad event changes nothing and does not move the
+  // clock. Storage read errors are returned as Bad with the reason.
+  Verdict process(const InputEvent& ev);
+
+  // Moves the clock to `t` (never backwards), firing every timer due at or before it, in
+  // due order, each at its due time.
+  Result<bool> advance_to(Timestamp t);
+
+  // Saves the clock and counters, then commits the store.
+  Result<bool> commit();
+
+  Timestamp clock() const { return clock_; }
+  uint64_t events_in() const { return events_in_; }
+  uint64_t events_out() const { return events_out_; }
+  uint64_t timers_fired() const { return timers_fired_; }
+
+ private:
+  void apply(Case& c, StepResult& r);
+  Verdict process_report(const InputEvent& ev);
+  Verdict process_action(const InputEvent& ev);
+
+  const Engine& engine_;
+  CaseStore& store_;
+  EventSink& sink_;
+  Timestamp clock_{INT64_MIN};
+  uint64_t timer_seq_ = 0;
+  uint64_t events_in_ = 0;
+  uint64_t events_out_ = 0;
+  uint64_t timers_fired_ = 0;
+  StepResult scratch_;
+};
+
+}  // namespace gridcase

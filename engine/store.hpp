@@ -1,0 +1,67 @@
+#pragma once
+// The CaseStore port: everything the runtime keeps between events. Writes since the last
+// commit() become durable together (one RocksDB WriteBatch in the RocksDB adapter); reads
+// always see them.
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/case.hpp"
+#include "engine/result.hpp"
+
+namespace gridcase {
+
+struct TimerRef {
+  Timestamp due;
+  uint64_t seq = 0;
+  std::string case_id;
+};
+
+class CaseStore {
+ public:
+  virtual ~CaseStore() = default;
+
+  // nullopt when there is no such case; an Error when stored data cannot be read.
+  virtual Result<std::optional<Case>> load(std::string_view id) = 0;
+  virtual void save(const Case& c) = 0;
+  virtual bool exists(std::string_view id) = 0;
+
+  // Report ids already seen, per origin grid.
+  virtual bool report_seen(std::string_view grid, std::string_view report_id) = 0;
+  virtual void mark_report(std::string_view grid, std::string_view report_id) = 0;
+
+  // Correlation index: open cases by (workflow, origin grid, encoded key).
+  virtual std::vector<std::string> correlated(std::string_view workflow, std::string_view grid,
+                                              std::string_view key) = 0;
+  virtual void add_correlation(std::string_view workflow, std::string_view grid,
+                               std::string_view key, std::string_view case_id) = 0;
+  virtual void remove_correlation(std::string_view workflow, std::string_view grid,
+                                  std::string_view key, std::string_view case_id) = 0;
+
+  // Timer index ordered by (due, seq).
+  virtual void add_timer(Timestamp due, uint64_t seq, std::string_view case_id) = 0;
+  virtual void remove_timer(Timestamp due, uint64_t seq) = 0;
+  virtual std::optional<TimerRef> next_timer() = 0;
+  virtual size_t pending_timers() = 0;
+
+  // Small named values: the engine clock, the timer counter, source offsets.
+  virtual std::optional<std::string> get_meta(std::string_view key) = 0;
+  virtual void put_meta(std::string_view key, std::string_view value) = 0;
+
+  // Makes every write since the last commit durable, all or nothing.
+  virtual Result<bool> commit() = 0;
+
+  // Every stored case, in id order. Returns the first read error, if any.
+  virtual Result<bool> for_each_case(const std::function<void(const Case&)>& fn) = 0;
+};
+
+// Case events leave the runtime through a sink (stdout, Kafka, the embedded log).
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void emit(const CaseEvent& e) = 0;
+};
+
+}  // namespace gridcase

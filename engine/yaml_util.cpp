@@ -1,0 +1,134 @@
+#include "engine/yaml_util.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace gridcase::yaml {
+
+SourcePos text_pos(const YAML::Node& n, std::string_view file_text) {
+  SourcePos p = pos_of(n);
+  YAML::Mark m = n.Mark();
+  if (m.pos >= 0 && static_cast<size_t>(m.pos) < file_text.size()) {
+    char c = file_text[static_cast<size_t>(m.pos)];
+    if (c == '"' || c == '\'') p.col += 1;
+  }
+  return p;
+}
+
+void check_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
+                const std::string& file, std::string_view what, Diagnostics& diags) {
+  std::set<std::string> seen;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const YAML::Node& key = it->first;
+    if (!key.IsScalar()) {
+      diags.error(file, pos_of(key), std::string("keys of ") + std::string(what) +
+                                         " must be plain names");
+      continue;
+    }
+    const std::string& k = key.Scalar();
+    if (!seen.insert(k).second) {
+      diags.error(file, pos_of(key), "duplicate key '" + k + "' in " + std::string(what));
+    }
+    bool ok = false;
+    for (std::string_view a : allowed) ok = ok || a == k;
+    if (!ok) {
+      std::string list;
+      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      diags.error(file, pos_of(key),
+                  "unknown key '" + k + "' in " + std::string(what) + " (allowed: " + list + ")");
+    }
+  }
+}
+
+std::optional<std::string> get_string(const YAML::Node& n, const std::string& file,
+                                      std::string_view what, Diagnostics& diags) {
+  if (!n.IsScalar()) {
+    diags.error(file, pos_of(n), std::string(what) + " must be a string");
+    return std::nullopt;
+  }
+  return n.Scalar();
+}
+
+std::optional<int64_t> get_int(const YAML::Node& n, const std::string& file,
+                               std::string_view what, Diagnostics& diags) {
+  if (n.IsScalar()) {
+    const std::string& s = n.Scalar();
+    size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+    bool digits = i < s.size();
+    for (size_t j = i; j < s.size(); ++j) digits = digits && s[j] >= '0' && s[j] <= '9';
+    if (digits && s.size() <= 18) return std::stoll(s);
+  }
+  diags.error(file, pos_of(n), std::string(what) + " must be an integer");
+  return std::nullopt;
+}
+
+std::optional<bool> get_bool(const YAML::Node& n, const std::string& file, std::string_view what,
+                             Diagnostics& diags) {
+  if (n.IsScalar()) {
+    const std::string& s = n.Scalar();
+    if (s == "true") return true;
+    if (s == "false") return false;
+  }
+  diags.error(file, pos_of(n), std::string(what) + " must be true or false");
+  return std::nullopt;
+}
+
+std::optional<YAML::Node> parse(std::string_view text, const std::string& file,
+                                Diagnostics& diags) {
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    SourcePos p{e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.column >= 0 ? e.mark.column + 1 : 0};
+    diags.error(file, p, "YAML syntax: " + e.msg);
+    return std::nullopt;
+  }
+}
+
+bool check_utf8(std::string_view s, const std::string& file, Diagnostics& diags) {
+  int line = 1, col = 1;
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    }
+    if (ok && len == 2) ok = c >= 0xC2;
+    if (ok && len == 3) {
+      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
+    }
+    if (ok && len == 4) {
+      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = c <= 0xF4 && !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
+    }
+    if (!ok) {
+      diags.error(file, {line, col}, "invalid UTF-8 (byte 0x" + [&] {
+        static const char* hex = "0123456789abcdef";
+        return std::string{hex[c >> 4], hex[c & 15]};
+      }() + ")");
+      return false;
+    }
+    if (c == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+    i += len;
+  }
+  return true;
+}
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+}  // namespace gridcase::yaml

@@ -1,0 +1,44 @@
+#pragma once
+// Helpers for strict YAML loading with located errors (yaml-cpp marks are 0-based).
+#include <yaml-cpp/yaml.h>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/diagnostics.hpp"
+
+namespace gridcase::yaml {
+
+inline SourcePos pos_of(const YAML::Node& n) {
+  YAML::Mark m = n.Mark();
+  if (m.line < 0) return {};
+  return {m.line + 1, m.column + 1};
+}
+
+// Where a scalar's text begins: after the opening quote for quoted scalars.
+SourcePos text_pos(const YAML::Node& n, std::string_view file_text);
+
+// Reports keys of `map` not in `allowed`, and duplicate keys, as errors.
+void check_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
+                const std::string& file, std::string_view what, Diagnostics& diags);
+
+// Scalar accessors that report a located error and return nullopt on mismatch.
+std::optional<std::string> get_string(const YAML::Node& n, const std::string& file,
+                                      std::string_view what, Diagnostics& diags);
+std::optional<int64_t> get_int(const YAML::Node& n, const std::string& file,
+                               std::string_view what, Diagnostics& diags);
+std::optional<bool> get_bool(const YAML::Node& n, const std::string& file, std::string_view what,
+                             Diagnostics& diags);
+
+// Parses a whole document; a syntax error is reported located and gives nullopt.
+std::optional<YAML::Node> parse(std::string_view text, const std::string& file,
+                                Diagnostics& diags);
+
+// Checks that the text is valid UTF-8; reports the first bad byte's line and column.
+bool check_utf8(std::string_view text, const std::string& file, Diagnostics& diags);
+
+bool read_file(const std::string& path, std::string& out);
+
+}  // namespace gridcase::yaml

@@ -11,7 +11,10 @@
 #include "connectors/json_events.hpp"
 #include "engine/runtime.hpp"
 #include "storage/memory_store.hpp"
+#if __has_include("storage/rocksdb_store.hpp") && !defined(GRIDCASE_NO_ROCKS)
 #include "storage/rocksdb_store.hpp"
+#define GRIDCASE_HAVE_ROCKS 1
+#endif
 
 namespace gridcase::app {
 
@@ -81,12 +84,16 @@ int run_simulate(const SimulateOptions& opt) {
 
   std::unique_ptr<CaseStore> store;
   if (opt.state_dir) {
+#ifdef GRIDCASE_HAVE_ROCKS
     auto s = RocksStore::open(*opt.state_dir, engine);
     if (!s.ok()) {
       std::cerr << "gridcase simulate: --state-dir " << *opt.state_dir << ": " << s.error().message << '\n';
       return 2;
     }
     store = std::move(s).value();
+#else
+    store = std::make_unique<MemoryStore>();
+#endif
   } else {
     store = std::make_unique<MemoryStore>();
   }

@@ -17,6 +17,7 @@ PACKAGES=(
   nlohmann-json3-dev
   libspdlog-dev
   libfmt-dev
+  libcli11-dev            # the command line of the gridcase executable
   # tests & benchmarks / 测试与基准
   libgtest-dev libgmock-dev libbenchmark-dev
   # clang, formatting, libFuzzer + sanitizer runtime / clang、格式化、模糊测试与 sanitizer 运行时

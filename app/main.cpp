@@ -25,6 +25,24 @@ int main(int argc, char** argv) {
   simulate->add_option("--cases", sim.cases, "write the final cases to this JSON file");
   simulate->add_option("--state-dir", sim.state_dir, "keep state in RocksDB here");
   simulate->add_flag("--no-progress", no_progress, "never show progress");
+  simulate->add_flag("--summary", sim.summary, "print a summary (cases by level, share closed in grid and village) on stderr");
+
+  GenerateOptions gen;
+  auto* generate = app.add_subcommand("generate", "生成模拟上报数据 / write a synthetic, deterministic input stream");
+  generate->add_option("--org", gen.org, "org tree YAML")->required();
+  generate->add_option("--events", gen.events, "number of lines (reports and actions)")->check(CLI::PositiveNumber);
+  generate->add_option("--seed", gen.seed, "random seed (same seed, same bytes)");
+  generate->add_option("--start", gen.start, "time of the first event (RFC 3339)");
+  generate->add_option("--action-share", gen.action_share, "share of lines that are actions")->check(CLI::Range(0.0, 0.9));
+  generate->add_flag("--no-flood-week", gen.no_flood_week, "no June flood-week burst");
+  generate->add_option("--out", gen.out, "output file (- for stdout)");
+
+  CasesOptions cases;
+  auto* cases_cmd = app.add_subcommand("cases", "导出案件快照 / print the case snapshot of a stopped engine's state");
+  cases_cmd->add_option("--org", cases.org, "org tree YAML")->required();
+  cases_cmd->add_option("--workflows", cases.workflows, "workflow file(s) or directory")->required();
+  cases_cmd->add_option("--state-dir", cases.state_dir, "the engine's state directory")->required();
+  cases_cmd->add_option("--out", cases.out, "output file (- for stdout)");
 
   try {
     app.parse(argc, argv);
@@ -36,5 +54,7 @@ int main(int argc, char** argv) {
     sim.progress = !no_progress;
     return run_simulate(sim);
   }
+  if (generate->parsed()) return run_generate(gen);
+  if (cases_cmd->parsed()) return run_cases(cases);
   return 2;
 }

@@ -8,13 +8,11 @@
 
 #include "app/commands.hpp"
 #include "app/loading.hpp"
+#include "app/summary.hpp"
 #include "connectors/json_events.hpp"
 #include "engine/runtime.hpp"
 #include "storage/memory_store.hpp"
-#if __has_include("storage/rocksdb_store.hpp") && !defined(GRIDCASE_NO_ROCKS)
 #include "storage/rocksdb_store.hpp"
-#define GRIDCASE_HAVE_ROCKS 1
-#endif
 
 namespace gridcase::app {
 
@@ -84,16 +82,12 @@ int run_simulate(const SimulateOptions& opt) {
 
   std::unique_ptr<CaseStore> store;
   if (opt.state_dir) {
-#ifdef GRIDCASE_HAVE_ROCKS
     auto s = RocksStore::open(*opt.state_dir, engine);
     if (!s.ok()) {
       std::cerr << "gridcase simulate: --state-dir " << *opt.state_dir << ": " << s.error().message << '\n';
       return 2;
     }
     store = std::move(s).value();
-#else
-    store = std::make_unique<MemoryStore>();
-#endif
   } else {
     store = std::make_unique<MemoryStore>();
   }
@@ -122,6 +116,8 @@ int run_simulate(const SimulateOptions& opt) {
     return 2;
   }
   Progress progress(opt.progress);
+  auto started = std::chrono::steady_clock::now();
+  uint64_t n_bad = 0;
   bool bad = false;
   std::string line;
   uint64_t lineno = 0, bytes = 0, since_commit = 0;
@@ -138,6 +134,7 @@ int run_simulate(const SimulateOptions& opt) {
     if (!ev.ok()) {
       report("error", ev.error().message);
       bad = true;
+      ++n_bad;
       continue;
     }
     auto v = proc.process(*ev);
@@ -145,6 +142,7 @@ int run_simulate(const SimulateOptions& opt) {
     if (v.outcome == Processor::Outcome::Bad) {
       report("error", v.error);
       bad = true;
+      ++n_bad;
     }
     if (++since_commit >= kBatch) {
       since_commit = 0;
@@ -169,6 +167,19 @@ int run_simulate(const SimulateOptions& opt) {
   if (opt.cases) {
     if (auto r = write_cases(*opt.cases, engine, *store); !r.ok()) {
       std::cerr << "gridcase simulate: --cases " << *opt.cases << ": " << r.error().message << '\n';
+      return 2;
+    }
+  }
+  if (opt.summary) {
+    RunStats st;
+    st.lines = lineno;
+    st.bad = n_bad;
+    st.events_in = proc.events_in();
+    st.events_out = proc.events_out();
+    st.timers_fired = proc.timers_fired();
+    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (auto r = print_summary(engine, *store, st, std::cerr); !r.ok()) {
+      std::cerr << "gridcase simulate: state: " << r.error().message << '\n';
       return 2;
     }
   }

@@ -177,7 +177,7 @@ struct OrgLoader {
     }
     yaml::check_keys(root, {"apiVersion", "kind", "levels", "units", "people"}, file, "the org", diags);
     for (const char* req : {"apiVersion", "kind", "levels", "units"}) {
-      if (!root[req]) diags.error(file, {1, 1}, std::string("missing required key '") + req + "'");
+      if (!root[req]) diags.error(file, yaml::pos_of(root), std::string("missing required key '") + req + "'");
     }
     if (root["apiVersion"] && root["apiVersion"].IsScalar() && root["apiVersion"].Scalar() != "gridcase/v1") {
       diags.error(file, pos_of(root["apiVersion"]), "apiVersion must be gridcase/v1");
@@ -255,6 +255,7 @@ std::optional<Org> load_org_text(std::string_view text, const std::string& file_
                                  Diagnostics& diags) {
   int before = diags.error_count();
   if (!yaml::check_utf8(text, file_name, diags)) return std::nullopt;
+  yaml::TextScope scope(text);
   auto root = yaml::parse(text, file_name, diags);
   if (!root) return std::nullopt;
   OrgLoader loader{file_name, diags, {}, {}};

@@ -141,7 +141,7 @@ struct Loader {
                       "sla", "sla_warning", "correlate", "vars", "initial", "states"},
                      file, "the workflow", diags);
     for (const char* req : {"apiVersion", "kind", "name", "levels", "initial", "states"}) {
-      if (!root[req]) diags.error(file, {1, 1}, std::string("missing required key '") + req + "'");
+      if (!root[req]) diags.error(file, yaml::pos_of(root), std::string("missing required key '") + req + "'");
     }
     if (root["apiVersion"] && (!root["apiVersion"].IsScalar() || root["apiVersion"].Scalar() != "gridcase/v1")) {
       error(root["apiVersion"], "apiVersion must be gridcase/v1");
@@ -569,6 +569,7 @@ std::optional<Workflow> load_workflow_text(std::string_view text, const std::str
                                            const Org* org, Diagnostics& diags) {
   int before = diags.error_count();
   if (!yaml::check_utf8(text, file, diags)) return std::nullopt;
+  yaml::TextScope scope(text);
   auto root = yaml::parse(text, file, diags);
   if (!root) return std::nullopt;
   Loader l{file, text, org, diags, {}, {}, {}};

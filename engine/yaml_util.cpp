@@ -6,6 +6,33 @@
 
 namespace gridcase::yaml {
 
+namespace {
+thread_local std::string_view current_text;
+
+// Columns in code points: count the bytes of the line before `pos` that start a character.
+int code_point_column(std::string_view text, size_t pos) {
+  size_t start = text.rfind('\n', pos == 0 ? 0 : pos - 1);
+  start = (start == std::string_view::npos || pos == 0) ? 0 : start + 1;
+  int col = 1;
+  for (size_t i = start; i < pos && i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++col;
+  }
+  return col;
+}
+}  // namespace
+
+TextScope::TextScope(std::string_view text) : previous_(current_text) { current_text = text; }
+TextScope::~TextScope() { current_text = previous_; }
+
+SourcePos pos_of(const YAML::Node& n) {
+  YAML::Mark m = n.Mark();
+  if (m.line < 0) return {};
+  if (m.pos >= 0 && static_cast<size_t>(m.pos) <= current_text.size()) {
+    return {m.line + 1, code_point_column(current_text, static_cast<size_t>(m.pos))};
+  }
+  return {m.line + 1, m.column + 1};
+}
+
 SourcePos text_pos(const YAML::Node& n, std::string_view file_text) {
   SourcePos p = pos_of(n);
   YAML::Mark m = n.Mark();
@@ -80,6 +107,9 @@ std::optional<YAML::Node> parse(std::string_view text, const std::string& file,
     return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     SourcePos p{e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.column >= 0 ? e.mark.column + 1 : 0};
+    if (e.mark.pos >= 0 && static_cast<size_t>(e.mark.pos) <= text.size()) {
+      p.col = code_point_column(text, static_cast<size_t>(e.mark.pos));
+    }
     diags.error(file, p, "YAML syntax: " + e.msg);
     return std::nullopt;
   }

@@ -11,11 +11,21 @@
 
 namespace gridcase::yaml {
 
-inline SourcePos pos_of(const YAML::Node& n) {
-  YAML::Mark m = n.Mark();
-  if (m.line < 0) return {};
-  return {m.line + 1, m.column + 1};
-}
+// While a loader runs, the text it parses; positions then count columns in Unicode code
+// points (yaml-cpp counts bytes), so they agree with what an editor shows for Chinese text.
+class TextScope {
+ public:
+  explicit TextScope(std::string_view text);
+  ~TextScope();
+  TextScope(const TextScope&) = delete;
+  TextScope& operator=(const TextScope&) = delete;
+
+ private:
+  std::string_view previous_;
+};
+
+// The 1-based position of a node, line 0 if it has none.
+SourcePos pos_of(const YAML::Node& n);
 
 // Where a scalar's text begins: after the opening quote for quoted scalars.
 SourcePos text_pos(const YAML::Node& n, std::string_view file_text);

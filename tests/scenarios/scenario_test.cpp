@@ -54,12 +54,12 @@ std::vector<Scenario> all_scenarios() {
   return out;
 }
 
-struct Run {
+struct SimRun {
   int status = -1;
   std::string out, err, cases;
 };
 
-Run simulate(const Scenario& sc, bool with_state) {
+SimRun simulate(const Scenario& sc, bool with_state) {
   YAML::Node suite = YAML::LoadFile((sc.suite / "suite.yaml").string());
   fs::path tmp = fs::temp_directory_path() /
                  ("gridcase-scenario-" + std::to_string(::getpid()) + "-" + sc.dir.filename().string());
@@ -72,7 +72,7 @@ Run simulate(const Scenario& sc, bool with_state) {
                     quote(trim(slurp(sc.dir / "until"))) + " --cases " + quote((tmp / "cases.json").string());
   if (with_state) cmd += " --state-dir " + quote((tmp / "state").string());
   cmd += " >" + quote((tmp / "out").string()) + " 2>" + quote((tmp / "err").string());
-  Run r;
+  SimRun r;
   int rc = std::system(cmd.c_str());
   r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   r.out = slurp(tmp / "out");
@@ -116,7 +116,7 @@ json by_case_id(json cases) {
 
 class ScenarioTest : public ::testing::TestWithParam<Scenario> {};
 
-void check(const Scenario& sc, const Run& r) {
+void check(const Scenario& sc, const SimRun& r) {
   auto want = lines(slurp(sc.dir / "expected.jsonl"));
   std::vector<json> got;
   ASSERT_NO_THROW(got = lines(r.out)) << "stdout is not JSON Lines:\n" << r.out;
@@ -138,8 +138,8 @@ TEST_P(ScenarioTest, InMemory) { check(GetParam(), simulate(GetParam(), false));
 TEST_P(ScenarioTest, WithRocksDbState) { check(GetParam(), simulate(GetParam(), true)); }
 
 TEST_P(ScenarioTest, SameInputSameBytes) {
-  Run a = simulate(GetParam(), false);
-  Run b = simulate(GetParam(), true);
+  SimRun a = simulate(GetParam(), false);
+  SimRun b = simulate(GetParam(), true);
   EXPECT_EQ(a.out, b.out);
   EXPECT_EQ(a.cases, b.cases);
   EXPECT_EQ(a.status, b.status);

@@ -13,10 +13,15 @@ const std::string kEmpty;
 class StepEnv final : public expr::Env {
  public:
   StepEnv(const Org& org, const Workflow& wf, const Case* c, const Value& report,
-          const InputEvent* input, std::string_view type, const Value* event_report,
-          Timestamp now)
-      : org_(org), wf_(wf), c_(c), report_(report), input_(input), type_(type),
-        event_report_(event_report), now_(now) {}
+          const InputEvent* input, std::string_view type, const Value* event_report, Timestamp now)
+      : org_(org),
+        wf_(wf),
+        c_(c),
+        report_(report),
+        input_(input),
+        type_(type),
+        event_report_(event_report),
+        now_(now) {}
 
   std::optional<Value> field(expr::Root root, std::string_view name) const override {
     switch (root) {
@@ -144,23 +149,22 @@ struct Engine::Step {
   StepResult& out;
   std::string trigger;
 
-  std::vector<CaseEvent> head;      // opened, report_merged, sla_breached / sla_warning
-  std::vector<CaseEvent> errors;    // rule_error
-  std::vector<CaseEvent> body;      // transition, level_changed, co_handler_added, notified, closed
-  bool entered = false;             // the transition re-entered or changed state
+  // Case events are written straight into out.events: they are generated in the
+  // contract's order (head events, rule errors, then the transition's own events).
+  size_t first = out.events.size();
+  bool entered = false;  // the transition re-entered or changed state
 
-  CaseEvent make(std::string type) const {
-    CaseEvent e;
-    e.type = std::move(type);
+  CaseEvent& make(const char* type) {
+    CaseEvent& e = out.events.emplace_back();
+    e.type = type;
     e.at = now;
     e.trigger = trigger;
     return e;
   }
 
   void add_error(const RuleError& r) {
-    CaseEvent e = make("rule_error");
+    CaseEvent& e = make("rule_error");
     e.extra = {{"message", Value(r.message)}, {"location", Value(r.location)}};
-    errors.push_back(std::move(e));
   }
 
   void schedule(Timestamp due, PendingTimer::Kind kind, int32_t index, Timestamp sla_due) {
@@ -192,7 +196,8 @@ struct Engine::Step {
     if (!wf.states[c.state].sla || !period) return;
     Timestamp due = now + *period;
     if (wf.sla_warning) {
-      auto warn_ms = static_cast<int64_t>(std::floor(static_cast<double>(period->ms) * *wf.sla_warning));
+      auto warn_ms =
+          static_cast<int64_t>(std::floor(static_cast<double>(period->ms) * *wf.sla_warning));
       schedule(now + Duration{warn_ms}, PendingTimer::Kind::SlaWarning, 0, due);
     }
     schedule(due, PendingTimer::Kind::SlaExpiry, 0, due);
@@ -318,31 +323,42 @@ struct Engine::Step {
       c.unit = eng.org().ancestor_at(c.grid, wf.level_org[to_level]);
       c.level_since = now;
     }
-    std::vector<CaseEvent> after;  // level_changed, co_handler_added, notified
+    const int to_state = t.goto_state >= 0 ? t.goto_state : from_state;
+    {
+      CaseEvent& tr = make("transition");
+      tr.extra = {{"from_state", Value(wf.states[from_state].name)},
+                  {"to_state", Value(wf.states[to_state].name)}};
+    }
     if (level_changed) {
-      CaseEvent e = make("level_changed");
+      CaseEvent& e = make("level_changed");
       e.extra = {{"from_level", Value(wf.levels[from_level])},
                  {"to_level", Value(wf.levels[to_level])},
                  {"from_unit", unit_value(from_unit)},
                  {"to_unit", unit_value(c.unit)}};
-      after.push_back(std::move(e));
     }
     if (co_unit != kNoUnit &&
         std::find(c.co_handlers.begin(), c.co_handlers.end(), co_unit) == c.co_handlers.end()) {
       c.co_handlers.push_back(co_unit);
-      CaseEvent e = make("co_handler_added");
+      CaseEvent& e = make("co_handler_added");
       e.extra = {{"co_unit", Value(eng.org().units[co_unit].id)}};
-      after.push_back(std::move(e));
     }
-    std::vector<UnitIdx> notified;
+    UnitIdx notified[16];
+    size_t n_notified = 0;
+    std::vector<UnitIdx> more_notified;  // beyond 16 distinct targets (rare)
     auto notify = [&](UnitIdx u) {
-      if (u == kNoUnit || std::find(notified.begin(), notified.end(), u) != notified.end()) return;
-      notified.push_back(u);
-      CaseEvent e = make("notified");
+      if (u == kNoUnit || std::find(notified, notified + n_notified, u) != notified + n_notified ||
+          std::find(more_notified.begin(), more_notified.end(), u) != more_notified.end()) {
+        return;
+      }
+      if (n_notified < 16) {
+        notified[n_notified++] = u;
+      } else {
+        more_notified.push_back(u);
+      }
+      CaseEvent& e = make("notified");
       const Unit& unit = eng.org().units[u];
       e.extra = {{"target_unit", Value(unit.id)},
                  {"target_level", Value(eng.org().levels[unit.level])}};
-      after.push_back(std::move(e));
     };
     for (const NotifyTarget& nt : t.notify) {
       switch (nt.kind) {
@@ -365,15 +381,10 @@ struct Engine::Step {
       cancel_if(is_any);  // leaving the state
       enter(t.goto_state);
       entered = true;
+      if (wf.states[t.goto_state].final) make("closed");
     } else if (level_changed && wf.states[c.state].sla) {
       start_sla();
     }
-    CaseEvent tr = make("transition");
-    tr.extra = {{"from_state", Value(wf.states[from_state].name)},
-                {"to_state", Value(wf.states[c.state].name)}};
-    body.push_back(std::move(tr));
-    for (auto& e : after) body.push_back(std::move(e));
-    if (t.goto_state >= 0 && wf.states[t.goto_state].final) body.push_back(make("closed"));
   }
 
   Value unit_value(UnitIdx u) const {
@@ -381,26 +392,25 @@ struct Engine::Step {
   }
 
   void reject(std::string reason) {
-    CaseEvent e = make("event_rejected");
+    CaseEvent& e = make("event_rejected");
     e.extra = {{"reason", Value(std::move(reason))}};
-    body.push_back(std::move(e));
   }
 
-  // Orders the collected events, stamps the case's values after the step, numbers them.
+  // Stamps this step's events with the case's values after the step and numbers them.
   void finish() {
     const Org& org = eng.org();
-    auto emit = [&](CaseEvent& e) {
+    const std::string& state = wf.states[c.state].name;
+    const std::string& level = wf.levels[c.level];
+    const std::string& unit = c.unit == kNoUnit ? kEmpty : org.units[c.unit].id;
+    for (size_t i = first; i < out.events.size(); ++i) {
+      CaseEvent& e = out.events[i];
       e.case_id = c.id;
       e.seq = ++c.seq;
       e.workflow = wf.name;
-      e.state = wf.states[c.state].name;
-      e.level = wf.levels[c.level];
-      e.unit = c.unit == kNoUnit ? std::string() : org.units[c.unit].id;
-      out.events.push_back(std::move(e));
-    };
-    for (auto& e : head) emit(e);
-    for (auto& e : errors) emit(e);
-    for (auto& e : body) emit(e);
+      e.state = state;
+      e.level = level;
+      e.unit = unit;
+    }
   }
 };
 
@@ -430,7 +440,8 @@ int Engine::select_workflow(const InputEvent& ev, Timestamp now,
     StepEnv env(*org_, wf, nullptr, ev.report, &ev, "opened", &ev.report, now);
     auto r = wf.match->eval_bool(env);
     if (!r.ok()) {
-      if (errors) errors->push_back(rule_error(wf, r.error(), "match of workflow '" + wf.name + "'"));
+      if (errors)
+        errors->push_back(rule_error(wf, r.error(), "match of workflow '" + wf.name + "'"));
       continue;
     }
     if (r.value()) return i;
@@ -477,12 +488,10 @@ void Engine::open(Case& c, int wfi, const InputEvent& ev, Timestamp now, uint64_
   c.opened_at = c.level_since = c.last_report_at = now;
   c.report_count = 1;
   for (const auto& v : wf.vars) c.vars.push_back(v.second);
-  Step s{*this, wf, c, now, timer_seq, out, "opened", {}, {}, {}, false};
-  CaseEvent o = s.make("opened");
-  o.extra = {{"report_id", Value(ev.report_id)},
-             {"category", Value(ev.category)},
-             {"grid", Value(ev.grid)}};
-  s.head.push_back(std::move(o));
+  Step s{*this, wf, c, now, timer_seq, out, "opened", out.events.size(), false};
+  s.make("opened").extra = {{"report_id", Value(ev.report_id)},
+                            {"category", Value(ev.category)},
+                            {"grid", Value(ev.grid)}};
   s.enter(wf.initial);
   for (const auto& e : pre_errors) s.add_error(e);
   bool refused = false;
@@ -495,12 +504,10 @@ void Engine::open(Case& c, int wfi, const InputEvent& ev, Timestamp now, uint64_
 void Engine::merge(Case& c, const InputEvent& ev, Timestamp now, uint64_t& timer_seq,
                    StepResult& out) const {
   const Workflow& wf = workflows_[c.workflow];
-  Step s{*this, wf, c, now, timer_seq, out, "report", {}, {}, {}, false};
+  Step s{*this, wf, c, now, timer_seq, out, "report", out.events.size(), false};
   c.report_count += 1;
   c.last_report_at = now;
-  CaseEvent m = s.make("report_merged");
-  m.extra = {{"report_id", Value(ev.report_id)}};
-  s.head.push_back(std::move(m));
+  s.make("report_merged").extra = {{"report_id", Value(ev.report_id)}};
   bool refused = false;
   s.handle("report", &ev, &ev.report, false, kNoUnit, &refused);  // no transition: not a rejection
   s.finish();
@@ -509,7 +516,7 @@ void Engine::merge(Case& c, const InputEvent& ev, Timestamp now, uint64_t& timer
 void Engine::act(Case& c, const InputEvent& ev, Timestamp now, uint64_t& timer_seq,
                  StepResult& out) const {
   const Workflow& wf = workflows_[c.workflow];
-  Step s{*this, wf, c, now, timer_seq, out, ev.action, {}, {}, {}, false};
+  Step s{*this, wf, c, now, timer_seq, out, ev.action, out.events.size(), false};
   if (c.closed) {
     s.reject("case '" + c.id + "' is closed (state '" + wf.states[c.state].name + "')");
     s.finish();
@@ -521,11 +528,13 @@ void Engine::act(Case& c, const InputEvent& ev, Timestamp now, uint64_t& timer_s
     const State& st = wf.states[c.state];
     std::string who = ev.actor.is_string() ? "'" + ev.actor.as_string() + "'" : "(none)";
     if (refused) {
-      s.reject("actor " + who + " may not '" + ev.action + "' in state '" + st.name + "' (by refused)");
+      s.reject("actor " + who + " may not '" + ev.action + "' in state '" + st.name +
+               "' (by refused)");
     } else if (!st.find(ev.action)) {
       s.reject("state '" + st.name + "' has no transition for '" + ev.action + "'");
     } else {
-      s.reject("no transition for '" + ev.action + "' applies in state '" + st.name + "' (when false)");
+      s.reject("no transition for '" + ev.action + "' applies in state '" + st.name +
+               "' (when false)");
     }
   }
   s.finish();
@@ -544,19 +553,15 @@ bool Engine::fire(Case& c, uint64_t timer_id, Timestamp now, uint64_t& timer_seq
   bool refused = false;
   switch (t.kind) {
     case PendingTimer::Kind::SlaWarning: {
-      Step s{*this, wf, c, now, timer_seq, out, "sla_warning", {}, {}, {}, false};
-      CaseEvent e = s.make("sla_warning");
-      e.extra = {{"due_at", Value(t.sla_due)}};
-      s.head.push_back(std::move(e));
+      Step s{*this, wf, c, now, timer_seq, out, "sla_warning", out.events.size(), false};
+      s.make("sla_warning").extra = {{"due_at", Value(t.sla_due)}};
       s.handle("sla_warning", nullptr, nullptr, false, kNoUnit, &refused);
       s.finish();
       break;
     }
     case PendingTimer::Kind::SlaExpiry: {
-      Step s{*this, wf, c, now, timer_seq, out, "sla_expired", {}, {}, {}, false};
-      CaseEvent e = s.make("sla_breached");
-      e.extra = {{"due_at", Value(t.sla_due)}};
-      s.head.push_back(std::move(e));
+      Step s{*this, wf, c, now, timer_seq, out, "sla_expired", out.events.size(), false};
+      s.make("sla_breached").extra = {{"due_at", Value(t.sla_due)}};
       int level = c.level, state = c.state;
       s.handle("sla_expired", nullptr, nullptr, false, kNoUnit, &refused);
       if (!s.entered && c.level == level && c.state == state && !c.closed) {
@@ -567,11 +572,11 @@ bool Engine::fire(Case& c, uint64_t timer_id, Timestamp now, uint64_t& timer_seq
     }
     case PendingTimer::Kind::State: {
       const TimerSpec& spec = st.timers[t.index];
-      Step s{*this, wf, c, now, timer_seq, out, spec.event, {}, {}, {}, false};
+      Step s{*this, wf, c, now, timer_seq, out, spec.event, out.events.size(), false};
       if (spec.repeat) s.schedule(t.due + spec.after, PendingTimer::Kind::State, t.index, {});
       if (!s.handle(spec.event, nullptr, nullptr, false, kNoUnit, &refused)) {
-        s.reject("no transition for timer event '" + spec.event + "' applies in state '" +
-                 st.name + "'");
+        s.reject("no transition for timer event '" + spec.event + "' applies in state '" + st.name +
+                 "'");
       }
       s.finish();
       break;

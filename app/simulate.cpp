@@ -18,17 +18,23 @@ namespace gridcase::app {
 
 namespace {
 
+// Case events as JSON Lines on stdout, written in blocks.
 class StdoutSink final : public EventSink {
  public:
-  StdoutSink() { std::setvbuf(stdout, nullptr, _IOFBF, 1 << 20); }
+  ~StdoutSink() override { flush(); }
   void emit(const CaseEvent& e) override {
-    line_ = json::case_event_line(e);
-    line_.push_back('\n');
-    std::fwrite(line_.data(), 1, line_.size(), stdout);
+    json::append_case_event_line(e, buf_);
+    buf_.push_back('\n');
+    if (buf_.size() >= (1 << 16)) flush();
+  }
+  void flush() {
+    std::fwrite(buf_.data(), 1, buf_.size(), stdout);
+    std::fflush(stdout);
+    buf_.clear();
   }
 
  private:
-  std::string line_;
+  std::string buf_;
 };
 
 // Progress on stderr, at most a few times a second, only when stderr is a terminal.
@@ -43,10 +49,11 @@ class Progress {
     double secs = std::chrono::duration<double>(now - start_).count();
     if (total_bytes > 0) {
       std::fprintf(stderr, "\r已处理 %llu 行 (%.0f%%), %.0f 行/秒   ",
-                   static_cast<unsigned long long>(lines), 100.0 * bytes / total_bytes, lines / secs);
-    } else {
-      std::fprintf(stderr, "\r已处理 %llu 行, %.0f 行/秒   ", static_cast<unsigned long long>(lines),
+                   static_cast<unsigned long long>(lines), 100.0 * bytes / total_bytes,
                    lines / secs);
+    } else {
+      std::fprintf(stderr, "\r已处理 %llu 行, %.0f 行/秒   ",
+                   static_cast<unsigned long long>(lines), lines / secs);
     }
     shown_ = true;
   }
@@ -84,7 +91,8 @@ int run_simulate(const SimulateOptions& opt) {
   if (opt.state_dir) {
     auto s = RocksStore::open(*opt.state_dir, engine);
     if (!s.ok()) {
-      std::cerr << "gridcase simulate: --state-dir " << *opt.state_dir << ": " << s.error().message << '\n';
+      std::cerr << "gridcase simulate: --state-dir " << *opt.state_dir << ": " << s.error().message
+                << '\n';
       return 2;
     }
     store = std::move(s).value();
@@ -122,7 +130,7 @@ int run_simulate(const SimulateOptions& opt) {
   std::string line;
   uint64_t lineno = 0, bytes = 0, since_commit = 0;
   auto report = [&](const char* kind, const std::string& msg) {
-    std::fflush(stdout);
+    sink.flush();
     std::cerr << name << ':' << lineno << ": " << kind << ": " << msg << '\n';
   };
   while (std::getline(*in, line)) {
@@ -163,7 +171,7 @@ int run_simulate(const SimulateOptions& opt) {
     std::cerr << "gridcase simulate: state: " << r.error().message << '\n';
     return 2;
   }
-  std::fflush(stdout);
+  sink.flush();
   if (opt.cases) {
     if (auto r = write_cases(*opt.cases, engine, *store); !r.ok()) {
       std::cerr << "gridcase simulate: --cases " << *opt.cases << ": " << r.error().message << '\n';

@@ -112,7 +112,8 @@ Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
       !sax.error.empty()) {
     return err("invalid JSON: " + (sax.error.empty() ? std::string("parse error") : sax.error));
   }
-  if (!j.is_object()) return err(std::string("an input event must be a JSON object, got ") + json_type(j));
+  if (!j.is_object())
+    return err(std::string("an input event must be a JSON object, got ") + json_type(j));
   InputEvent ev;
   auto type = need_string(j, "type", "type");
   if (!type.ok()) return type.error();
@@ -125,7 +126,8 @@ Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
     ev.type = InputEvent::Type::Report;
     auto it = j.find("report");
     if (it == j.end() || it->is_null()) return err("missing required field 'report'");
-    if (!it->is_object()) return err(std::string("field 'report' must be an object, got ") + json_type(*it));
+    if (!it->is_object())
+      return err(std::string("field 'report' must be an object, got ") + json_type(*it));
     json& r = *it;
     auto rid = need_string(r, "report_id", "report.report_id");
     if (!rid.ok()) return rid.error();
@@ -163,8 +165,9 @@ Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
     auto grid = opt_string(j, "grid", "grid");
     if (!grid.ok()) return grid.error();
     if (grid->is_string()) ev.grid = grid->as_string();
-    for (auto [key, field] : {std::pair{"actor", &ev.actor}, std::pair{"actor_unit", &ev.actor_unit},
-                              std::pair{"action_id", &ev.action_id}}) {
+    for (auto [key, field] :
+         {std::pair{"actor", &ev.actor}, std::pair{"actor_unit", &ev.actor_unit},
+          std::pair{"action_id", &ev.action_id}}) {
       auto v = opt_string(j, key, key);
       if (!v.ok()) return v.error();
       *field = std::move(v).value();
@@ -217,8 +220,12 @@ namespace {
 void put_string(std::string& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
   out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
+  size_t run = 0;  // start of the pending run of characters that need no escape
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -236,15 +243,12 @@ void put_string(std::string& out, std::string_view s) {
         out += "\\t";
         break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(hex[c >> 4]);
-          out.push_back(hex[c & 15]);
-        } else {
-          out.push_back(ch);
-        }
+        out += "\\u00";
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 15]);
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out.push_back('"');
 }
 
@@ -277,9 +281,14 @@ void put_field(std::string& out, std::string_view key, std::string_view value) {
 }  // namespace
 
 std::string case_event_line(const CaseEvent& e) {
-  // The contract's field order, in the same spacing as the worked examples.
   std::string out;
   out.reserve(320);
+  append_case_event_line(e, out);
+  return out;
+}
+
+void append_case_event_line(const CaseEvent& e, std::string& out) {
+  // The contract's field order, in the same spacing as the worked examples.
   out += "{\"case_id\": ";
   put_string(out, e.case_id);
   out += ", \"seq\": ";
@@ -298,7 +307,6 @@ std::string case_event_line(const CaseEvent& e) {
     put_value(out, v);
   }
   out += '}';
-  return out;
 }
 
 std::string case_snapshot(const std::vector<CaseSummary>& cases) {

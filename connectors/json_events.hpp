@@ -18,6 +18,8 @@ Result<InputEvent> parse_input_event(std::string_view text, const Org& org);
 
 // One case event as a JSON object on one line (no newline), fields in the contract's order.
 std::string case_event_line(const CaseEvent& e);
+// The same, appended to `out` (no newline).
+void append_case_event_line(const CaseEvent& e, std::string& out);
 
 // A case for the snapshot: {case_id, workflow, state, level, unit, closed, report_count,
 // co_handlers, vars}.

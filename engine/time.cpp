@@ -178,21 +178,53 @@ std::string format_timestamp(Timestamp t) {
   const int minute = static_cast<int>(rem / kMsPerMinute % 60);
   const int second = static_cast<int>(rem / kMsPerSecond % 60);
   const int millis = static_cast<int>(rem % kMsPerSecond);
-  char buf[64];
   // Years outside 0000-9999 (only from arithmetic far from the present) get a sign.
   const long long year = static_cast<long long>(c.year);
-  std::snprintf(buf, sizeof buf, "%s%04lld-%02d-%02dT%02d:%02d:%02d", year < 0 ? "-" : "",
-                year < 0 ? -year : year, c.month, c.day, hour, minute, second);
-  std::string out = buf;
-  if (millis != 0) {
-    char frac[8];
-    std::snprintf(frac, sizeof frac, ".%03d", millis);
-    std::string f = frac;
-    while (f.back() == '0') f.pop_back();
-    out += f;
+  if (year < 0 || year > 9999) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s%04lld-%02d-%02dT%02d:%02d:%02d", year < 0 ? "-" : "",
+                  year < 0 ? -year : year, c.month, c.day, hour, minute, second);
+    std::string out = buf;
+    if (millis != 0) {
+      char frac[8];
+      std::snprintf(frac, sizeof frac, ".%03d", millis);
+      std::string f = frac;
+      while (f.back() == '0') f.pop_back();
+      out += f;
+    }
+    out += 'Z';
+    return out;
   }
-  out += 'Z';
-  return out;
+  // The common case by hand: this runs for every case event written.
+  char buf[32];
+  auto two = [](char* p, int v) {
+    p[0] = static_cast<char>('0' + v / 10);
+    p[1] = static_cast<char>('0' + v % 10);
+  };
+  const int y = static_cast<int>(year);
+  buf[0] = static_cast<char>('0' + y / 1000);
+  buf[1] = static_cast<char>('0' + y / 100 % 10);
+  two(buf + 2, y % 100);
+  buf[4] = '-';
+  two(buf + 5, static_cast<int>(c.month));
+  buf[7] = '-';
+  two(buf + 8, static_cast<int>(c.day));
+  buf[10] = 'T';
+  two(buf + 11, hour);
+  buf[13] = ':';
+  two(buf + 14, minute);
+  buf[16] = ':';
+  two(buf + 17, second);
+  size_t n = 19;
+  if (millis != 0) {
+    buf[n++] = '.';
+    buf[n++] = static_cast<char>('0' + millis / 100);
+    buf[n++] = static_cast<char>('0' + millis / 10 % 10);
+    buf[n++] = static_cast<char>('0' + millis % 10);
+    while (buf[n - 1] == '0') --n;
+  }
+  buf[n++] = 'Z';
+  return std::string(buf, n);
 }
 
 Result<Duration> parse_duration(std::string_view text) {

@@ -10,6 +10,7 @@
 #include "app/loading.hpp"
 #include "app/summary.hpp"
 #include "connectors/json_events.hpp"
+#include "connectors/jsonl_reader.hpp"
 #include "engine/runtime.hpp"
 #include "storage/memory_store.hpp"
 #include "storage/rocksdb_store.hpp"
@@ -127,39 +128,39 @@ int run_simulate(const SimulateOptions& opt) {
   auto started = std::chrono::steady_clock::now();
   uint64_t n_bad = 0;
   bool bad = false;
-  std::string line;
-  uint64_t lineno = 0, bytes = 0, since_commit = 0;
+  uint64_t lineno = 0, since_commit = 0, total_lines = 0;
   auto report = [&](const char* kind, const std::string& msg) {
     sink.flush();
     std::cerr << name << ':' << lineno << ": " << kind << ": " << msg << '\n';
   };
-  while (std::getline(*in, line)) {
-    ++lineno;
-    bytes += line.size() + 1;
-    progress.tick(lineno, bytes, total_bytes);
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto ev = json::parse_input_event(line, engine.org());
-    if (!ev.ok()) {
-      report("error", ev.error().message);
-      bad = true;
-      ++n_bad;
-      continue;
-    }
-    auto v = proc.process(*ev);
-    for (const auto& w : v.warnings) report("warning", w.message + " (" + w.location + ")");
-    if (v.outcome == Processor::Outcome::Bad) {
-      report("error", v.error);
-      bad = true;
-      ++n_bad;
-    }
-    if (++since_commit >= kBatch) {
-      since_commit = 0;
-      if (auto r = proc.commit(); !r.ok()) {
-        std::cerr << "gridcase simulate: state: " << r.error().message << '\n';
-        return 2;
+  json::JsonlReader reader(*in, engine.org());
+  for (auto batch = reader.next(); !batch.empty(); batch = reader.next()) {
+    for (json::ParsedLine& p : batch) {
+      lineno = p.lineno;
+      progress.tick(lineno, p.bytes_end, total_bytes);
+      if (!p.event.ok()) {
+        report("error", p.event.error().message);
+        bad = true;
+        ++n_bad;
+        continue;
+      }
+      auto v = proc.process(*p.event);
+      for (const auto& w : v.warnings) report("warning", w.message + " (" + w.location + ")");
+      if (v.outcome == Processor::Outcome::Bad) {
+        report("error", v.error);
+        bad = true;
+        ++n_bad;
+      }
+      if (++since_commit >= kBatch) {
+        since_commit = 0;
+        if (auto r = proc.commit(); !r.ok()) {
+          std::cerr << "gridcase simulate: state: " << r.error().message << '\n';
+          return 2;
+        }
       }
     }
   }
+  total_lines = reader.lines_read();
   progress.done();
   if (until) {
     if (auto r = proc.advance_to(*until); !r.ok()) {
@@ -180,7 +181,7 @@ int run_simulate(const SimulateOptions& opt) {
   }
   if (opt.summary) {
     RunStats st;
-    st.lines = lineno;
+    st.lines = total_lines;
     st.bad = n_bad;
     st.events_in = proc.events_in();
     st.events_out = proc.events_out();

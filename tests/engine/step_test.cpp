@@ -1690,6 +1690,65 @@ TEST(StepEnv, InputTimesWithAnOffsetAreUtc) {
   EXPECT_EQ(f(evs[0], "at"), "2026-06-01T00:30:00Z");
 }
 
+TEST(StepEnv, CoHandleSeesTheUnitBeforeTheLevelChange) {
+  Sim sim({wf("t", kLadder + R"(initial: a
+states:
+  a:
+    on:
+      opened: {}
+      up: { level: up, co_handle: 'case.unit', notify: [co_handlers, assignee] }
+)")});
+  EXPECT_APPLIED(sim.report({.id = "r1", .at = 0}));
+  sim.take();
+  EXPECT_APPLIED(sim.act({.case_id = "r1", .action = "up", .at = 1}));
+  auto evs = sim.take();
+  ASSERT_EQ(types(evs),
+            (Strings{"transition", "level_changed", "co_handler_added", "notified", "notified"}));
+  EXPECT_EQ(f(evs[2], "co_unit"), "g1");
+  EXPECT_EQ(fs(std::vector<CaseEvent>(evs.begin() + 3, evs.end()), "target_unit"),
+            (Strings{"g1", "v1"}));
+}
+
+TEST(StepEnv, OutputTimesAreUtcWithAFractionOnlyWhenNotZero) {
+  Sim sim(
+      {wf("t", kLadder + "initial: a\nstates:\n  a:\n    on:\n      opened: {}\n      x: {}\n")});
+  EXPECT_APPLIED(sim.line(
+      R"({"type": "report", "at": "2026-06-01T08:00:00.500+08:00", "report": {"report_id": "r1", "grid": "g1", "category": "c"}})"));
+  EXPECT_APPLIED(sim.act({.case_id = "r1", .action = "x", .at = 1}));
+  auto evs = sim.take();
+  ASSERT_EQ(evs.size(), 3u);
+  std::string line = json::case_event_line(evs[0]);
+  EXPECT_NE(line.find(R"("at": "2026-06-01T00:00:00.5Z")"), std::string::npos) << line;
+  line = json::case_event_line(evs[2]);
+  EXPECT_NE(line.find(R"("at": "2026-06-01T00:01:00Z")"), std::string::npos) << line;
+}
+
+// Timers are durable: after a restart over the same store they fire, exactly once, and
+// the timer counter goes on, so same-due timers keep their scheduling order.
+TEST(StepTimers, SurviveARestartAndFireOnce) {
+  const std::string text = wf("t", kLadder + R"(initial: a
+states:
+  a:
+    timers:
+      - { after: 2h, event: tick }
+    on:
+      opened: {}
+      tick: {}
+)");
+  Sim sim({text});
+  EXPECT_APPLIED(sim.report({.id = "r1", .at = 0}));
+  sim.load({text});  // commit, then a new engine and processor over the same store
+  EXPECT_APPLIED(sim.report({.id = "r2", .at = 0, .grid = "g2"}));
+  sim.take();
+  sim.until(H(10));
+  auto evs = sim.take();
+  EXPECT_EQ(fs(evs, "case_id"), (Strings{"r1", "r2"}));
+  EXPECT_EQ(fs(evs, "trigger"), (Strings{"tick", "tick"}));
+  sim.load({text});
+  sim.until(H(20));
+  EXPECT_TRUE(sim.take().empty());
+}
+
 // ================================================================ more on SLA and timers
 
 TEST(StepSla, ALevelChangeWhileOpeningRestartsTheClockAtTheNewLevel) {
@@ -1912,6 +1971,27 @@ states:
   EXPECT_EQ(types(sim.take()), (Strings{"report_merged"}));
 }
 
+// "The same input always gives the same output": two runs give identical case events.
+TEST(StepDeterminism, SameInputSameOutput) {
+  auto run = [] {
+    Sim sim({corr_workflow("c", "", "2h"), kSlaLevelWorkflow});
+    for (int i = 0; i < 20; ++i) {
+      std::string grid = i % 3 == 0 ? "g1" : i % 3 == 1 ? "g2" : "g4";
+      (void)sim.report(
+          {.id = "r" + std::to_string(i), .at = i * 37, .extra = i % 2 ? kH1 : "", .grid = grid});
+      (void)sim.act({.case_id = "r" + std::to_string(i / 2), .action = "finish", .at = i * 37 + 5});
+    }
+    sim.until(H(100));
+    std::vector<std::string> lines;
+    for (const auto& e : sim.take()) lines.push_back(json::case_event_line(e));
+    return lines;
+  };
+  auto a = run();
+  auto b = run();
+  EXPECT_GT(a.size(), 40u);
+  EXPECT_EQ(a, b);
+}
+
 // ================================================================ duplicates
 
 TEST(StepDuplicates, ADuplicateReportChangesNothing) {
@@ -2084,6 +2164,19 @@ TEST_F(StepBadInput, MissingRequiredFields) {
   EXPECT_FALSE(sim.store.exists("x1"));
   EXPECT_TRUE(sim.take().empty());
   EXPECT_EQ(sim.proc().clock(), T(0));
+}
+
+// Texts are UTF-8: a line with an ill-formed byte in a string cannot be carried into
+// case events (they would not be valid JSON), so it is a bad line.
+TEST_F(StepBadInput, InvalidUtf8InAString) {
+  EXPECT_BAD(
+      sim.line("{\"type\": \"report\", \"at\": \"2026-06-01T00:01:00Z\", \"report\": "
+               "{\"report_id\": \"x1\", "
+               "\"grid\": \"g1\", \"category\": \"c\", \"title\": \"\xe5\x9e\"}}"));
+  EXPECT_BAD(
+      sim.line("{\"type\": \"action\", \"at\": \"2026-06-01T00:01:00Z\", \"case_id\": \"r1\", "
+               "\"action\": \"dflt\", \"note\": \"\xff\"}"));
+  EXPECT_TRUE(sim.take().empty());
 }
 
 TEST_F(StepBadInput, AReportNoWorkflowAcceptsIsBad) {

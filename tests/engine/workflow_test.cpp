@@ -623,6 +623,8 @@ TEST(WorkflowErrors, SetWithoutAnyVars) {
   EXPECT_ERROR_AT(simple("", "    on:\n      finish: { goto: done, set: { n: 1 } }\n"), "n: 1");
 }
 
+// The contract is silent; a var named like a built-in case field would be ambiguous in
+// `case.NAME`, so rejecting it is sensible: pinned.
 TEST(WorkflowErrors, VarMayNotShadowABuiltin) {
   EXPECT_ERROR_AT(simple("vars: { level: 1 }\n", kGo), "level: 1");
 }
@@ -637,6 +639,8 @@ TEST(WorkflowErrors, BadDurations) {
   }
 }
 
+// The contract forbids zero for timers and SLAs; for correlate.window it is silent, and
+// rejecting a window that could never merge anything is sensible: pinned too.
 TEST(WorkflowErrors, ZeroDurations) {
   for (const char* d : {"0s", "0m", "0h", "0d", "0d0h"}) {
     SCOPED_TRACE(d);
@@ -836,6 +840,22 @@ TEST(WorkflowErrors, ExpressionPositionInABlockScalar) {
   std::string t = simple("",
                          "    on:\n      finish:\n        when: |\n          report.x == 1 &&\n"
                          "            oops\n        goto: done\n");
+  EXPECT_ERROR_AT(t, "oops");
+}
+
+// A folded block scalar, and a plain scalar continued on the next line: YAML joins the
+// lines with a space, but the position is still the token's line and column in the file.
+TEST(WorkflowErrors, ExpressionPositionInAFoldedScalar) {
+  std::string t = simple("",
+                         "    on:\n      finish:\n        when: >-\n          report.x == 1\n"
+                         "          && oops\n        goto: done\n");
+  EXPECT_ERROR_AT(t, "oops");
+}
+
+TEST(WorkflowErrors, ExpressionPositionInAMultiLinePlainScalar) {
+  std::string t = simple("",
+                         "    on:\n      finish:\n        when: report.x == 1\n"
+                         "          && oops\n        goto: done\n");
   EXPECT_ERROR_AT(t, "oops");
 }
 

@@ -191,7 +191,9 @@ void encode_value(const Value& v, std::string& out) {
   }
 }
 
-Result<Value> decode_value(std::string_view& in) { return decode_value_depth(in, 0); }
+Result<Value> decode_value(std::string_view& in) {
+  return decode_value_depth(in, 0);
+}
 
 std::string encode_case(const Case& c, const Engine& engine) {
   const Workflow& wf = engine.workflows()[c.workflow];

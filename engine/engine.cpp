@@ -195,9 +195,10 @@ struct Engine::Step {
     const auto& period = wf.sla[c.level];
     if (!wf.states[c.state].sla || !period) return;
     Timestamp due = now + *period;
-    if (wf.sla_warning) {
+    if (wf.sla_warning_ppm) {
+      // Exact: the share is kept in parts per million, the period in milliseconds.
       auto warn_ms =
-          static_cast<int64_t>(std::floor(static_cast<double>(period->ms) * *wf.sla_warning));
+          static_cast<int64_t>(static_cast<__int128>(period->ms) * *wf.sla_warning_ppm / 1000000);
       schedule(now + Duration{warn_ms}, PendingTimer::Kind::SlaWarning, 0, due);
     }
     schedule(due, PendingTimer::Kind::SlaExpiry, 0, due);

@@ -58,8 +58,7 @@ class Engine {
            StepResult& out) const;
   // Fires the pending timer `timer_id` of `c` (now = its due time). Returns false if the
   // case has no such timer (already cancelled): nothing happens then.
-  bool fire(Case& c, uint64_t timer_id, Timestamp now, uint64_t& timer_seq,
-            StepResult& out) const;
+  bool fire(Case& c, uint64_t timer_id, Timestamp now, uint64_t& timer_seq, StepResult& out) const;
 
   // The actor's unit: the action's actor_unit if it is in the org tree, else the actor's
   // unit in people; kNoUnit if neither.

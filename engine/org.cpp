@@ -15,7 +15,8 @@ void Org::index() {
     units[i].children.clear();
   }
   for (size_t i = 0; i < units.size(); ++i) {
-    if (units[i].parent != kNoUnit) units[units[i].parent].children.push_back(static_cast<UnitIdx>(i));
+    if (units[i].parent != kNoUnit)
+      units[units[i].parent].children.push_back(static_cast<UnitIdx>(i));
     if (units[i].level == 0) grids_.push_back(static_cast<UnitIdx>(i));
   }
   for (size_t i = 0; i < people.size(); ++i) {
@@ -82,7 +83,8 @@ struct OrgLoader {
     u.pos = pos_of(n);
     u.parent = parent;
     for (const char* req : {"id", "name", "level"}) {
-      if (!n[req]) diags.error(file, pos_of(n), std::string("unit is missing required key '") + req + "'");
+      if (!n[req])
+        diags.error(file, pos_of(n), std::string("unit is missing required key '") + req + "'");
     }
     if (n["id"]) {
       if (auto s = yaml::get_string(n["id"], file, "unit id", diags)) {
@@ -120,7 +122,8 @@ struct OrgLoader {
     }
     if (n["parent"]) {
       if (!top_level) {
-        diags.error(file, pos_of(n["parent"]), "'parent' is only for top-level units; nested units have their parent already");
+        diags.error(file, pos_of(n["parent"]),
+                    "'parent' is only for top-level units; nested units have their parent already");
       } else if (auto s = yaml::get_string(n["parent"], file, "parent", diags)) {
         flat_parents.push_back({org.units.size(), *s, pos_of(n["parent"])});
       }
@@ -154,7 +157,8 @@ struct OrgLoader {
       UnitIdx u = static_cast<UnitIdx>(i);
       for (size_t steps = 0; u != kNoUnit; ++steps, u = org.units[u].parent) {
         if (steps > org.units.size()) {
-          diags.error(file, org.units[i].pos, "unit '" + org.units[i].id + "' is part of a parent cycle");
+          diags.error(file, org.units[i].pos,
+                      "unit '" + org.units[i].id + "' is part of a parent cycle");
           org.units[i].parent = kNoUnit;
           break;
         }
@@ -163,8 +167,9 @@ struct OrgLoader {
     for (const Pending& p : flat_parents) {
       const Unit& u = org.units[p.unit];
       if (u.parent != kNoUnit && u.level >= 0 && u.level >= org.units[u.parent].level) {
-        diags.error(file, p.pos, "unit '" + u.id + "' must be at a lower level than its parent '" +
-                                     org.units[u.parent].id + "'");
+        diags.error(file, p.pos,
+                    "unit '" + u.id + "' must be at a lower level than its parent '" +
+                        org.units[u.parent].id + "'");
       }
     }
   }
@@ -172,14 +177,18 @@ struct OrgLoader {
   void load(const YAML::Node& root) {
     using yaml::pos_of;
     if (!root.IsMap()) {
-      diags.error(file, pos_of(root), "an org file must be a mapping (apiVersion, kind, levels, units, people)");
+      diags.error(file, pos_of(root),
+                  "an org file must be a mapping (apiVersion, kind, levels, units, people)");
       return;
     }
-    yaml::check_keys(root, {"apiVersion", "kind", "levels", "units", "people"}, file, "the org", diags);
+    yaml::check_keys(root, {"apiVersion", "kind", "levels", "units", "people"}, file, "the org",
+                     diags);
     for (const char* req : {"apiVersion", "kind", "levels", "units"}) {
-      if (!root[req]) diags.error(file, yaml::pos_of(root), std::string("missing required key '") + req + "'");
+      if (!root[req])
+        diags.error(file, yaml::pos_of(root), std::string("missing required key '") + req + "'");
     }
-    if (root["apiVersion"] && root["apiVersion"].IsScalar() && root["apiVersion"].Scalar() != "gridcase/v1") {
+    if (root["apiVersion"] && root["apiVersion"].IsScalar() &&
+        root["apiVersion"].Scalar() != "gridcase/v1") {
       diags.error(file, pos_of(root["apiVersion"]), "apiVersion must be gridcase/v1");
     }
     if (root["kind"] && root["kind"].IsScalar() && root["kind"].Scalar() != "Org") {
@@ -192,7 +201,8 @@ struct OrgLoader {
         for (const auto& l : lv) {
           auto s = yaml::get_string(l, file, "a level", diags);
           if (!s) continue;
-          if (org.level_index(*s) >= 0) diags.error(file, pos_of(l), "duplicate level '" + *s + "'");
+          if (org.level_index(*s) >= 0)
+            diags.error(file, pos_of(l), "duplicate level '" + *s + "'");
           org.levels.push_back(*s);
         }
       }
@@ -224,11 +234,13 @@ struct OrgLoader {
     yaml::check_keys(n, {"id", "name", "unit", "role", "phone"}, file, "person", diags);
     Person p;
     for (const char* req : {"id", "unit"}) {
-      if (!n[req]) diags.error(file, pos_of(n), std::string("person is missing required key '") + req + "'");
+      if (!n[req])
+        diags.error(file, pos_of(n), std::string("person is missing required key '") + req + "'");
     }
     if (n["id"]) {
       if (auto s = yaml::get_string(n["id"], file, "person id", diags)) p.id = *s;
-      if (org.find_person(p.id)) diags.error(file, pos_of(n["id"]), "duplicate person id '" + p.id + "'");
+      if (org.find_person(p.id))
+        diags.error(file, pos_of(n["id"]), "duplicate person id '" + p.id + "'");
     }
     if (n["name"]) {
       if (auto s = yaml::get_string(n["name"], file, "person name", diags)) p.name = *s;
@@ -240,7 +252,8 @@ struct OrgLoader {
       if (auto s = yaml::get_string(n["unit"], file, "person unit", diags)) {
         p.unit = *s;
         if (org.find_unit(*s) == kNoUnit) {
-          diags.error(file, pos_of(n["unit"]), "unknown unit '" + *s + "' for person '" + p.id + "'");
+          diags.error(file, pos_of(n["unit"]),
+                      "unknown unit '" + *s + "' for person '" + p.id + "'");
         }
       }
     }
@@ -254,6 +267,7 @@ struct OrgLoader {
 std::optional<Org> load_org_text(std::string_view text, const std::string& file_name,
                                  Diagnostics& diags) {
   int before = diags.error_count();
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a BOM is no column
   if (!yaml::check_utf8(text, file_name, diags)) return std::nullopt;
   yaml::TextScope scope(text);
   auto root = yaml::parse(text, file_name, diags);

@@ -22,7 +22,7 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -51,6 +51,8 @@ class [[nodiscard]] Result {
   std::variant<T, Error> v_;
 };
 
-inline Error err(std::string message, SourcePos pos = {}) { return Error{std::move(message), pos}; }
+inline Error err(std::string message, SourcePos pos = {}) {
+  return Error{std::move(message), pos};
+}
 
 }  // namespace gridcase

@@ -103,6 +103,12 @@ Processor::Verdict Processor::process(const InputEvent& ev) {
 Processor::Verdict Processor::process_report(const InputEvent& ev) {
   Verdict v;
   if (store_.report_seen(ev.grid, ev.report_id)) {
+    // A duplicate is a valid line: it changes no case, but the clock moves on.
+    if (auto r = advance_to(std::max(clock_, ev.at)); !r.ok()) {
+      v.outcome = Outcome::Bad;
+      v.error = "storage: " + r.error().message;
+      return v;
+    }
     v.outcome = Outcome::Duplicate;
     return v;
   }
@@ -174,7 +180,8 @@ Processor::Verdict Processor::process_action(const InputEvent& ev) {
     auto loaded = store_.load(ev.case_id);
     if (!loaded.ok() || !loaded.value()) {
       v.outcome = Outcome::Bad;
-      v.error = loaded.ok() ? "unknown case '" + ev.case_id + "'" : "storage: " + loaded.error().message;
+      v.error =
+          loaded.ok() ? "unknown case '" + ev.case_id + "'" : "storage: " + loaded.error().message;
       return v;
     }
     const Case& c = *loaded.value();
@@ -194,7 +201,8 @@ Processor::Verdict Processor::process_action(const InputEvent& ev) {
   auto loaded = store_.load(ev.case_id);  // timers may have changed it
   if (!loaded.ok() || !loaded.value()) {
     v.outcome = Outcome::Bad;
-    v.error = loaded.ok() ? "unknown case '" + ev.case_id + "'" : "storage: " + loaded.error().message;
+    v.error =
+        loaded.ok() ? "unknown case '" + ev.case_id + "'" : "storage: " + loaded.error().message;
     return v;
   }
   Case& c = *loaded.value();

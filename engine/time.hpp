@@ -19,9 +19,15 @@ struct Timestamp {
   friend auto operator<=>(const Timestamp&, const Timestamp&) = default;
 };
 
-inline Timestamp operator+(Timestamp t, Duration d) { return {t.ms + d.ms}; }
-inline Timestamp operator-(Timestamp t, Duration d) { return {t.ms - d.ms}; }
-inline Duration operator-(Timestamp a, Timestamp b) { return {a.ms - b.ms}; }
+inline Timestamp operator+(Timestamp t, Duration d) {
+  return {t.ms + d.ms};
+}
+inline Timestamp operator-(Timestamp t, Duration d) {
+  return {t.ms - d.ms};
+}
+inline Duration operator-(Timestamp a, Timestamp b) {
+  return {a.ms - b.ms};
+}
 
 // RFC 3339 ("2026-06-12T08:30:00+08:00", "2026-06-12T08:30:00.5Z"); 'T' or 't', 'Z' or 'z'.
 Result<Timestamp> parse_timestamp(std::string_view text);

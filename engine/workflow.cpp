@@ -1,6 +1,7 @@
 #include "engine/workflow.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -31,16 +32,15 @@ int Workflow::level_index(std::string_view n) const {
 }
 
 std::vector<std::string> case_field_names(const std::vector<std::pair<std::string, Value>>& vars) {
-  std::vector<std::string> out = {"id",        "state",          "level",       "unit",
-                                  "report_count", "opened_at",   "level_since", "co_handlers",
-                                  "grid",      "workflow",       "closed"};
+  std::vector<std::string> out = {"id",           "state",     "level",       "unit",
+                                  "report_count", "opened_at", "level_since", "co_handlers",
+                                  "grid",         "workflow",  "closed"};
   for (const auto& v : vars) out.push_back(v.first);
   return out;
 }
 
-const std::vector<std::string> kEventFields = {"type",   "at",         "actor",     "note",
-                                               "report", "data",       "actor_unit", "action_id",
-                                               "case_id", "grid"};
+const std::vector<std::string> kEventFields = {
+    "type", "at", "actor", "note", "report", "data", "actor_unit", "action_id", "case_id", "grid"};
 
 namespace {
 
@@ -76,7 +76,13 @@ Value scalar_value(const YAML::Node& n) {
       digits = false;
     }
   }
-  if (digits && !dot && !exp && s.size() - i <= 18) return Value(static_cast<int64_t>(std::stoll(s)));
+  if (digits && !dot && !exp) {
+    int64_t v = 0;
+    const char* b = s.data() + (s[0] == '+' ? 1 : 0);
+    auto [end, ec] = std::from_chars(b, s.data() + s.size(), v);
+    if (ec == std::errc() && end == s.data() + s.size()) return Value(v);
+    return Value(s);  // out of range for 64 bits: kept as text
+  }
   if (digits && (dot || exp)) {
     try {
       return Value(std::stod(s));
@@ -96,7 +102,9 @@ struct Loader {
   expr::CompileOptions copts;
   std::vector<std::pair<const YAML::Node, std::string>> gotos;  // resolved after states
 
-  void error(const YAML::Node& n, std::string msg) { diags.error(file, yaml::pos_of(n), std::move(msg)); }
+  void error(const YAML::Node& n, std::string msg) {
+    diags.error(file, yaml::pos_of(n), std::move(msg));
+  }
 
   std::optional<expr::Program> compile(const YAML::Node& n, std::string_view what,
                                        size_t skip = 0) {
@@ -141,9 +149,11 @@ struct Loader {
                       "sla", "sla_warning", "correlate", "vars", "initial", "states"},
                      file, "the workflow", diags);
     for (const char* req : {"apiVersion", "kind", "name", "levels", "initial", "states"}) {
-      if (!root[req]) diags.error(file, yaml::pos_of(root), std::string("missing required key '") + req + "'");
+      if (!root[req])
+        diags.error(file, yaml::pos_of(root), std::string("missing required key '") + req + "'");
     }
-    if (root["apiVersion"] && (!root["apiVersion"].IsScalar() || root["apiVersion"].Scalar() != "gridcase/v1")) {
+    if (root["apiVersion"] &&
+        (!root["apiVersion"].IsScalar() || root["apiVersion"].Scalar() != "gridcase/v1")) {
       error(root["apiVersion"], "apiVersion must be gridcase/v1");
     }
     if (root["kind"] && (!root["kind"].IsScalar() || root["kind"].Scalar() != "Workflow")) {
@@ -156,7 +166,8 @@ struct Loader {
       }
     }
     if (root["description"]) {
-      if (auto s = yaml::get_string(root["description"], file, "description", diags)) wf.description = *s;
+      if (auto s = yaml::get_string(root["description"], file, "description", diags))
+        wf.description = *s;
     }
     if (root["priority"]) {
       if (auto v = yaml::get_int(root["priority"], file, "priority", diags)) wf.priority = *v;
@@ -198,7 +209,8 @@ struct Loader {
       if (org) {
         o = org->level_index(*s);
         if (o < 0) {
-          error(l, "unknown level '" + *s + "' (the org tree's levels are " + join(org->levels) + ")");
+          error(l,
+                "unknown level '" + *s + "' (the org tree's levels are " + join(org->levels) + ")");
         } else if (o <= last_org) {
           error(l, "level '" + *s + "' is out of order: levels must follow the org tree's order (" +
                        join(org->levels) + ")");
@@ -228,7 +240,8 @@ struct Loader {
       const std::string& name = it->first.Scalar();
       if (!seen.insert(name).second) error(it->first, "duplicate var '" + name + "'");
       for (const auto& builtin : case_field_names({})) {
-        if (builtin == name) error(it->first, "var '" + name + "' clashes with the built-in case." + name);
+        if (builtin == name)
+          error(it->first, "var '" + name + "' clashes with the built-in case." + name);
       }
       wf.vars.emplace_back(name, literal(it->second));
     }
@@ -256,7 +269,8 @@ struct Loader {
           const std::string& lv = it->first.Scalar();
           int i = wf.level_index(lv);
           if (i < 0) {
-            error(it->first, "unknown level '" + lv + "' in sla (levels are " + join(wf.levels) + ")");
+            error(it->first,
+                  "unknown level '" + lv + "' in sla (levels are " + join(wf.levels) + ")");
             continue;
           }
           if (auto d = duration(it->second, "sla." + lv)) wf.sla[i] = *d;
@@ -266,20 +280,35 @@ struct Loader {
     if (warn) {
       auto s = yaml::get_string(warn, file, "sla_warning", diags);
       if (!s) return;
-      double p = -1;
-      if (s->size() >= 2 && s->back() == '%') {
-        try {
-          size_t used = 0;
-          p = std::stod(s->substr(0, s->size() - 1), &used);
-          if (used != s->size() - 1) p = -1;
-        } catch (...) {
-          p = -1;
+      // Exactly [0-9]+(.[0-9]{1,4})?%, kept as parts per million so the warning time is exact.
+      int64_t ppm = -1;
+      std::string_view t = *s;
+      if (t.size() >= 2 && t.back() == '%') {
+        t.remove_suffix(1);
+        size_t dot = t.find('.');
+        std::string_view whole = t.substr(0, dot);
+        std::string_view frac =
+            dot == std::string_view::npos ? std::string_view() : t.substr(dot + 1);
+        auto digits = [](std::string_view d) {
+          return !d.empty() &&
+                 std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+        };
+        if (digits(whole) && whole.size() <= 3 &&
+            (dot == std::string_view::npos || (digits(frac) && frac.size() <= 4))) {
+          ppm = std::stoll(std::string(whole)) * 10000;
+          int64_t scale = 1000;
+          for (char c : frac) {
+            ppm += (c - '0') * scale;
+            scale /= 10;
+          }
         }
       }
-      if (!(p > 0 && p < 100)) {
-        error(warn, "sla_warning must be a percentage between 0% and 100% exclusive, like 80%");
+      if (!(ppm > 0 && ppm < 1000000)) {
+        error(warn,
+              "sla_warning must be a percentage between 0% and 100% exclusive, like 80% or 12.5%");
       } else {
-        wf.sla_warning = p / 100.0;
+        wf.sla_warning_ppm = ppm;
+        wf.sla_warning = static_cast<double>(ppm) / 1e6;
       }
     }
   }
@@ -336,8 +365,10 @@ struct Loader {
       if (auto b = yaml::get_bool(n["sla"], file, "sla", diags)) st.sla = *b;
     }
     if (st.final && n["on"]) error(n["on"], "final state '" + st.name + "' may not have on:");
-    if (st.final && n["timers"]) error(n["timers"], "final state '" + st.name + "' may not have timers");
-    if (st.final && st.sla) error(n["sla"], "final state '" + st.name + "' may not have an SLA clock");
+    if (st.final && n["timers"])
+      error(n["timers"], "final state '" + st.name + "' may not have timers");
+    if (st.final && st.sla)
+      error(n["sla"], "final state '" + st.name + "' may not have an SLA clock");
     if (const YAML::Node& ts = n["timers"]) load_timers(st, ts);
     if (const YAML::Node& on = n["on"]) {
       if (!on.IsMap()) {
@@ -359,8 +390,9 @@ struct Loader {
     }
     for (const TimerSpec& t : st.timers) {
       if (!st.find(t.event)) {
-        diags.warning(file, st.pos, "state '" + st.name + "' has a timer for '" + t.event +
-                                        "' but no transition for it: every firing will be rejected");
+        diags.warning(file, st.pos,
+                      "state '" + st.name + "' has a timer for '" + t.event +
+                          "' but no transition for it: every firing will be rejected");
       }
     }
   }
@@ -401,7 +433,8 @@ struct Loader {
     tr.where = {file, yaml::pos_of(n)};
     if (n.IsNull()) return tr;  // `event: {}` style: always applies, does nothing but record
     if (!n.IsMap()) {
-      error(n, "a transition for '" + ev + "' must be a mapping (when, by, set, level, co_handle, notify, goto)");
+      error(n, "a transition for '" + ev +
+                   "' must be a mapping (when, by, set, level, co_handle, notify, goto)");
       return tr;
     }
     yaml::check_keys(n, {"when", "by", "set", "level", "co_handle", "notify", "goto"}, file,
@@ -412,11 +445,16 @@ struct Loader {
       auto add = [&](const YAML::Node& x) {
         auto s = yaml::get_string(x, file, "by", diags);
         if (!s) return;
-        if (*s == "assignee") tr.by |= kByAssignee;
-        else if (*s == "supervisor") tr.by |= kBySupervisor;
-        else if (*s == "co_handler") tr.by |= kByCoHandler;
-        else if (*s == "any") tr.by |= kByAny;
-        else error(x, "unknown by '" + *s + "' (assignee, supervisor, co_handler or any)");
+        if (*s == "assignee")
+          tr.by |= kByAssignee;
+        else if (*s == "supervisor")
+          tr.by |= kBySupervisor;
+        else if (*s == "co_handler")
+          tr.by |= kByCoHandler;
+        else if (*s == "any")
+          tr.by |= kByAny;
+        else
+          error(x, "unknown by '" + *s + "' (assignee, supervisor, co_handler or any)");
       };
       if (by.IsSequence()) {
         for (const auto& x : by) add(x);
@@ -450,21 +488,26 @@ struct Loader {
     }
     if (const YAML::Node& lv = n["level"]) {
       if (auto s = yaml::get_string(lv, file, "level", diags)) {
-        if (*s == "up") tr.level = LevelMove::Up;
-        else if (*s == "down") tr.level = LevelMove::Down;
-        else if (*s == "top") tr.level = LevelMove::Top;
+        if (*s == "up")
+          tr.level = LevelMove::Up;
+        else if (*s == "down")
+          tr.level = LevelMove::Down;
+        else if (*s == "top")
+          tr.level = LevelMove::Top;
         else {
           tr.level = LevelMove::Named;
           tr.level_to = wf.level_index(*s);
           if (tr.level_to < 0) {
-            error(lv, "unknown level '" + *s + "' (up, down, top or one of " + join(wf.levels) + ")");
+            error(lv,
+                  "unknown level '" + *s + "' (up, down, top or one of " + join(wf.levels) + ")");
             tr.level = LevelMove::None;
           }
         }
       }
     }
     if (n["co_handle"]) {
-      if (n["co_handle"].IsScalar() && !n["co_handle"].Scalar().empty() && n["co_handle"].Scalar()[0] == '=') {
+      if (n["co_handle"].IsScalar() && !n["co_handle"].Scalar().empty() &&
+          n["co_handle"].Scalar()[0] == '=') {
         error(n["co_handle"], "co_handle is an expression already: write it without '='");
       } else {
         tr.co_handle = compile(n["co_handle"], "co_handle");
@@ -534,8 +577,9 @@ struct Loader {
     dfs(wf.initial);
     for (size_t i = 0; i < n; ++i) {
       if (!reach[i]) {
-        diags.warning(file, wf.states[i].pos, "state '" + wf.states[i].name + "' is unreachable from '" +
-                                                  wf.states[wf.initial].name + "'");
+        diags.warning(file, wf.states[i].pos,
+                      "state '" + wf.states[i].name + "' is unreachable from '" +
+                          wf.states[wf.initial].name + "'");
       }
     }
     // States from which no final state can be reached.
@@ -568,6 +612,7 @@ struct Loader {
 std::optional<Workflow> load_workflow_text(std::string_view text, const std::string& file,
                                            const Org* org, Diagnostics& diags) {
   int before = diags.error_count();
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a BOM is no column
   if (!yaml::check_utf8(text, file, diags)) return std::nullopt;
   yaml::TextScope scope(text);
   auto root = yaml::parse(text, file, diags);
@@ -623,7 +668,8 @@ std::vector<std::string> yaml_files(const std::string& path, Diagnostics& diags)
   if (fs::is_directory(path, ec)) {
     for (const auto& e : fs::directory_iterator(path, ec)) {
       auto ext = e.path().extension().string();
-      if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml")) out.push_back(e.path().string());
+      if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml"))
+        out.push_back(e.path().string());
     }
     std::sort(out.begin(), out.end());
   } else if (fs::exists(path, ec)) {
@@ -646,7 +692,8 @@ std::optional<std::vector<Workflow>> load_workflows(const std::vector<std::strin
   for (size_t i = 0; i < out.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       if (out[i].name == out[j].name) {
-        diags.error(out[i].file, {}, "workflow name '" + out[i].name + "' is also used by " + out[j].file);
+        diags.error(out[i].file, {},
+                    "workflow name '" + out[i].name + "' is also used by " + out[j].file);
       }
     }
   }

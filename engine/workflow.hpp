@@ -40,8 +40,8 @@ enum class LevelMove : uint8_t { None, Up, Down, Top, Named };
 
 struct NotifyTarget {
   enum class Kind : uint8_t { Level, Assignee, CoHandlers, Unit } kind = Kind::Assignee;
-  int org_level = -1;         // Kind::Level: index into Org::levels
-  std::string unit_id;        // Kind::Unit
+  int org_level = -1;   // Kind::Level: index into Org::levels
+  std::string unit_id;  // Kind::Unit
 };
 
 struct Transition {
@@ -85,10 +85,11 @@ struct Workflow {
   std::string file;
   std::optional<expr::Program> match;  // none: matches every report
   int64_t priority = 0;
-  std::vector<std::string> levels;       // the ladder, lowest first
-  std::vector<int> level_org;            // levels[i] as an index into Org::levels
+  std::vector<std::string> levels;           // the ladder, lowest first
+  std::vector<int> level_org;                // levels[i] as an index into Org::levels
   std::vector<std::optional<Duration>> sla;  // per ladder level
-  std::optional<double> sla_warning;     // share of the period, 0 < p < 1
+  std::optional<double> sla_warning;         // share of the period, 0 < p < 1 (for display)
+  std::optional<int64_t> sla_warning_ppm;    // the same, exactly, in parts per million
   std::optional<expr::Program> correlate_key;
   Duration correlate_window;
   std::vector<std::pair<std::string, Value>> vars;  // declared vars and their initial values

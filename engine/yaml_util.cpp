@@ -1,5 +1,6 @@
 #include "engine/yaml_util.hpp"
 
+#include <charconv>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -21,8 +22,12 @@ int code_point_column(std::string_view text, size_t pos) {
 }
 }  // namespace
 
-TextScope::TextScope(std::string_view text) : previous_(current_text) { current_text = text; }
-TextScope::~TextScope() { current_text = previous_; }
+TextScope::TextScope(std::string_view text) : previous_(current_text) {
+  current_text = text;
+}
+TextScope::~TextScope() {
+  current_text = previous_;
+}
 
 SourcePos pos_of(const YAML::Node& n) {
   YAML::Mark m = n.Mark();
@@ -49,8 +54,8 @@ void check_keys(const YAML::Node& map, std::initializer_list<std::string_view> a
   for (auto it = map.begin(); it != map.end(); ++it) {
     const YAML::Node& key = it->first;
     if (!key.IsScalar()) {
-      diags.error(file, pos_of(key), std::string("keys of ") + std::string(what) +
-                                         " must be plain names");
+      diags.error(file, pos_of(key),
+                  std::string("keys of ") + std::string(what) + " must be plain names");
       continue;
     }
     const std::string& k = key.Scalar();
@@ -77,14 +82,14 @@ std::optional<std::string> get_string(const YAML::Node& n, const std::string& fi
   return n.Scalar();
 }
 
-std::optional<int64_t> get_int(const YAML::Node& n, const std::string& file,
-                               std::string_view what, Diagnostics& diags) {
+std::optional<int64_t> get_int(const YAML::Node& n, const std::string& file, std::string_view what,
+                               Diagnostics& diags) {
   if (n.IsScalar()) {
     const std::string& s = n.Scalar();
-    size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
-    bool digits = i < s.size();
-    for (size_t j = i; j < s.size(); ++j) digits = digits && s[j] >= '0' && s[j] <= '9';
-    if (digits && s.size() <= 18) return std::stoll(s);
+    int64_t v = 0;
+    const char* b = s.data() + (!s.empty() && s[0] == '+' ? 1 : 0);
+    auto [end, ec] = std::from_chars(b, s.data() + s.size(), v);
+    if (ec == std::errc() && end == s.data() + s.size() && b != end) return v;
   }
   diags.error(file, pos_of(n), std::string(what) + " must be an integer");
   return std::nullopt;
@@ -120,7 +125,11 @@ bool check_utf8(std::string_view s, const std::string& file, Diagnostics& diags)
   size_t i = 0;
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
     bool ok = len > 0 && i + len <= s.size();
     for (size_t k = 1; ok && k < len; ++k) {
       ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
@@ -135,10 +144,11 @@ bool check_utf8(std::string_view s, const std::string& file, Diagnostics& diags)
       ok = c <= 0xF4 && !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
     }
     if (!ok) {
-      diags.error(file, {line, col}, "invalid UTF-8 (byte 0x" + [&] {
-        static const char* hex = "0123456789abcdef";
-        return std::string{hex[c >> 4], hex[c & 15]};
-      }() + ")");
+      diags.error(
+          file, {line, col}, "invalid UTF-8 (byte 0x" + [&] {
+            static const char* hex = "0123456789abcdef";
+            return std::string{hex[c >> 4], hex[c & 15]};
+          }() + ")");
       return false;
     }
     if (c == '\n') {

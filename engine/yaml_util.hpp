@@ -37,14 +37,13 @@ void check_keys(const YAML::Node& map, std::initializer_list<std::string_view> a
 // Scalar accessors that report a located error and return nullopt on mismatch.
 std::optional<std::string> get_string(const YAML::Node& n, const std::string& file,
                                       std::string_view what, Diagnostics& diags);
-std::optional<int64_t> get_int(const YAML::Node& n, const std::string& file,
-                               std::string_view what, Diagnostics& diags);
+std::optional<int64_t> get_int(const YAML::Node& n, const std::string& file, std::string_view what,
+                               Diagnostics& diags);
 std::optional<bool> get_bool(const YAML::Node& n, const std::string& file, std::string_view what,
                              Diagnostics& diags);
 
 // Parses a whole document; a syntax error is reported located and gives nullopt.
-std::optional<YAML::Node> parse(std::string_view text, const std::string& file,
-                                Diagnostics& diags);
+std::optional<YAML::Node> parse(std::string_view text, const std::string& file, Diagnostics& diags);
 
 // Checks that the text is valid UTF-8; reports the first bad byte's line and column.
 bool check_utf8(std::string_view text, const std::string& file, Diagnostics& diags);

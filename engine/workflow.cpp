@@ -10,6 +10,44 @@
 
 namespace gridcase {
 
+namespace {
+// Walks `src` to the code point at (line, col), then looks it up in the map.
+SourcePos locate_in(const std::string& src, const std::vector<SourcePos>& map, SourcePos rel) {
+  int line = 1, col = 1;
+  size_t cp = 0;
+  for (size_t i = 0; i < src.size(); ++i) {
+    if ((static_cast<unsigned char>(src[i]) & 0xC0) == 0x80) continue;
+    if (line == rel.line && col == rel.col) break;
+    if (src[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+    ++cp;
+  }
+  return cp < map.size() ? map[cp] : map.back();
+}
+}  // namespace
+
+SourcePos Expr::locate(SourcePos rel) const {
+  if (rel.line <= 0) return pos_;
+  if (!map_) return rel;
+  return locate_in(program_.source(), *map_, rel);
+}
+
+Result<Value> Expr::eval(const expr::Env& env) const {
+  auto r = program_.eval(env);
+  if (r.ok() || !map_) return r;
+  return Error{r.error().message, locate(r.error().pos)};
+}
+
+Result<bool> Expr::eval_bool(const expr::Env& env) const {
+  auto r = program_.eval_bool(env);
+  if (r.ok() || !map_) return r;
+  return Error{r.error().message, locate(r.error().pos)};
+}
+
 int Workflow::state_index(std::string_view n) const {
   for (size_t i = 0; i < states.size(); ++i) {
     if (states[i].name == n) return static_cast<int>(i);
@@ -106,22 +144,38 @@ struct Loader {
     diags.error(file, yaml::pos_of(n), std::move(msg));
   }
 
-  std::optional<expr::Program> compile(const YAML::Node& n, std::string_view what,
-                                       size_t skip = 0) {
+  std::optional<Expr> compile(const YAML::Node& n, std::string_view what, size_t skip = 0) {
     if (!n.IsScalar()) {
       error(n, std::string(what) + " must be an expression string");
       return std::nullopt;
     }
     std::string src = n.Scalar().substr(skip);
-    SourcePos p = yaml::text_pos(n, text);
-    p.col += static_cast<int>(skip);
-    auto r = expr::compile(src, p, copts);
+    std::shared_ptr<const std::vector<SourcePos>> map;
+    SourcePos start = yaml::text_pos(n, text);
+    std::vector<SourcePos> full = yaml::scalar_map(n);
+    if (!full.empty()) {
+      size_t skip_cp = 0;  // code points of the skipped prefix ('=')
+      for (size_t k = 0; k < skip && k < n.Scalar().size(); ++k) {
+        skip_cp += (static_cast<unsigned char>(n.Scalar()[k]) & 0xC0) != 0x80;
+      }
+      if (skip_cp < full.size()) {
+        map = std::make_shared<const std::vector<SourcePos>>(
+            full.begin() + static_cast<long>(skip_cp), full.end());
+        start = map->front();
+      }
+    } else {
+      start.col += static_cast<int>(skip);
+    }
+    // With a map, positions come out relative to the source (1:1) and are mapped back.
+    auto r = expr::compile(src, map ? SourcePos{1, 1} : start, copts);
     if (!r.ok()) {
-      SourcePos at = r.error().pos.line > 0 ? r.error().pos : p;
+      SourcePos at = r.error().pos.line <= 0 ? start
+                     : map                   ? locate_in(src, *map, r.error().pos)
+                                             : r.error().pos;
       diags.error(file, at, std::string(what) + ": " + r.error().message);
       return std::nullopt;
     }
-    return std::move(r).value();
+    return Expr(std::move(r).value(), std::move(map), start);
   }
 
   std::optional<Duration> duration(const YAML::Node& n, std::string_view what) {

@@ -1,6 +1,7 @@
 #pragma once
 // The workflow model (workflow-dsl.md), loaded from YAML and checked once.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,9 +31,29 @@ struct Located {
   }
 };
 
+// A compiled expression of a workflow file, whose errors (at load and at run time) name
+// the place in the file, however the YAML scalar was written (quoted, escaped, folded).
+class Expr {
+ public:
+  Expr(expr::Program program, std::shared_ptr<const std::vector<SourcePos>> map, SourcePos pos)
+      : program_(std::move(program)), map_(std::move(map)), pos_(pos) {}
+  Result<Value> eval(const expr::Env& env) const;
+  Result<bool> eval_bool(const expr::Env& env) const;
+  // Where the expression starts in the file.
+  SourcePos pos() const { return pos_; }
+  const std::string& source() const { return program_.source(); }
+  // A position inside the source text (line/col from 1:1) as a position in the file.
+  SourcePos locate(SourcePos in_source) const;
+
+ private:
+  expr::Program program_;
+  std::shared_ptr<const std::vector<SourcePos>> map_;  // per code point of the source
+  SourcePos pos_;
+};
+
 struct SetOp {
   int var = -1;  // index into Workflow::vars
-  std::optional<expr::Program> expr;
+  std::optional<Expr> expr;
   Value literal;
 };
 
@@ -45,12 +66,12 @@ struct NotifyTarget {
 };
 
 struct Transition {
-  std::optional<expr::Program> when;
+  std::optional<Expr> when;
   uint8_t by = kByAny;
   std::vector<SetOp> set;
   LevelMove level = LevelMove::None;
   int level_to = -1;  // LevelMove::Named: index into Workflow::levels
-  std::optional<expr::Program> co_handle;
+  std::optional<Expr> co_handle;
   std::vector<NotifyTarget> notify;
   int goto_state = -1;  // -1: stay
   Located where;
@@ -83,14 +104,14 @@ struct Workflow {
   std::string name;
   std::string description;
   std::string file;
-  std::optional<expr::Program> match;  // none: matches every report
+  std::optional<Expr> match;  // none: matches every report
   int64_t priority = 0;
   std::vector<std::string> levels;           // the ladder, lowest first
   std::vector<int> level_org;                // levels[i] as an index into Org::levels
   std::vector<std::optional<Duration>> sla;  // per ladder level
   std::optional<double> sla_warning;         // share of the period, 0 < p < 1 (for display)
   std::optional<int64_t> sla_warning_ppm;    // the same, exactly, in parts per million
-  std::optional<expr::Program> correlate_key;
+  std::optional<Expr> correlate_key;
   Duration correlate_window;
   std::vector<std::pair<std::string, Value>> vars;  // declared vars and their initial values
   int initial = 0;

@@ -48,6 +48,88 @@ SourcePos text_pos(const YAML::Node& n, std::string_view file_text) {
   return p;
 }
 
+std::vector<SourcePos> scalar_map(const YAML::Node& n) {
+  std::vector<SourcePos> map;
+  std::string_view raw = current_text;
+  YAML::Mark m = n.Mark();
+  if (!n.IsScalar() || m.pos < 0 || static_cast<size_t>(m.pos) >= raw.size()) return map;
+  const std::string& value = n.Scalar();
+  size_t i = static_cast<size_t>(m.pos);
+  int line = m.line + 1;
+  size_t line_start = raw.rfind('\n', i == 0 ? 0 : i - 1);
+  line_start = (line_start == std::string_view::npos || i == 0) ? 0 : line_start + 1;
+  auto pos = [&](size_t at) {
+    int col = 1;
+    for (size_t k = line_start; k < at; ++k)
+      col += (static_cast<unsigned char>(raw[k]) & 0xC0) != 0x80;
+    return SourcePos{line, col};
+  };
+  auto step = [&]() {  // one byte on, counting lines
+    if (raw[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+    ++i;
+  };
+  const char style = raw[i];
+  const bool dq = style == '"', sq = style == '\'';
+  if (dq || sq) {
+    ++i;
+  } else if (style == '|' || style == '>') {
+    while (i < raw.size() && raw[i] != '\n') step();
+    if (i < raw.size()) step();
+  }
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  size_t v = 0;
+  while (v < value.size()) {
+    auto lead = static_cast<unsigned char>(value[v]);
+    size_t len = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : 4;
+    std::string_view ch(value.data() + v, std::min(len, value.size() - v));
+    for (;;) {
+      if (i >= raw.size()) return {};
+      char r = raw[i];
+      if (dq && r == '\\' && i + 1 < raw.size()) {
+        char e = raw[i + 1];
+        if (e == '\n') {  // an escaped line break joins lines and writes nothing
+          step();
+          step();
+          while (i < raw.size() && (raw[i] == ' ' || raw[i] == '\t')) step();
+          continue;
+        }
+        map.push_back(pos(i));
+        size_t esc = e == 'x' ? 4 : e == 'u' ? 6 : e == 'U' ? 10 : 2;
+        for (size_t k = 0; k < esc && i < raw.size(); ++k) step();
+        break;
+      }
+      if (sq && r == '\'' && i + 1 < raw.size() && raw[i + 1] == '\'') {
+        map.push_back(pos(i));
+        step();
+        step();
+        break;
+      }
+      if (raw.substr(i, ch.size()) == ch) {
+        map.push_back(pos(i));
+        for (size_t k = 0; k < ch.size(); ++k) step();
+        break;
+      }
+      if ((ch == " " || ch == "\n") && r == '\n') {  // a folded line break
+        map.push_back(pos(i));
+        step();
+        while (i < raw.size() && (raw[i] == ' ' || raw[i] == '\t')) step();
+        break;
+      }
+      if (is_space(r)) {  // indentation, or the spaces a fold swallowed
+        step();
+        continue;
+      }
+      return {};
+    }
+    v += ch.size();
+  }
+  map.push_back(pos(i));
+  return map;
+}
+
 void check_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
                 const std::string& file, std::string_view what, Diagnostics& diags) {
   std::set<std::string> seen;

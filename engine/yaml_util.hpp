@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/diagnostics.hpp"
 
@@ -29,6 +30,11 @@ SourcePos pos_of(const YAML::Node& n);
 
 // Where a scalar's text begins: after the opening quote for quoted scalars.
 SourcePos text_pos(const YAML::Node& n, std::string_view file_text);
+
+// For each code point of a scalar's value, and one past its end, its position in the file
+// being loaded (see TextScope): escapes, doubled quotes, block indentation and folded line
+// breaks are accounted for. Empty when the raw text cannot be matched to the value.
+std::vector<SourcePos> scalar_map(const YAML::Node& n);
 
 // Reports keys of `map` not in `allowed`, and duplicate keys, as errors.
 void check_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,

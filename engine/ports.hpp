@@ -1,0 +1,65 @@
+#pragma once
+// The ports of the long-running service: where input records come from, where output
+// messages go, and what time it is. Adapters: Kafka (connectors/kafka_*), the embedded
+// local log (storage/local_log), and the wall clock.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/result.hpp"
+#include "engine/time.hpp"
+
+namespace gridcase {
+
+// One input record: a Kafka message or an entry of the embedded log.
+struct SourceRecord {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string payload;
+};
+
+// Where reading resumes: the next offset to read in one (topic, partition).
+struct SourcePosition {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = 0;
+};
+
+class EventSource {
+ public:
+  virtual ~EventSource() = default;
+  // Resume from these positions; partitions not listed start at their beginning.
+  // Called once before the first poll (and again after a rebalance, see assigned()).
+  virtual Result<bool> seek(const std::vector<SourcePosition>& positions) = 0;
+  // Up to `max` records in order per partition, waiting up to `timeout_ms` for the first.
+  // An empty result is a timeout, not an error.
+  virtual Result<std::vector<SourceRecord>> poll(size_t max, int timeout_ms) = 0;
+  // The positions below are durable in the engine's store (for Kafka: also committed to
+  // the consumer group, for monitoring; the store stays the source of truth).
+  virtual void committed(const std::vector<SourcePosition>& positions) = 0;
+};
+
+// One output message: a case event (key = case id) or a dead letter (key = as received).
+struct OutMessage {
+  std::string topic;
+  std::string key;
+  std::string value;
+};
+
+class MessageSink {
+ public:
+  virtual ~MessageSink() = default;
+  // Publishes every message and returns once all are durably accepted (Kafka: acks=all,
+  // idempotent producer), keeping the order of messages with the same key.
+  virtual Result<bool> publish(const std::vector<OutMessage>& messages) = 0;
+};
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Timestamp now() = 0;
+};
+
+}  // namespace gridcase

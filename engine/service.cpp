@@ -1,0 +1,175 @@
+#include "engine/service.hpp"
+
+#include <map>
+
+namespace gridcase {
+
+namespace {
+
+constexpr std::string_view kOutboxKey = "outbox";
+constexpr std::string_view kOffsetPrefix = "offset/";  // offset/TOPIC/PARTITION -> next offset
+
+void put_u32(uint32_t v, std::string& out) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+bool get_u32(std::string_view& in, uint32_t& v) {
+  if (in.size() < 4) return false;
+  v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  in.remove_prefix(4);
+  return true;
+}
+
+std::string offset_key(const std::string& topic, int32_t partition) {
+  return std::string(kOffsetPrefix) + topic + "/" + std::to_string(partition);
+}
+
+}  // namespace
+
+std::string encode_outbox(const std::vector<OutMessage>& messages) {
+  std::string out;
+  put_u32(static_cast<uint32_t>(messages.size()), out);
+  for (const auto& m : messages) {
+    for (const std::string* f : {&m.topic, &m.key, &m.value}) {
+      put_u32(static_cast<uint32_t>(f->size()), out);
+      out += *f;
+    }
+  }
+  return out;
+}
+
+Result<std::vector<OutMessage>> decode_outbox(std::string_view in) {
+  std::vector<OutMessage> out;
+  if (in.empty()) return out;
+  uint32_t n = 0;
+  if (!get_u32(in, n)) return err("outbox: truncated");
+  for (uint32_t i = 0; i < n; ++i) {
+    OutMessage m;
+    for (std::string* f : {&m.topic, &m.key, &m.value}) {
+      uint32_t len = 0;
+      if (!get_u32(in, len) || len > in.size()) return err("outbox: truncated");
+      f->assign(in.substr(0, len));
+      in.remove_prefix(len);
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// Case events become outbox messages as they are written.
+class Service::OutboxSink final : public EventSink {
+ public:
+  OutboxSink(Service& s) : s_(s) {}
+  void emit(const CaseEvent& e) override {
+    s_.outbox_.push_back({s_.options_.case_events_topic, e.case_id, s_.codecs_.format(e)});
+  }
+
+ private:
+  Service& s_;
+};
+
+Service::Service(const Engine& engine, CaseStore& store, EventSource& source, MessageSink& sink,
+                 Clock& clock, ServiceCodecs codecs, ServiceOptions options)
+    : engine_(engine), store_(store), source_(source), sink_(sink), clock_(clock),
+      codecs_(std::move(codecs)), options_(std::move(options)) {}
+
+Result<bool> Service::start() {
+  // Positions: every offset/* key in the metadata.
+  std::vector<SourcePosition> positions;
+  if (auto list = store_.get_meta("offsets")) {
+    std::string_view in = *list;
+    while (!in.empty()) {
+      size_t nl = in.find('\n');
+      std::string key(in.substr(0, nl));
+      in.remove_prefix(nl == std::string_view::npos ? in.size() : nl + 1);
+      auto value = store_.get_meta(key);
+      size_t slash = key.rfind('/');
+      if (!value || slash == std::string::npos || slash <= kOffsetPrefix.size()) continue;
+      SourcePosition p;
+      p.topic = key.substr(kOffsetPrefix.size(), slash - kOffsetPrefix.size());
+      p.partition = std::stoi(key.substr(slash + 1));
+      p.next_offset = std::stoll(*value);
+      positions.push_back(std::move(p));
+    }
+  }
+  if (auto r = source_.seek(positions); !r.ok()) return r;
+  if (auto stored = store_.get_meta(kOutboxKey)) {
+    auto msgs = decode_outbox(*stored);
+    if (!msgs.ok()) return msgs.error();
+    outbox_ = std::move(msgs).value();
+    if (auto r = publish_outbox(); !r.ok()) return r;
+  }
+  return true;
+}
+
+Result<bool> Service::publish_outbox() {
+  if (outbox_.empty()) return true;
+  if (auto r = sink_.publish(outbox_); !r.ok()) return r;
+  stats_.published += outbox_.size();
+  outbox_.clear();
+  return true;
+}
+
+Result<size_t> Service::run_once() {
+  auto polled = source_.poll(options_.max_batch, options_.poll_timeout_ms);
+  if (!polled.ok()) return polled.error();
+  std::vector<SourceRecord>& records = polled.value();
+
+  OutboxSink sink(*this);
+  Processor proc(engine_, store_, sink);
+  if (auto r = proc.init(); !r.ok()) return r.error();
+  // Timers first: what fell due (also while the engine was down) fires now, in due order.
+  if (auto r = proc.advance_to(clock_.now()); !r.ok()) return r.error();
+
+  std::map<std::pair<std::string, int32_t>, int64_t> next;  // consumed positions
+  for (const SourceRecord& rec : records) {
+    next[{rec.topic, rec.partition}] = rec.offset + 1;
+    auto ev = codecs_.parse(rec.payload);
+    std::string reason, error;
+    if (!ev.ok()) {
+      reason = "bad_input";
+      error = ev.error().message;
+    } else {
+      auto v = proc.process(*ev);
+      if (v.outcome == Processor::Outcome::Bad) {
+        reason = "rejected";
+        error = v.error;
+      }
+    }
+    if (!reason.empty()) {
+      outbox_.push_back({options_.dead_letter_topic, rec.key, codecs_.dead_letter(rec, reason, error)});
+      ++stats_.dead_letters;
+    }
+  }
+  if (records.empty() && outbox_.empty() && proc.timers_fired() == 0) return size_t{0};  // idle
+
+  std::vector<SourcePosition> positions;
+  std::string offsets_list = store_.get_meta("offsets").value_or("");
+  for (const auto& [tp, off] : next) {
+    std::string key = offset_key(tp.first, tp.second);
+    store_.put_meta(key, std::to_string(off));
+    if (("\n" + offsets_list + "\n").find("\n" + key + "\n") == std::string::npos) {
+      offsets_list += (offsets_list.empty() ? "" : "\n") + key;
+    }
+    positions.push_back({tp.first, tp.second, off});
+  }
+  store_.put_meta("offsets", offsets_list);
+  store_.put_meta(kOutboxKey, encode_outbox(outbox_));
+  if (auto r = proc.commit(); !r.ok()) return r.error();  // one WriteBatch: all of the above
+  stats_.records += records.size();
+  ++stats_.batches;
+  if (auto r = publish_outbox(); !r.ok()) return r.error();
+  if (!positions.empty()) source_.committed(positions);
+  return records.size();
+}
+
+Result<bool> Service::run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    auto r = run_once();
+    if (!r.ok()) return r.error();
+  }
+  return true;
+}
+
+}  // namespace gridcase

@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <iostream>
 
 #include "app/commands.hpp"
@@ -9,9 +10,13 @@ namespace gridcase::app {
 int run_cases(const CasesOptions& opt) {
   auto engine = load_engine(opt.org, opt.workflows);
   if (!engine) return 2;
-  auto store = RocksStore::open(opt.state_dir, *engine);
+  // serve keeps the engine's store in DIR/engine; simulate --state-dir uses DIR itself.
+  std::filesystem::path dir = opt.state_dir;
+  if (std::filesystem::is_directory(dir / "engine")) dir /= "engine";
+  auto store = RocksStore::open(dir.string(), *engine);
   if (!store.ok()) {
-    std::cerr << "gridcase cases: --state-dir " << opt.state_dir << ": " << store.error().message << '\n';
+    std::cerr << "gridcase cases: --state-dir " << opt.state_dir << ": " << store.error().message
+              << '\n';
     return 2;
   }
   if (auto r = write_cases(opt.out, *engine, *store.value()); !r.ok()) {

@@ -40,4 +40,35 @@ struct CasesOptions {
 };
 int run_cases(const CasesOptions& opt);
 
+struct ServeOptions {
+  std::string config;  // config/gridcase.yaml
+  std::string kafka;   // brokers; empty: the embedded local log
+  bool kafka_set = false;
+  std::string state_dir, org;
+  std::vector<std::string> workflows;
+  std::string input_topic, case_events_topic, dead_letter_topic;
+  int partitions = 3;
+  bool exactly_once = false;
+  size_t max_batch = 500;
+  int poll_timeout_ms = 200;
+  std::string log_format, log_level;
+  bool until_idle = false;  // stop once the input is drained and nothing is due (tests, demos)
+};
+int run_serve(ServeOptions opt);
+
+struct SubmitOptions {
+  std::string kafka;
+  std::string state_dir = "state";
+  std::string file = "-";
+};
+int run_submit(const SubmitOptions& opt);
+
+struct TailOptions {
+  std::string state_dir = "state";
+  std::string topic = "gridcase.case-events";
+  bool from_beginning = false;
+  bool follow = false;
+};
+int run_tail(const TailOptions& opt);
+
 }  // namespace gridcase::app

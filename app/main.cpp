@@ -12,12 +12,14 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "gridcase 0.1.0");
 
   std::vector<std::string> validate_paths;
-  auto* validate = app.add_subcommand("validate", "校验流程与组织树 / check workflows and the org tree");
+  auto* validate =
+      app.add_subcommand("validate", "校验流程与组织树 / check workflows and the org tree");
   validate->add_option("paths", validate_paths, "workflow/org files or directories")->required();
 
   SimulateOptions sim;
   bool no_progress = false;
-  auto* simulate = app.add_subcommand("simulate", "按虚拟时间回放事件 / run the engine on virtual time over JSON Lines");
+  auto* simulate = app.add_subcommand(
+      "simulate", "按虚拟时间回放事件 / run the engine on virtual time over JSON Lines");
   simulate->add_option("--org", sim.org, "org tree YAML")->required();
   simulate->add_option("--workflows", sim.workflows, "workflow file(s) or directory")->required();
   simulate->add_option("--events", sim.events, "JSON Lines input events (- for stdin)");
@@ -25,24 +27,56 @@ int main(int argc, char** argv) {
   simulate->add_option("--cases", sim.cases, "write the final cases to this JSON file");
   simulate->add_option("--state-dir", sim.state_dir, "keep state in RocksDB here");
   simulate->add_flag("--no-progress", no_progress, "never show progress");
-  simulate->add_flag("--summary", sim.summary, "print a summary (cases by level, share closed in grid and village) on stderr");
+  simulate->add_flag(
+      "--summary", sim.summary,
+      "print a summary (cases by level, share closed in grid and village) on stderr");
 
   GenerateOptions gen;
-  auto* generate = app.add_subcommand("generate", "生成模拟上报数据 / write a synthetic, deterministic input stream");
+  auto* generate = app.add_subcommand(
+      "generate", "生成模拟上报数据 / write a synthetic, deterministic input stream");
   generate->add_option("--org", gen.org, "org tree YAML")->required();
-  generate->add_option("--events", gen.events, "number of lines (reports and actions)")->check(CLI::PositiveNumber);
+  generate->add_option("--events", gen.events, "number of lines (reports and actions)")
+      ->check(CLI::PositiveNumber);
   generate->add_option("--seed", gen.seed, "random seed (same seed, same bytes)");
   generate->add_option("--start", gen.start, "time of the first event (RFC 3339)");
-  generate->add_option("--action-share", gen.action_share, "share of lines that are actions")->check(CLI::Range(0.0, 0.9));
+  generate->add_option("--action-share", gen.action_share, "share of lines that are actions")
+      ->check(CLI::Range(0.0, 0.9));
   generate->add_flag("--no-flood-week", gen.no_flood_week, "no June flood-week burst");
   generate->add_option("--out", gen.out, "output file (- for stdout)");
 
   CasesOptions cases;
-  auto* cases_cmd = app.add_subcommand("cases", "导出案件快照 / print the case snapshot of a stopped engine's state");
+  auto* cases_cmd = app.add_subcommand(
+      "cases", "导出案件快照 / print the case snapshot of a stopped engine's state");
   cases_cmd->add_option("--org", cases.org, "org tree YAML")->required();
-  cases_cmd->add_option("--workflows", cases.workflows, "workflow file(s) or directory")->required();
+  cases_cmd->add_option("--workflows", cases.workflows, "workflow file(s) or directory")
+      ->required();
   cases_cmd->add_option("--state-dir", cases.state_dir, "the engine's state directory")->required();
   cases_cmd->add_option("--out", cases.out, "output file (- for stdout)");
+
+  ServeOptions serve;
+  auto* serve_cmd =
+      app.add_subcommand("serve", "长期运行的引擎 / run the engine as a service (wall-clock time)");
+  serve_cmd->add_option("--config", serve.config, "config file (config/gridcase.yaml)");
+  auto* kafka_opt =
+      serve_cmd->add_option("--kafka", serve.kafka, "Kafka brokers; empty: the embedded local log");
+  serve_cmd->add_option("--state-dir", serve.state_dir, "state directory");
+  serve_cmd->add_option("--org", serve.org, "org tree YAML");
+  serve_cmd->add_option("--workflows", serve.workflows, "workflow file(s) or directory");
+  serve_cmd->add_flag("--until-idle", serve.until_idle, "stop once all input is processed");
+
+  SubmitOptions submit;
+  auto* submit_cmd = app.add_subcommand("submit", "提交输入事件 / send input events (JSON Lines)");
+  submit_cmd->add_option("--kafka", submit.kafka, "Kafka brokers");
+  submit_cmd->add_option("--state-dir", submit.state_dir, "the embedded engine's state directory");
+  submit_cmd->add_option("file", submit.file, "JSON Lines file, - for stdin");
+
+  TailOptions tail;
+  auto* tail_cmd =
+      app.add_subcommand("tail", "查看案件事件 / print case events of the embedded log");
+  tail_cmd->add_option("--state-dir", tail.state_dir, "the engine's state directory");
+  tail_cmd->add_option("--topic", tail.topic, "topic to read");
+  tail_cmd->add_flag("--from-beginning", tail.from_beginning, "start at the first event");
+  tail_cmd->add_flag("-f,--follow", tail.follow, "keep following new events");
 
   try {
     app.parse(argc, argv);
@@ -56,5 +90,11 @@ int main(int argc, char** argv) {
   }
   if (generate->parsed()) return run_generate(gen);
   if (cases_cmd->parsed()) return run_cases(cases);
+  if (serve_cmd->parsed()) {
+    serve.kafka_set = kafka_opt->count() > 0;
+    return run_serve(serve);
+  }
+  if (submit_cmd->parsed()) return run_submit(submit);
+  if (tail_cmd->parsed()) return run_tail(tail);
   return 2;
 }

@@ -25,7 +25,8 @@ Result<bool> print_summary(const Engine& engine, CaseStore& store, const RunStat
   if (!r.ok()) return r;
   char buf[256];
   std::snprintf(buf, sizeof buf,
-                "== 运行摘要 summary ==\n输入 %llu 行, 有效事件 %llu, 坏行 %llu, 输出案件事件 %llu, 定时器触发 %llu",
+                "== 运行摘要 summary ==\n输入 %llu 行, 有效事件 %llu, 坏行 %llu, 输出案件事件 "
+                "%llu, 定时器触发 %llu",
                 static_cast<unsigned long long>(stats.lines),
                 static_cast<unsigned long long>(stats.events_in),
                 static_cast<unsigned long long>(stats.bad),
@@ -39,8 +40,9 @@ Result<bool> print_summary(const Engine& engine, CaseStore& store, const RunStat
   }
   out << "\n案件 cases: " << total << ", 已结案 closed: " << n_closed << '\n';
   for (size_t l = 0; l < org.levels.size(); ++l) {
-    std::snprintf(buf, sizeof buf, "  %-10s 在办 open %8llu   结案 closed %8llu\n", org.levels[l].c_str(),
-                  static_cast<unsigned long long>(open[l]), static_cast<unsigned long long>(closed[l]));
+    std::snprintf(buf, sizeof buf, "  %-10s 在办 open %8llu   结案 closed %8llu\n",
+                  org.levels[l].c_str(), static_cast<unsigned long long>(open[l]),
+                  static_cast<unsigned long long>(closed[l]));
     out << buf;
   }
   if (n_closed > 0 && org.levels.size() >= 2) {

@@ -41,7 +41,9 @@ int run_validate(const std::vector<std::string>& paths) {
     auto o = load_org_file(f, diags);
     if (o && !org) org = std::move(o);
   }
-  if (orgs.size() > 1) diags.warning(orgs[1], {}, "more than one org file given; workflows are checked against " + orgs[0]);
+  if (orgs.size() > 1)
+    diags.warning(orgs[1], {},
+                  "more than one org file given; workflows are checked against " + orgs[0]);
   int n_workflows = 0;
   std::vector<std::pair<std::string, std::string>> names;  // name, file
   for (const auto& f : workflows) {
@@ -49,7 +51,8 @@ int run_validate(const std::vector<std::string>& paths) {
     if (!wf) continue;
     ++n_workflows;
     for (const auto& [name, file] : names) {
-      if (name == wf->name) diags.error(f, {}, "workflow name '" + name + "' is also used by " + file);
+      if (name == wf->name)
+        diags.error(f, {}, "workflow name '" + name + "' is also used by " + file);
     }
     names.emplace_back(wf->name, f);
   }
@@ -61,7 +64,9 @@ int run_validate(const std::vector<std::string>& paths) {
     return 1;
   }
   std::cout << "校验通过 / valid: " << n_workflows << " 个流程 workflow(s)";
-  if (org) std::cout << ", 组织树 org: " << org->units.size() << " 个单位 units, " << org->people.size() << " 人 people";
+  if (org)
+    std::cout << ", 组织树 org: " << org->units.size() << " 个单位 units, " << org->people.size()
+              << " 人 people";
   if (warnings) std::cout << ", " << warnings << " 个警告 warning(s)";
   std::cout << '\n';
   return 0;

@@ -309,6 +309,19 @@ void append_case_event_line(const CaseEvent& e, std::string& out) {
   out += '}';
 }
 
+std::string dead_letter_json(std::string_view reason, std::string_view error,
+                             std::string_view topic, int32_t partition, int64_t offset,
+                             std::string_view payload) {
+  ordered_json j;
+  j["reason"] = std::string(reason);
+  j["error"] = std::string(error);
+  j["topic"] = std::string(topic);
+  j["partition"] = partition;
+  j["offset"] = offset;
+  j["payload"] = std::string(payload);
+  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+}
+
 std::string case_snapshot(const std::vector<CaseSummary>& cases) {
   ordered_json a = ordered_json::array();
   for (const auto& c : cases) {

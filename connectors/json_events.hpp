@@ -21,6 +21,12 @@ std::string case_event_line(const CaseEvent& e);
 // The same, appended to `out` (no newline).
 void append_case_event_line(const CaseEvent& e, std::string& out);
 
+// A dead letter: {"reason", "error", "topic", "partition", "offset", "payload"}. The payload
+// is kept as text (invalid UTF-8 replaced), since it may not be JSON at all.
+std::string dead_letter_json(std::string_view reason, std::string_view error,
+                             std::string_view topic, int32_t partition, int64_t offset,
+                             std::string_view payload);
+
 // A case for the snapshot: {case_id, workflow, state, level, unit, closed, report_count,
 // co_handlers, vars}.
 struct CaseSummary {

@@ -1,0 +1,237 @@
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "app/commands.hpp"
+#include "app/loading.hpp"
+#include "connectors/json_events.hpp"
+#include "engine/service.hpp"
+#include "storage/local_log.hpp"
+#include "storage/rocksdb_store.hpp"
+
+namespace gridcase::app {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_signal(int) {
+  g_stop.store(true);
+}
+
+class WallClock final : public Clock {
+ public:
+  Timestamp now() override {
+    auto d = std::chrono::system_clock::now().time_since_epoch();
+    return Timestamp{std::chrono::duration_cast<std::chrono::milliseconds>(d).count()};
+  }
+};
+
+// Reads config/gridcase.yaml into `opt` where the command line left a value unset.
+bool read_config(ServeOptions& opt) {
+  if (opt.config.empty()) return true;
+  YAML::Node c;
+  try {
+    c = YAML::LoadFile(opt.config);
+  } catch (const YAML::Exception& e) {
+    std::cerr << opt.config << ":" << e.mark.line + 1 << ":" << e.mark.column + 1
+              << ": error: " << e.msg << '\n';
+    return false;
+  }
+  auto str = [&](const YAML::Node& n, std::string& into) {
+    if (n && n.IsScalar() && into.empty()) into = n.Scalar();
+  };
+  try {
+    str(c["org"], opt.org);
+    if (c["workflows"] && opt.workflows.empty()) opt.workflows.push_back(c["workflows"].Scalar());
+    str(c["state_dir"], opt.state_dir);
+    if (const YAML::Node& k = c["kafka"]) {
+      if (!opt.kafka_set) str(k["brokers"], opt.kafka);
+      str(k["input_topic"], opt.input_topic);
+      str(k["case_events_topic"], opt.case_events_topic);
+      str(k["dead_letter_topic"], opt.dead_letter_topic);
+      if (k["partitions"]) opt.partitions = k["partitions"].as<int>();
+      if (k["exactly_once"]) opt.exactly_once = k["exactly_once"].as<bool>();
+    }
+    if (const YAML::Node& e = c["engine"]) {
+      if (e["max_batch"]) opt.max_batch = e["max_batch"].as<size_t>();
+      if (e["poll_timeout_ms"]) opt.poll_timeout_ms = e["poll_timeout_ms"].as<int>();
+    }
+    if (const YAML::Node& l = c["log"]) {
+      str(l["format"], opt.log_format);
+      str(l["level"], opt.log_level);
+    }
+  } catch (const YAML::Exception& e) {
+    std::cerr << opt.config << ":" << e.mark.line + 1 << ":" << e.mark.column + 1
+              << ": error: " << e.msg << '\n';
+    return false;
+  }
+  return true;
+}
+
+void setup_logging(const ServeOptions& opt) {
+  auto logger = spdlog::stderr_logger_mt("gridcase");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(opt.log_level.empty() ? "info" : opt.log_level));
+  if (opt.log_format == "json") {
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})",
+                        spdlog::pattern_time_type::utc);
+  } else {
+    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  }
+}
+
+}  // namespace
+
+int run_serve(ServeOptions opt) {
+  if (!read_config(opt)) return 2;
+  if (opt.org.empty()) opt.org = "config/org.yaml";
+  if (opt.workflows.empty()) opt.workflows.push_back("workflows");
+  if (opt.state_dir.empty()) opt.state_dir = "state";
+  if (opt.input_topic.empty()) opt.input_topic = "gridcase.input";
+  if (opt.case_events_topic.empty()) opt.case_events_topic = "gridcase.case-events";
+  if (opt.dead_letter_topic.empty()) opt.dead_letter_topic = "gridcase.dead-letter";
+  setup_logging(opt);
+
+  auto engine = load_engine(opt.org, opt.workflows);
+  if (!engine) return 2;
+  if (!opt.kafka.empty()) {
+    spdlog::error(
+        "Kafka 模式尚未接入 serve / serve on Kafka is not wired yet; leave kafka.brokers empty for "
+        "the embedded log");
+    return 2;
+  }
+  namespace fs = std::filesystem;
+  RocksOptions ro;
+  ro.sync_on_commit = true;
+  auto store = RocksStore::open((fs::path(opt.state_dir) / "engine").string(), *engine, ro);
+  if (!store.ok()) {
+    spdlog::error("state {}: {}", opt.state_dir, store.error().message);
+    return 2;
+  }
+  auto log = LocalLog::open((fs::path(opt.state_dir) / "log").string());
+  if (!log.ok()) {
+    spdlog::error("{}", log.error().message);
+    return 2;
+  }
+  LocalLogSource source(**log, opt.input_topic, (fs::path(opt.state_dir) / "spool").string());
+  LocalLogSink sink(**log);
+  WallClock clock;
+  const Org& org = engine->org();
+  ServiceCodecs codecs;
+  codecs.parse = [&org](std::string_view p) { return json::parse_input_event(p, org); };
+  codecs.format = [](const CaseEvent& e) { return json::case_event_line(e); };
+  codecs.dead_letter = [](const SourceRecord& r, const std::string& reason,
+                          const std::string& error) {
+    return json::dead_letter_json(reason, error, r.topic, r.partition, r.offset, r.payload);
+  };
+  ServiceOptions so;
+  so.max_batch = opt.max_batch;
+  so.poll_timeout_ms = opt.poll_timeout_ms;
+  so.case_events_topic = opt.case_events_topic;
+  so.dead_letter_topic = opt.dead_letter_topic;
+  Service service(*engine, *store.value(), source, sink, clock, codecs, so);
+  if (auto r = service.start(); !r.ok()) {
+    spdlog::error("start: {}", r.error().message);
+    return 2;
+  }
+  spdlog::info("gridcase serve 已启动 / started: embedded log in {}, {} workflow(s), {} unit(s)",
+               opt.state_dir, engine->workflows().size(), org.units.size());
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  uint64_t last_records = 0, last_dead = 0;
+  while (!g_stop.load()) {
+    auto r = service.run_once();
+    if (!r.ok()) {
+      spdlog::error("batch failed: {}", r.error().message);
+      return 1;
+    }
+    const ServiceStats& st = service.stats();
+    if (st.records != last_records &&
+        (st.records / 10000 != last_records / 10000 || *r < so.max_batch)) {
+      spdlog::info("已处理 processed {} records, {} dead letters, {} messages published",
+                   st.records, st.dead_letters, st.published);
+    }
+    if (st.dead_letters != last_dead) {
+      spdlog::warn("{} 条坏输入进入死信 / bad input records went to {}",
+                   st.dead_letters - last_dead, so.dead_letter_topic);
+    }
+    last_records = st.records;
+    last_dead = st.dead_letters;
+    if (opt.until_idle && *r == 0) break;
+  }
+  spdlog::info("gridcase serve 已停止 / stopped after {} records", service.stats().records);
+  return 0;
+}
+
+int run_submit(const SubmitOptions& opt) {
+  std::string content;
+  if (opt.file == "-") {
+    content.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(opt.file, std::ios::binary);
+    if (!in) {
+      std::cerr << "gridcase submit: cannot read " << opt.file << '\n';
+      return 2;
+    }
+    content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  if (!content.empty() && content.back() != '\n') content.push_back('\n');
+  size_t lines = std::count(content.begin(), content.end(), '\n');
+  if (!opt.kafka.empty()) {
+    std::cerr << "gridcase submit: Kafka 尚未接入 / Kafka is not wired yet; use --state-dir\n";
+    return 2;
+  }
+  auto r = spool_write((std::filesystem::path(opt.state_dir) / "spool").string(), content);
+  if (!r.ok()) {
+    std::cerr << "gridcase submit: " << r.error().message << '\n';
+    return 2;
+  }
+  std::cerr << "已提交 submitted " << lines << " 行 lines to " << opt.state_dir << '\n';
+  return 0;
+}
+
+int run_tail(const TailOptions& opt) {
+  namespace fs = std::filesystem;
+  std::string scratch =
+      (fs::temp_directory_path() / ("gridcase-tail-" + std::to_string(::getpid()))).string();
+  auto log = LocalLog::open_follower((fs::path(opt.state_dir) / "log").string(), scratch);
+  if (!log.ok()) {
+    std::cerr << "gridcase tail: " << log.error().message << '\n';
+    return 2;
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  int64_t next = opt.from_beginning ? 0 : (*log)->end_offset(opt.topic);
+  do {
+    if (auto r = (*log)->catch_up(); !r.ok()) {
+      std::cerr << "gridcase tail: " << r.error().message << '\n';
+      return 2;
+    }
+    for (;;) {
+      auto recs = (*log)->read(opt.topic, next, 1000);
+      if (!recs.ok()) {
+        std::cerr << "gridcase tail: " << recs.error().message << '\n';
+        return 2;
+      }
+      if (recs->empty()) break;
+      for (const auto& r : *recs) std::cout << r.payload << '\n';
+      next = recs->back().offset + 1;
+    }
+    std::cout.flush();
+    if (opt.follow) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  } while (opt.follow && !g_stop.load());
+  std::error_code ec;
+  fs::remove_all(scratch, ec);
+  return 0;
+}
+
+}  // namespace gridcase::app

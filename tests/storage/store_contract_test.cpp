@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -127,14 +128,16 @@ states:
     final: true
 )";
 
+// Throws (a clean test failure, temp dirs still removed) if the sample texts stop loading.
 const Engine& engine() {
   static const std::unique_ptr<Engine> e = [] {
     Diagnostics d;
+    auto first_error = [&d] { return d.all().empty() ? std::string() : d.all().front().format(); };
     auto org = load_org_text(kOrgYaml, "org.yaml", d);
-    EXPECT_TRUE(org) << (d.all().empty() ? "" : d.all().front().format());
+    if (!org) throw std::runtime_error("sample org does not load: " + first_error());
     auto shared = std::make_shared<const Org>(std::move(*org));
     auto wf = load_workflow_text(kWorkflowYaml, "grid-escalation.yaml", shared.get(), d);
-    EXPECT_TRUE(wf) << (d.all().empty() ? "" : d.all().front().format());
+    if (!wf) throw std::runtime_error("sample workflow does not load: " + first_error());
     std::vector<Workflow> wfs;
     wfs.push_back(std::move(*wf));
     return std::make_unique<Engine>(shared, std::move(wfs));
@@ -328,13 +331,15 @@ struct MemoryFactory {
 
 template <size_t CacheEntries>
 struct RocksFactoryT {
-  std::string dir = make_temp_dir();
+  std::string dir;
   std::unique_ptr<CaseStore> open() {
+    const Engine& e = engine();  // before the temp dir: a throw here leaves nothing behind
+    if (dir.empty()) dir = make_temp_dir();
     RocksOptions o;
     o.block_cache_bytes = 4 << 20;
     o.write_buffer_bytes = 1 << 20;
     o.case_cache_entries = CacheEntries;
-    auto s = RocksStore::open(dir + "/db", engine(), o);
+    auto s = RocksStore::open(dir + "/db", e, o);
     EXPECT_TRUE(s.ok()) << s.error().message;
     return s.ok() ? std::move(s).value() : nullptr;
   }
@@ -345,7 +350,9 @@ struct RocksFactoryT {
     store = open();
     ASSERT_NE(store, nullptr);
   }
-  void cleanup() { std::filesystem::remove_all(dir); }
+  void cleanup() {
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+  }
 };
 using RocksFactory = RocksFactoryT<10000>;
 using RocksUncachedFactory = RocksFactoryT<0>;
@@ -860,9 +867,12 @@ TYPED_TEST(StoreContract, TheRuntimeGivesTheSameEventsAsInMemory) {
 
 class RocksStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override { dir_ = make_temp_dir() + "/db"; }
+  void SetUp() override {
+    engine();  // before the temp dir: a throw here leaves nothing behind
+    dir_ = make_temp_dir() + "/db";
+  }
   void TearDown() override {
-    std::filesystem::remove_all(std::filesystem::path(dir_).parent_path());
+    if (!dir_.empty()) std::filesystem::remove_all(std::filesystem::path(dir_).parent_path());
   }
   std::unique_ptr<RocksStore> open(RocksOptions o = {}) {
     auto s = RocksStore::open(dir_, engine(), o);

@@ -53,7 +53,7 @@ bool read_config(ServeOptions& opt) {
     str(c["org"], opt.org);
     if (c["workflows"] && opt.workflows.empty()) opt.workflows.push_back(c["workflows"].Scalar());
     str(c["state_dir"], opt.state_dir);
-    if (const YAML::Node& k = c["kafka"]) {
+    if (YAML::Node k = c["kafka"]) {
       if (!opt.kafka_set) str(k["brokers"], opt.kafka);
       str(k["input_topic"], opt.input_topic);
       str(k["case_events_topic"], opt.case_events_topic);
@@ -61,11 +61,11 @@ bool read_config(ServeOptions& opt) {
       if (k["partitions"]) opt.partitions = k["partitions"].as<int>();
       if (k["exactly_once"]) opt.exactly_once = k["exactly_once"].as<bool>();
     }
-    if (const YAML::Node& e = c["engine"]) {
+    if (YAML::Node e = c["engine"]) {
       if (e["max_batch"]) opt.max_batch = e["max_batch"].as<size_t>();
       if (e["poll_timeout_ms"]) opt.poll_timeout_ms = e["poll_timeout_ms"].as<int>();
     }
-    if (const YAML::Node& l = c["log"]) {
+    if (YAML::Node l = c["log"]) {
       str(l["format"], opt.log_format);
       str(l["level"], opt.log_level);
     }

@@ -132,7 +132,7 @@ struct OrgLoader {
     org.units.push_back(u);
     org.index();
     if (n["children"]) {
-      const YAML::Node& ch = n["children"];
+      YAML::Node ch = n["children"];
       if (!ch.IsSequence()) {
         diags.error(file, pos_of(ch), "children must be a list of units");
       } else if (org.units[self].level < 0) {
@@ -194,7 +194,7 @@ struct OrgLoader {
     if (root["kind"] && root["kind"].IsScalar() && root["kind"].Scalar() != "Org") {
       diags.error(file, pos_of(root["kind"]), "kind must be Org here");
     }
-    if (const YAML::Node& lv = root["levels"]) {
+    if (YAML::Node lv = root["levels"]) {
       if (!lv.IsSequence() || lv.size() == 0) {
         diags.error(file, pos_of(lv), "levels must be a non-empty list, lowest first");
       } else {
@@ -207,7 +207,7 @@ struct OrgLoader {
         }
       }
     }
-    if (const YAML::Node& us = root["units"]) {
+    if (YAML::Node us = root["units"]) {
       if (!us.IsSequence()) {
         diags.error(file, pos_of(us), "units must be a list");
       } else {
@@ -215,7 +215,7 @@ struct OrgLoader {
       }
     }
     link_flat_parents();
-    if (const YAML::Node& ps = root["people"]) {
+    if (YAML::Node ps = root["people"]) {
       if (!ps.IsSequence()) {
         diags.error(file, pos_of(ps), "people must be a list");
       } else {

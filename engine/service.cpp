@@ -16,7 +16,8 @@ void put_u32(uint32_t v, std::string& out) {
 bool get_u32(std::string_view& in, uint32_t& v) {
   if (in.size() < 4) return false;
   v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(in[i])) << (8 * i);
   in.remove_prefix(4);
   return true;
 }
@@ -71,8 +72,13 @@ class Service::OutboxSink final : public EventSink {
 
 Service::Service(const Engine& engine, CaseStore& store, EventSource& source, MessageSink& sink,
                  Clock& clock, ServiceCodecs codecs, ServiceOptions options)
-    : engine_(engine), store_(store), source_(source), sink_(sink), clock_(clock),
-      codecs_(std::move(codecs)), options_(std::move(options)) {}
+    : engine_(engine),
+      store_(store),
+      source_(source),
+      sink_(sink),
+      clock_(clock),
+      codecs_(std::move(codecs)),
+      options_(std::move(options)) {}
 
 Result<bool> Service::start() {
   // Positions: every offset/* key in the metadata.
@@ -138,7 +144,8 @@ Result<size_t> Service::run_once() {
       }
     }
     if (!reason.empty()) {
-      outbox_.push_back({options_.dead_letter_topic, rec.key, codecs_.dead_letter(rec, reason, error)});
+      outbox_.push_back(
+          {options_.dead_letter_topic, rec.key, codecs_.dead_letter(rec, reason, error)});
       ++stats_.dead_letters;
     }
   }

@@ -291,7 +291,7 @@ struct Loader {
     }
     std::set<std::string> seen;
     for (auto it = vs.begin(); it != vs.end(); ++it) {
-      const std::string& name = it->first.Scalar();
+      std::string name = it->first.Scalar();
       if (!seen.insert(name).second) error(it->first, "duplicate var '" + name + "'");
       for (const auto& builtin : case_field_names({})) {
         if (builtin == name)
@@ -320,7 +320,7 @@ struct Loader {
         error(sla, "sla must be a mapping of level: duration");
       } else {
         for (auto it = sla.begin(); it != sla.end(); ++it) {
-          const std::string& lv = it->first.Scalar();
+          std::string lv = it->first.Scalar();
           int i = wf.level_index(lv);
           if (i < 0) {
             error(it->first,
@@ -423,8 +423,8 @@ struct Loader {
       error(n["timers"], "final state '" + st.name + "' may not have timers");
     if (st.final && st.sla)
       error(n["sla"], "final state '" + st.name + "' may not have an SLA clock");
-    if (const YAML::Node& ts = n["timers"]) load_timers(st, ts);
-    if (const YAML::Node& on = n["on"]) {
+    if (YAML::Node ts = n["timers"]) load_timers(st, ts);
+    if (YAML::Node on = n["on"]) {
       if (!on.IsMap()) {
         error(on, "on: must be a mapping of event type: transition(s)");
         return;
@@ -432,7 +432,7 @@ struct Loader {
       for (auto it = on.begin(); it != on.end(); ++it) {
         std::string ev = it->first.Scalar();
         std::vector<Transition> list;
-        const YAML::Node& body = it->second;
+        YAML::Node body = it->second;
         if (body.IsSequence()) {
           if (body.size() == 0) error(body, "an empty list of transitions for '" + ev + "'");
           for (const auto& t : body) list.push_back(load_transition(t, ev));
@@ -494,7 +494,7 @@ struct Loader {
     yaml::check_keys(n, {"when", "by", "set", "level", "co_handle", "notify", "goto"}, file,
                      "transition", diags);
     if (n["when"]) tr.when = compile(n["when"], "when");
-    if (const YAML::Node& by = n["by"]) {
+    if (YAML::Node by = n["by"]) {
       tr.by = 0;
       auto add = [&](const YAML::Node& x) {
         auto s = yaml::get_string(x, file, "by", diags);
@@ -517,19 +517,19 @@ struct Loader {
       }
       if (tr.by == 0) tr.by = kByAny;
     }
-    if (const YAML::Node& set = n["set"]) {
+    if (YAML::Node set = n["set"]) {
       if (!set.IsMap()) {
         error(set, "set must be a mapping of var: value");
       } else {
         for (auto it = set.begin(); it != set.end(); ++it) {
           SetOp op;
-          const std::string& var = it->first.Scalar();
+          std::string var = it->first.Scalar();
           op.var = wf.var_index(var);
           if (op.var < 0) {
             error(it->first, "set of undeclared var '" + var + "' (declare it under vars:)");
             continue;
           }
-          const YAML::Node& v = it->second;
+          YAML::Node v = it->second;
           if (v.IsScalar() && !v.Scalar().empty() && v.Scalar()[0] == '=') {
             op.expr = compile(v, "set " + var, 1);
             if (!op.expr) continue;
@@ -540,7 +540,7 @@ struct Loader {
         }
       }
     }
-    if (const YAML::Node& lv = n["level"]) {
+    if (YAML::Node lv = n["level"]) {
       if (auto s = yaml::get_string(lv, file, "level", diags)) {
         if (*s == "up")
           tr.level = LevelMove::Up;
@@ -567,7 +567,7 @@ struct Loader {
         tr.co_handle = compile(n["co_handle"], "co_handle");
       }
     }
-    if (const YAML::Node& nt = n["notify"]) {
+    if (YAML::Node nt = n["notify"]) {
       if (!nt.IsSequence()) {
         error(nt, "notify must be a list of targets");
       } else {
@@ -602,7 +602,7 @@ struct Loader {
         }
       }
     }
-    if (const YAML::Node& g = n["goto"]) {
+    if (YAML::Node g = n["goto"]) {
       if (auto s = yaml::get_string(g, file, "goto", diags)) {
         tr.goto_state = wf.state_index(*s);
         if (tr.goto_state < 0) error(g, "goto to unknown state '" + *s + "'");

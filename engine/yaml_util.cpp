@@ -134,7 +134,7 @@ void check_keys(const YAML::Node& map, std::initializer_list<std::string_view> a
                 const std::string& file, std::string_view what, Diagnostics& diags) {
   std::set<std::string> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node& key = it->first;
+    YAML::Node key = it->first;
     if (!key.IsScalar()) {
       diags.error(file, pos_of(key),
                   std::string("keys of ") + std::string(what) + " must be plain names");

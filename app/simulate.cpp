@@ -69,7 +69,7 @@ class Progress {
   std::chrono::steady_clock::time_point last_ = start_;
 };
 
-constexpr uint64_t kBatch = 1000;  // input lines per store commit
+constexpr uint64_t kBatch = 5000;  // input lines per store commit
 
 }  // namespace
 

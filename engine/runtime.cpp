@@ -80,14 +80,14 @@ Result<bool> Processor::advance_to(Timestamp t) {
     auto next = store_.next_timer();
     if (!next || next->due > t) break;
     clock_ = std::max(clock_, next->due);
-    store_.remove_timer(next->due, next->seq);
     auto loaded = store_.load(next->case_id);
     if (!loaded.ok()) return loaded.error();
-    if (!loaded.value()) continue;  // a timer whose case is gone: nothing to fire
-    Case& c = *loaded.value();
-    if (engine_.fire(c, next->seq, next->due, timer_seq_, scratch_)) {
+    if (loaded.value() &&
+        engine_.fire(*loaded.value(), next->seq, next->due, timer_seq_, scratch_)) {
       ++timers_fired_;
-      apply(c, scratch_);
+      apply(*loaded.value(), scratch_);  // removes the fired timer from the index too
+    } else {
+      store_.remove_timer(next->due, next->seq);  // stale entry: its case or timer is gone
     }
   }
   clock_ = std::max(clock_, t);
@@ -171,21 +171,19 @@ Processor::Verdict Processor::process_report(const InputEvent& ev) {
 
 Processor::Verdict Processor::process_action(const InputEvent& ev) {
   Verdict v;
-  if (!store_.exists(ev.case_id)) {
+  auto loaded = store_.load(ev.case_id);
+  if (!loaded.ok()) {
+    v.outcome = Outcome::Bad;
+    v.error = "storage: " + loaded.error().message;
+    return v;
+  }
+  if (!loaded.value()) {
     v.outcome = Outcome::Bad;
     v.error = "unknown case '" + ev.case_id + "'";
     return v;
   }
   {
-    auto loaded = store_.load(ev.case_id);
-    if (!loaded.ok() || !loaded.value()) {
-      v.outcome = Outcome::Bad;
-      v.error =
-          loaded.ok() ? "unknown case '" + ev.case_id + "'" : "storage: " + loaded.error().message;
-      return v;
-    }
-    const Case& c = *loaded.value();
-    const std::string& grid = engine_.org().units[c.grid].id;
+    const std::string& grid = engine_.org().units[loaded.value()->grid].id;
     if (!ev.grid.empty() && ev.grid != grid) {
       v.outcome = Outcome::Bad;
       v.error = "grid '" + ev.grid + "' does not match case '" + ev.case_id + "' (origin grid '" +
@@ -193,17 +191,20 @@ Processor::Verdict Processor::process_action(const InputEvent& ev) {
       return v;
     }
   }
+  uint64_t fired = timers_fired_;
   if (auto r = advance_to(std::max(clock_, ev.at)); !r.ok()) {
     v.outcome = Outcome::Bad;
     v.error = "storage: " + r.error().message;
     return v;
   }
-  auto loaded = store_.load(ev.case_id);  // timers may have changed it
-  if (!loaded.ok() || !loaded.value()) {
-    v.outcome = Outcome::Bad;
-    v.error =
-        loaded.ok() ? "unknown case '" + ev.case_id + "'" : "storage: " + loaded.error().message;
-    return v;
+  if (timers_fired_ != fired) {
+    loaded = store_.load(ev.case_id);  // timers may have changed it
+    if (!loaded.ok() || !loaded.value()) {
+      v.outcome = Outcome::Bad;
+      v.error =
+          loaded.ok() ? "unknown case '" + ev.case_id + "'" : "storage: " + loaded.error().message;
+      return v;
+    }
   }
   Case& c = *loaded.value();
   if (ev.action_id.is_string()) {

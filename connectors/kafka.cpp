@@ -1,0 +1,621 @@
+#include "connectors/kafka.hpp"
+
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <set>
+#include <thread>
+
+namespace gridcase::kafka {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int ms_left(Clock::time_point deadline) {
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left > 0 ? static_cast<int>(left) : 0;
+}
+
+struct HandleDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using Handle = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+using Conf = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+struct PartsDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+using PartList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartsDeleter>;
+
+struct MetadataDeleter {
+  void operator()(const rd_kafka_metadata_t* m) const { rd_kafka_metadata_destroy(m); }
+};
+using Metadata = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
+
+// librdkafka logs from its own threads; spdlog's default logger is thread-safe.
+void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  const char* name = rk ? rd_kafka_name(rk) : "rdkafka";
+  auto lvl = level <= 3   ? spdlog::level::err
+             : level == 4 ? spdlog::level::warn
+             : level <= 6 ? spdlog::level::info
+                          : spdlog::level::debug;
+  spdlog::log(lvl, "kafka {} [{}]: {}", name, fac, buf);
+}
+
+Result<Conf> make_conf(const KafkaOptions& o,
+                       const std::vector<std::pair<std::string, std::string>>& settings) {
+  if (o.brokers.empty()) return err("kafka: no brokers given (bootstrap host:port)");
+  Conf conf(rd_kafka_conf_new());
+  std::vector<std::pair<std::string, std::string>> all = {
+      {"bootstrap.servers", o.brokers},
+      {"client.id", o.client_id.empty() ? std::string("gridcase") : o.client_id},
+      // A dead address fails a connection attempt within the timeout, not after 30 s.
+      {"socket.connection.setup.timeout.ms", std::to_string(std::max(1000, o.timeout_ms))},
+      {"log.connection.close", "false"},
+  };
+  all.insert(all.end(), settings.begin(), settings.end());
+  for (const auto& kv : o.properties) all.push_back(kv);
+  char errstr[512];
+  for (const auto& [key, value] : all) {
+    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+      return err("kafka: property " + key + "=" + value + ": " + errstr);
+    }
+  }
+  rd_kafka_conf_set_log_cb(conf.get(), log_cb);
+  return conf;
+}
+
+// Takes ownership of conf (librdkafka frees it once the handle exists).
+Result<Handle> make_handle(rd_kafka_type_t type, Conf conf) {
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);
+  if (!rk) return err(std::string("kafka: creating the client: ") + errstr);
+  conf.release();
+  return Handle(rk);
+}
+
+std::string fatal_error(rd_kafka_t* rk) {
+  char buf[512];
+  rd_kafka_resp_err_t e = rd_kafka_fatal_error(rk, buf, sizeof buf);
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  return std::string(rd_kafka_err2name(e)) + ": " + buf;
+}
+
+// One metadata round trip: a Metadata request for `topic` (or, when null, for all topics
+// when `all`, else for the client's own topics, which still proves the cluster answers).
+Result<Metadata> fetch_metadata(rd_kafka_t* rk, bool all, rd_kafka_topic_t* topic, int timeout_ms,
+                                const std::string& brokers) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk, all ? 1 : 0, topic, &md, timeout_ms);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return err("kafka: brokers " + brokers + " did not answer within " +
+               std::to_string(timeout_ms) + " ms (" + rd_kafka_err2str(e) + ")");
+  }
+  return Metadata(md);
+}
+
+const rd_kafka_metadata_topic_t* find_topic(const rd_kafka_metadata_t* md,
+                                            const std::string& name) {
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (name == md->topics[i].topic) return &md->topics[i];
+  }
+  return nullptr;
+}
+
+bool topic_ready(const rd_kafka_metadata_topic_t* t) {
+  if (!t || t->err != RD_KAFKA_RESP_ERR_NO_ERROR || t->partition_cnt == 0) return false;
+  for (int p = 0; p < t->partition_cnt; ++p) {
+    if (t->partitions[p].err != RD_KAFKA_RESP_ERR_NO_ERROR || t->partitions[p].leader < 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Consumer errors that do not go away by waiting: the caller must see them.
+bool is_permanent(rd_kafka_resp_err_t e) {
+  switch (e) {
+    case RD_KAFKA_RESP_ERR__FATAL:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+    case RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Topics
+
+Result<bool> ensure_topics(const KafkaOptions& options) {
+  return ensure_topics(options,
+                       {options.input_topic, options.case_events_topic, options.dead_letter_topic});
+}
+
+Result<bool> ensure_topics(const KafkaOptions& o, const std::vector<std::string>& topics) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(o.timeout_ms);
+  auto conf = make_conf(o, {});
+  if (!conf.ok()) return conf.error();
+  auto rk = make_handle(RD_KAFKA_PRODUCER, std::move(conf).value());
+  if (!rk.ok()) return rk.error();
+
+  auto md = fetch_metadata(rk->get(), true, nullptr, o.timeout_ms, o.brokers);
+  if (!md.ok()) return md.error();
+  std::vector<std::string> missing;
+  for (const auto& t : topics) {
+    const auto* mt = find_topic(md->get(), t);
+    if (!mt || mt->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) missing.push_back(t);
+  }
+
+  if (!missing.empty()) {
+    char errstr[512];
+    std::vector<rd_kafka_NewTopic_t*> news;
+    auto free_news = [&] {
+      rd_kafka_NewTopic_destroy_array(news.data(), news.size());
+      news.clear();
+    };
+    for (const auto& t : missing) {
+      rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.c_str(), o.partitions, o.replication_factor,
+                                                      errstr, sizeof errstr);
+      if (!nt) {
+        free_news();
+        return err("kafka: topic " + t + ": " + errstr);
+      }
+      // Input events and case events are a log, not a table: never compacted.
+      rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
+      news.push_back(nt);
+    }
+    rd_kafka_AdminOptions_t* aopts =
+        rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    int wait = std::max(1, ms_left(deadline));
+    rd_kafka_AdminOptions_set_request_timeout(aopts, wait, errstr, sizeof errstr);
+    rd_kafka_AdminOptions_set_operation_timeout(aopts, wait, errstr, sizeof errstr);
+    rd_kafka_queue_t* q = rd_kafka_queue_new(rk->get());
+    rd_kafka_CreateTopics(rk->get(), news.data(), news.size(), aopts, q);
+    free_news();
+    rd_kafka_AdminOptions_destroy(aopts);
+
+    // Wait a little past the request timeout: the result then always arrives.
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, ms_left(deadline) + 2000);
+    std::string failure;
+    if (!ev) {
+      failure = "kafka: creating topics timed out after " + std::to_string(o.timeout_ms) + " ms";
+    } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      failure = std::string("kafka: creating topics: ") + rd_kafka_event_error_string(ev);
+    } else if (const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev)) {
+      size_t n = 0;
+      const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(res, &n);
+      for (size_t i = 0; i < n && failure.empty(); ++i) {
+        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
+        // Another client created it in the meantime: that is what we wanted.
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+          continue;
+        const char* msg = rd_kafka_topic_result_error_string(results[i]);
+        failure = std::string("kafka: creating topic ") + rd_kafka_topic_result_name(results[i]) +
+                  ": " + (msg ? msg : rd_kafka_err2str(e));
+      }
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    if (!failure.empty()) return err(failure);
+  }
+
+  // Created is not yet usable: wait until every partition has a leader.
+  for (;;) {
+    auto now_md =
+        fetch_metadata(rk->get(), true, nullptr, std::max(1, ms_left(deadline)), o.brokers);
+    std::string not_ready;
+    if (now_md.ok()) {
+      for (const auto& t : topics) {
+        if (!topic_ready(find_topic(now_md->get(), t))) {
+          not_ready = t;
+          break;
+        }
+      }
+      if (not_ready.empty()) return true;
+    }
+    if (ms_left(deadline) == 0) {
+      if (!now_md.ok()) return now_md.error();
+      return err("kafka: topic " + not_ready + " has no leader for every partition after " +
+                 std::to_string(o.timeout_ms) + " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Source
+
+struct KafkaSource::Impl {
+  KafkaOptions opt;
+  Handle rk;
+  std::map<int32_t, int64_t> seek_pos;  // from seek(): the store's positions
+  std::map<int32_t, int64_t> next_pos;  // after the last record handed out
+  std::set<int32_t> assigned;           // partitions of the input topic held now
+  std::string last_transient;
+  std::string pending_error;  // seen while records were in hand: returned by the next poll
+
+  int64_t start_offset(const char* topic, int32_t partition) const {
+    if (opt.input_topic != topic) return RD_KAFKA_OFFSET_BEGINNING;
+    if (auto it = next_pos.find(partition); it != next_pos.end()) return it->second;
+    if (auto it = seek_pos.find(partition); it != seek_pos.end()) return it->second;
+    return RD_KAFKA_OFFSET_BEGINNING;
+  }
+
+  // Served inside rd_kafka_consumer_poll(), i.e. inside poll(), on the caller's thread.
+  void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t* parts) {
+    bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      for (int i = 0; i < parts->cnt; ++i) {
+        auto& p = parts->elems[i];
+        p.offset = start_offset(p.topic, p.partition);
+        if (opt.input_topic == p.topic) assigned.insert(p.partition);
+      }
+      if (cooperative) {
+        if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, parts)) {
+          pending_error =
+              std::string("kafka: assigning partitions: ") + rd_kafka_error_string(error);
+          rd_kafka_error_destroy(error);
+        }
+      } else if (rd_kafka_resp_err_t ae = rd_kafka_assign(rk, parts)) {
+        pending_error = std::string("kafka: assigning partitions: ") + rd_kafka_err2str(ae);
+      }
+      spdlog::info("kafka {}: assigned {} partition(s) of {}", rd_kafka_name(rk), parts->cnt,
+                   opt.input_topic);
+      return;
+    }
+    // Revoked, or an error in the group protocol: let go of what we hold (eager), or of
+    // what is revoked (cooperative); the group hands partitions back later.
+    if (e != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+      last_transient = std::string("kafka: rebalance: ") + rd_kafka_err2str(e);
+    }
+    if (cooperative) {
+      for (int i = 0; i < parts->cnt; ++i) assigned.erase(parts->elems[i].partition);
+      if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, parts)) {
+        rd_kafka_error_destroy(error);
+      }
+    } else {
+      assigned.clear();
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+
+  static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t e,
+                           rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    static_cast<Impl*>(opaque)->rebalance(rk, e, parts);
+  }
+
+  static void commit_cb(rd_kafka_t* rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t*,
+                        void* opaque) {
+    // Committed offsets are for monitoring: a failed commit is a warning, never an error.
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      static_cast<Impl*>(opaque)->last_transient =
+          std::string("kafka: commit: ") + rd_kafka_err2str(e);
+      spdlog::warn("kafka {}: offset commit failed: {}", rd_kafka_name(rk), rd_kafka_err2str(e));
+    }
+  }
+
+  static void error_cb(rd_kafka_t* rk, int e, const char* reason, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    auto code = static_cast<rd_kafka_resp_err_t>(e);
+    if (is_permanent(code)) {
+      self->pending_error = std::string("kafka: consumer: ") + reason;
+    } else {
+      self->last_transient = std::string("kafka: ") + reason;
+    }
+    spdlog::warn("kafka {}: {}: {}", rd_kafka_name(rk), rd_kafka_err2name(code), reason);
+  }
+};
+
+KafkaSource::KafkaSource(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+KafkaSource::~KafkaSource() {
+  // A static member does not leave the group on close: the same group.instance.id gets
+  // the same partitions back without a rebalance when it returns within the session.
+  if (impl_ && impl_->rk) rd_kafka_consumer_close(impl_->rk.get());
+}
+
+Result<std::unique_ptr<KafkaSource>> KafkaSource::open(const KafkaOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->opt = options;
+  std::vector<std::pair<std::string, std::string>> settings = {
+      {"group.id", options.group_id},        {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"}, {"auto.offset.reset", "earliest"},
+      {"isolation.level", "read_committed"}, {"enable.partition.eof", "false"},
+      {"allow.auto.create.topics", "false"},
+  };
+  if (!options.group_instance_id.empty()) {
+    settings.push_back({"group.instance.id", options.group_instance_id});
+  }
+  auto conf = make_conf(options, settings);
+  if (!conf.ok()) return conf.error();
+  rd_kafka_conf_set_opaque(conf->get(), impl.get());
+  rd_kafka_conf_set_rebalance_cb(conf->get(), Impl::rebalance_cb);
+  rd_kafka_conf_set_offset_commit_cb(conf->get(), Impl::commit_cb);
+  rd_kafka_conf_set_error_cb(conf->get(), Impl::error_cb);
+  auto rk = make_handle(RD_KAFKA_CONSUMER, std::move(conf).value());
+  if (!rk.ok()) return rk.error();
+  impl->rk = std::move(rk).value();
+  rd_kafka_t* h = impl->rk.get();
+  // One queue for everything: records, rebalances and errors are all served by poll().
+  rd_kafka_poll_set_consumer(h);
+
+  // Fail at start-up, not in the first poll, when the cluster or the topic is missing.
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(h, options.input_topic.c_str(), nullptr);
+  auto md = fetch_metadata(h, false, rkt, options.timeout_ms, options.brokers);
+  rd_kafka_topic_destroy(rkt);
+  if (!md.ok()) {
+    rd_kafka_destroy_flags(impl->rk.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    return md.error();
+  }
+  const auto* t = find_topic(md->get(), options.input_topic);
+  if (!t || t->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_destroy_flags(impl->rk.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    return err("kafka: input topic " + options.input_topic + ": " +
+               (t ? rd_kafka_err2str(t->err) : "not in the metadata") +
+               " (create the topics first: ensure_topics)");
+  }
+
+  PartList sub(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(sub.get(), options.input_topic.c_str(), RD_KAFKA_PARTITION_UA);
+  if (rd_kafka_resp_err_t e = rd_kafka_subscribe(h, sub.get())) {
+    rd_kafka_destroy_flags(impl->rk.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    return err("kafka: subscribing to " + options.input_topic + ": " + rd_kafka_err2str(e));
+  }
+  return std::unique_ptr<KafkaSource>(new KafkaSource(std::move(impl)));
+}
+
+Result<bool> KafkaSource::seek(const std::vector<SourcePosition>& positions) {
+  Impl& s = *impl_;
+  s.seek_pos.clear();
+  s.next_pos.clear();  // the store knows better than what this process handed out
+  for (const auto& p : positions) {
+    if (p.topic == s.opt.input_topic) s.seek_pos[p.partition] = p.next_offset;
+  }
+  if (s.assigned.empty()) return true;  // the usual case: applied when the group assigns
+  PartList list(rd_kafka_topic_partition_list_new(static_cast<int>(s.assigned.size())));
+  for (int32_t p : s.assigned) {
+    rd_kafka_topic_partition_list_add(list.get(), s.opt.input_topic.c_str(), p)->offset =
+        s.start_offset(s.opt.input_topic.c_str(), p);
+  }
+  if (rd_kafka_error_t* e = rd_kafka_seek_partitions(s.rk.get(), list.get(), s.opt.timeout_ms)) {
+    std::string msg = std::string("kafka: seek: ") + rd_kafka_error_string(e);
+    rd_kafka_error_destroy(e);
+    return err(msg);
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return err("kafka: seek " + s.opt.input_topic + " [" +
+                 std::to_string(list->elems[i].partition) +
+                 "]: " + rd_kafka_err2str(list->elems[i].err));
+    }
+  }
+  return true;
+}
+
+Result<std::vector<SourceRecord>> KafkaSource::poll(size_t max, int timeout_ms) {
+  Impl& s = *impl_;
+  std::vector<SourceRecord> out;
+  auto take_error = [&s]() -> Error {
+    Error e = err(std::move(s.pending_error));
+    s.pending_error.clear();
+    return e;
+  };
+  if (!s.pending_error.empty()) return take_error();
+  auto deadline = Clock::now() + std::chrono::milliseconds(std::max(0, timeout_ms));
+  while (out.size() < max) {
+    // Wait only for the first record; then take what is already here.
+    int wait = out.empty() ? ms_left(deadline) : 0;
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(s.rk.get(), wait);
+    if (!m) {
+      if (!s.pending_error.empty() || !out.empty() || ms_left(deadline) == 0) break;
+      continue;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      SourceRecord r;
+      r.topic = rd_kafka_topic_name(m->rkt);
+      r.partition = m->partition;
+      r.offset = m->offset;
+      if (m->key) r.key.assign(static_cast<const char*>(m->key), m->key_len);
+      if (m->payload) r.payload.assign(static_cast<const char*>(m->payload), m->len);
+      s.next_pos[r.partition] = r.offset + 1;
+      s.last_transient.clear();
+      out.push_back(std::move(r));
+    } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
+               m->err != RD_KAFKA_RESP_ERR__TIMED_OUT) {
+      std::string where = m->rkt ? std::string(" ") + rd_kafka_topic_name(m->rkt) + " [" +
+                                       std::to_string(m->partition) + "]"
+                                 : std::string();
+      std::string text = "kafka: consumer" + where + ": " + rd_kafka_message_errstr(m);
+      if (m->err == RD_KAFKA_RESP_ERR__FATAL) text += " (" + fatal_error(s.rk.get()) + ")";
+      if (is_permanent(m->err)) {
+        s.pending_error = text;
+      } else {
+        s.last_transient = text;
+      }
+    }
+    rd_kafka_message_destroy(m);
+    if (!s.pending_error.empty()) break;
+  }
+  if (s.pending_error.empty()) {
+    if (std::string f = fatal_error(s.rk.get()); !f.empty()) {
+      s.pending_error = "kafka: consumer fatal error: " + f;
+    }
+  }
+  // Records in hand are never dropped: an error waits for the next poll.
+  if (!s.pending_error.empty() && out.empty()) return take_error();
+  return out;
+}
+
+void KafkaSource::committed(const std::vector<SourcePosition>& positions) {
+  if (positions.empty()) return;
+  PartList list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
+  for (const auto& p : positions) {
+    rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset =
+        p.next_offset;
+  }
+  if (rd_kafka_resp_err_t e = rd_kafka_commit(impl_->rk.get(), list.get(), 1)) {
+    impl_->last_transient = std::string("kafka: commit: ") + rd_kafka_err2str(e);
+  }
+}
+
+std::vector<int32_t> KafkaSource::assignment() const {
+  return {impl_->assigned.begin(), impl_->assigned.end()};
+}
+
+const std::string& KafkaSource::last_transient_error() const {
+  return impl_->last_transient;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sink
+
+namespace {
+
+// The delivery reports of one publish() call.
+struct Deliveries {
+  size_t pending = 0;
+  size_t failed = 0;
+  std::string first_failure;
+};
+
+// Not rd_kafka_message_errstr(): for a delivery report it returns the (unterminated) value.
+void delivery_cb(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+  auto* d = static_cast<Deliveries*>(m->_private);
+  if (!d) return;
+  --d->pending;
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (d->failed++ == 0) {
+      d->first_failure = std::string("topic ") + rd_kafka_topic_name(m->rkt) + ": " +
+                         rd_kafka_err2name(m->err) + ": " + rd_kafka_err2str(m->err);
+    }
+  }
+}
+
+void sink_error_cb(rd_kafka_t* rk, int e, const char* reason, void*) {
+  spdlog::warn("kafka {}: {}: {}", rd_kafka_name(rk),
+               rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(e)), reason);
+}
+
+}  // namespace
+
+struct KafkaSink::Impl {
+  KafkaOptions opt;
+  Handle rk;
+};
+
+KafkaSink::KafkaSink(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+KafkaSink::~KafkaSink() {
+  if (impl_ && impl_->rk) rd_kafka_flush(impl_->rk.get(), impl_->opt.timeout_ms);
+}
+
+Result<std::unique_ptr<KafkaSink>> KafkaSink::open(const KafkaOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->opt = options;
+  auto conf = make_conf(
+      options, {
+                   {"enable.idempotence", "true"},
+                   {"acks", "all"},
+                   // The Java client's partitioner: a key lands where
+                   // Java producers and Kafka Streams put it.
+                   {"partitioner", "murmur2_random"},
+                   {"message.timeout.ms", std::to_string(std::max(1, options.delivery_timeout_ms))},
+               });
+  if (!conf.ok()) return conf.error();
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), delivery_cb);
+  rd_kafka_conf_set_error_cb(conf->get(), sink_error_cb);
+  auto rk = make_handle(RD_KAFKA_PRODUCER, std::move(conf).value());
+  if (!rk.ok()) return rk.error();
+  impl->rk = std::move(rk).value();
+  auto md = fetch_metadata(impl->rk.get(), false, nullptr, options.timeout_ms, options.brokers);
+  if (!md.ok()) return md.error();
+  return std::unique_ptr<KafkaSink>(new KafkaSink(std::move(impl)));
+}
+
+Result<bool> KafkaSink::publish(const std::vector<OutMessage>& messages) {
+  rd_kafka_t* rk = impl_->rk.get();
+  if (std::string f = fatal_error(rk); !f.empty()) {
+    return err("kafka: producer fatal error (reopen the sink): " + f);
+  }
+  Deliveries d;
+  std::string refused;
+  for (const OutMessage& m : messages) {
+    for (;;) {
+      // An empty key is no key: partitioned like a keyless record.
+      rd_kafka_resp_err_t e = rd_kafka_producev(
+          rk, RD_KAFKA_V_TOPIC(m.topic.c_str()),
+          RD_KAFKA_V_KEY(m.key.empty() ? nullptr : m.key.data(), m.key.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&d), RD_KAFKA_V_END);
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ++d.pending;
+        break;
+      }
+      if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(rk, 50);  // serve delivery reports: that frees the queue
+        continue;
+      }
+      refused = "topic " + m.topic + ": " + rd_kafka_err2name(e) + ": " + rd_kafka_err2str(e);
+      break;
+    }
+    // Stop at the first refusal: later messages of the same key must not overtake it.
+    if (!refused.empty()) break;
+  }
+
+  // Every report must be in before `d` goes out of scope. librdkafka reports each message
+  // within message.timeout.ms; past that (plus slack) purge, which reports at once.
+  auto deadline = Clock::now() +
+                  std::chrono::milliseconds(impl_->opt.delivery_timeout_ms + impl_->opt.timeout_ms);
+  bool purged = false;
+  while (d.pending > 0) {
+    rd_kafka_flush(rk, 100);
+    if (!purged && d.pending > 0 && ms_left(deadline) == 0) {
+      rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      purged = true;
+    }
+  }
+
+  if (!refused.empty()) return err("kafka: publish refused: " + refused);
+  if (d.failed > 0) {
+    std::string msg = "kafka: publish failed: " + d.first_failure;
+    if (d.failed > 1) msg += " (and " + std::to_string(d.failed - 1) + " more failed)";
+    if (std::string f = fatal_error(rk); !f.empty()) msg += "; fatal (reopen the sink): " + f;
+    return err(msg);
+  }
+  return true;
+}
+
+Result<bool> produce_lines(const KafkaOptions& options,
+                           const std::vector<std::pair<std::string, std::string>>& key_values,
+                           const std::string& topic) {
+  auto sink = KafkaSink::open(options);
+  if (!sink.ok()) return sink.error();
+  std::vector<OutMessage> messages;
+  messages.reserve(key_values.size());
+  for (const auto& [key, value] : key_values) messages.push_back({topic, key, value});
+  return (*sink)->publish(messages);
+}
+
+}  // namespace gridcase::kafka

@@ -1,0 +1,112 @@
+#pragma once
+// Kafka adapters of the service ports (librdkafka): KafkaSource reads the input topic in
+// the engine's consumer group, KafkaSink publishes case events and dead letters with an
+// idempotent producer, ensure_topics() creates the topics. librdkafka's errors become
+// Error values here; nothing throws.
+//
+// Offsets: the engine's store is the source of truth. KafkaSource subscribes to the input
+// topic in the group (static membership, so a restart with the same group.instance.id gets
+// its partitions back without a rebalance) and, whenever partitions are assigned, starts
+// each one exactly at the position given to seek(), at the position after the last record
+// it handed out when the partition comes back within the same process, else at the
+// beginning. Offsets committed to the group are for monitoring only; they are never read.
+// So the service calls seek() once at start and never again: rebalances are handled here.
+// One engine instance per group for now: the store holds the state of every partition, so
+// a partition moved to another instance would start there without its cases.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/ports.hpp"
+#include "engine/result.hpp"
+
+namespace gridcase::kafka {
+
+struct KafkaOptions {
+  std::string brokers;                                     // bootstrap "host:port[,...]"; required
+  std::string input_topic = "gridcase.input";              // key: origin grid
+  std::string case_events_topic = "gridcase.case-events";  // key: case id
+  std::string dead_letter_topic = "gridcase.dead-letter";  // key: as received
+  int partitions = 3;          // for topics ensure_topics() creates (existing ones kept)
+  int replication_factor = 1;  // for topics ensure_topics() creates (1: one broker)
+  std::string group_id = "gridcase";
+  std::string group_instance_id = "gridcase-1";  // static membership; "" = dynamic member
+  std::string client_id = "gridcase";
+  int timeout_ms = 10000;           // bound of every admin / metadata wait and of open()
+  int delivery_timeout_ms = 30000;  // message.timeout.ms: a publish fails after this long
+  // Extra librdkafka properties, applied last (they override the settings above).
+  std::map<std::string, std::string> properties;
+};
+
+// Creates the input, case-events and dead-letter topics where missing (delete retention,
+// not compacted) and waits until every partition of each has a leader. Idempotent: topics
+// that exist are left as they are. An unreachable cluster is an Error within timeout_ms.
+Result<bool> ensure_topics(const KafkaOptions& options);
+// The same for any list of topic names (tests, tools).
+Result<bool> ensure_topics(const KafkaOptions& options, const std::vector<std::string>& topics);
+
+class KafkaSource final : public EventSource {
+ public:
+  // A consumer of options.input_topic in options.group_id: no auto commit, read_committed,
+  // earliest reset. Fails (within timeout_ms) when the cluster is unreachable or the topic
+  // does not exist.
+  static Result<std::unique_ptr<KafkaSource>> open(const KafkaOptions& options);
+  ~KafkaSource() override;  // leaves quietly (static members keep their partitions)
+  KafkaSource(const KafkaSource&) = delete;
+  KafkaSource& operator=(const KafkaSource&) = delete;
+
+  // Remembers the positions; applied to the partitions assigned from now on, and at once
+  // to those already assigned.
+  Result<bool> seek(const std::vector<SourcePosition>& positions) override;
+  // Records in the order they arrive (in offset order per partition). Timeouts, partition
+  // EOF and transient broker errors (librdkafka reconnects by itself) give fewer or no
+  // records, not an Error; fatal and permanent errors (e.g. topic deleted, not authorised)
+  // are an Error.
+  Result<std::vector<SourceRecord>> poll(size_t max, int timeout_ms) override;
+  // Commits these next offsets to the group, asynchronously (monitoring only).
+  void committed(const std::vector<SourcePosition>& positions) override;
+
+  // The partitions of the input topic this consumer holds now.
+  std::vector<int32_t> assignment() const;
+  // The last transient error poll() swallowed ("" if none since the last record).
+  const std::string& last_transient_error() const;
+
+  struct Impl;
+
+ private:
+  explicit KafkaSource(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class KafkaSink final : public MessageSink {
+ public:
+  // An idempotent producer (acks=all, murmur2_random partitioner like the Java client).
+  // Fails (within timeout_ms) when the cluster is unreachable.
+  static Result<std::unique_ptr<KafkaSink>> open(const KafkaOptions& options);
+  ~KafkaSink() override;  // waits up to timeout_ms for messages still in flight
+  KafkaSink(const KafkaSink&) = delete;
+  KafkaSink& operator=(const KafkaSink&) = delete;
+
+  // Produces every message and returns once each has its delivery report: true when all
+  // were acknowledged by all in-sync replicas, else an Error naming the first failed
+  // topic and the reason (and how many failed). Messages of one key keep their order.
+  // Not thread-safe: one publish at a time.
+  Result<bool> publish(const std::vector<OutMessage>& messages) override;
+
+  struct Impl;
+
+ private:
+  explicit KafkaSink(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Produces (key, value) pairs to `topic` and waits for every delivery (gridcase submit:
+// key = origin grid of the input event).
+Result<bool> produce_lines(const KafkaOptions& options,
+                           const std::vector<std::pair<std::string, std::string>>& key_values,
+                           const std::string& topic);
+
+}  // namespace gridcase::kafka

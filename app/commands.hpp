@@ -48,6 +48,7 @@ struct ServeOptions {
   std::vector<std::string> workflows;
   std::string input_topic, case_events_topic, dead_letter_topic;
   int partitions = 3;
+  bool partitions_set = false;
   bool exactly_once = false;
   size_t max_batch = 500;
   int poll_timeout_ms = 200;
@@ -58,12 +59,15 @@ int run_serve(ServeOptions opt);
 
 struct SubmitOptions {
   std::string kafka;
+  std::string topic = "gridcase.input";
+  int partitions = 3;  // for topics created here
   std::string state_dir = "state";
   std::string file = "-";
 };
 int run_submit(const SubmitOptions& opt);
 
 struct TailOptions {
+  std::string kafka;  // brokers: read the Kafka topic instead of the embedded log
   std::string state_dir = "state";
   std::string topic = "gridcase.case-events";
   bool from_beginning = false;

@@ -1,12 +1,17 @@
 // gridcase: wiring only. Each subcommand lives in its own file.
 #include <CLI/CLI.hpp>
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <iostream>
 
 #include "app/commands.hpp"
 
 int main(int argc, char** argv) {
   using namespace gridcase::app;
+  // Logs go to stderr: stdout carries data (case events, snapshots) in every subcommand.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("gridcase"));
   CLI::App app{"gridcase — 网格化事件处置流程引擎 (grid case workflow engine)", "gridcase"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "gridcase 0.1.0");
@@ -63,10 +68,14 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--org", serve.org, "org tree YAML");
   serve_cmd->add_option("--workflows", serve.workflows, "workflow file(s) or directory");
   serve_cmd->add_flag("--until-idle", serve.until_idle, "stop once all input is processed");
+  auto* partitions_opt = serve_cmd->add_option("--partitions", serve.partitions,
+                                               "partitions of topics created (Kafka)");
 
   SubmitOptions submit;
   auto* submit_cmd = app.add_subcommand("submit", "提交输入事件 / send input events (JSON Lines)");
   submit_cmd->add_option("--kafka", submit.kafka, "Kafka brokers");
+  submit_cmd->add_option("--topic", submit.topic, "input topic (Kafka)");
+  submit_cmd->add_option("--partitions", submit.partitions, "partitions of topics created (Kafka)");
   submit_cmd->add_option("--state-dir", submit.state_dir, "the embedded engine's state directory");
   submit_cmd->add_option("file", submit.file, "JSON Lines file, - for stdin");
 
@@ -74,6 +83,7 @@ int main(int argc, char** argv) {
   auto* tail_cmd =
       app.add_subcommand("tail", "查看案件事件 / print case events of the embedded log");
   tail_cmd->add_option("--state-dir", tail.state_dir, "the engine's state directory");
+  tail_cmd->add_option("--kafka", tail.kafka, "Kafka brokers: read the topic from the beginning");
   tail_cmd->add_option("--topic", tail.topic, "topic to read");
   tail_cmd->add_flag("--from-beginning", tail.from_beginning, "start at the first event");
   tail_cmd->add_flag("-f,--follow", tail.follow, "keep following new events");
@@ -92,6 +102,7 @@ int main(int argc, char** argv) {
   if (cases_cmd->parsed()) return run_cases(cases);
   if (serve_cmd->parsed()) {
     serve.kafka_set = kafka_opt->count() > 0;
+    serve.partitions_set = partitions_opt->count() > 0;
     return run_serve(serve);
   }
   if (submit_cmd->parsed()) return run_submit(submit);

@@ -13,6 +13,7 @@
 #include "app/commands.hpp"
 #include "app/loading.hpp"
 #include "connectors/json_events.hpp"
+#include "connectors/kafka.hpp"
 #include "engine/service.hpp"
 #include "storage/local_log.hpp"
 #include "storage/rocksdb_store.hpp"
@@ -58,7 +59,7 @@ bool read_config(ServeOptions& opt) {
       str(k["input_topic"], opt.input_topic);
       str(k["case_events_topic"], opt.case_events_topic);
       str(k["dead_letter_topic"], opt.dead_letter_topic);
-      if (k["partitions"]) opt.partitions = k["partitions"].as<int>();
+      if (k["partitions"] && !opt.partitions_set) opt.partitions = k["partitions"].as<int>();
       if (k["exactly_once"]) opt.exactly_once = k["exactly_once"].as<bool>();
     }
     if (YAML::Node e = c["engine"]) {
@@ -78,8 +79,6 @@ bool read_config(ServeOptions& opt) {
 }
 
 void setup_logging(const ServeOptions& opt) {
-  auto logger = spdlog::stderr_logger_mt("gridcase");
-  spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(opt.log_level.empty() ? "info" : opt.log_level));
   if (opt.log_format == "json") {
     spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})",
@@ -103,13 +102,9 @@ int run_serve(ServeOptions opt) {
 
   auto engine = load_engine(opt.org, opt.workflows);
   if (!engine) return 2;
-  if (!opt.kafka.empty()) {
-    spdlog::error(
-        "Kafka 模式尚未接入 serve / serve on Kafka is not wired yet; leave kafka.brokers empty for "
-        "the embedded log");
-    return 2;
-  }
   namespace fs = std::filesystem;
+  std::error_code mkdir_error;
+  fs::create_directories(opt.state_dir, mkdir_error);
   RocksOptions ro;
   ro.sync_on_commit = true;
   auto store = RocksStore::open((fs::path(opt.state_dir) / "engine").string(), *engine, ro);
@@ -117,13 +112,44 @@ int run_serve(ServeOptions opt) {
     spdlog::error("state {}: {}", opt.state_dir, store.error().message);
     return 2;
   }
-  auto log = LocalLog::open((fs::path(opt.state_dir) / "log").string());
-  if (!log.ok()) {
-    spdlog::error("{}", log.error().message);
-    return 2;
+  // The same runtime over either pair of adapters: Kafka, or the embedded local log.
+  std::unique_ptr<EventSource> source;
+  std::unique_ptr<MessageSink> sink;
+  std::unique_ptr<LocalLog> log;
+  if (!opt.kafka.empty()) {
+    kafka::KafkaOptions ko;
+    ko.brokers = opt.kafka;
+    ko.input_topic = opt.input_topic;
+    ko.case_events_topic = opt.case_events_topic;
+    ko.dead_letter_topic = opt.dead_letter_topic;
+    ko.partitions = opt.partitions;
+    if (auto r = kafka::ensure_topics(ko); !r.ok()) {
+      spdlog::error("Kafka {}: {}", opt.kafka, r.error().message);
+      return 2;
+    }
+    auto src = kafka::KafkaSource::open(ko);
+    if (!src.ok()) {
+      spdlog::error("Kafka source: {}", src.error().message);
+      return 2;
+    }
+    auto snk = kafka::KafkaSink::open(ko);
+    if (!snk.ok()) {
+      spdlog::error("Kafka sink: {}", snk.error().message);
+      return 2;
+    }
+    source = std::move(src).value();
+    sink = std::move(snk).value();
+  } else {
+    auto opened = LocalLog::open((fs::path(opt.state_dir) / "log").string());
+    if (!opened.ok()) {
+      spdlog::error("{}", opened.error().message);
+      return 2;
+    }
+    log = std::move(opened).value();
+    source = std::make_unique<LocalLogSource>(*log, opt.input_topic,
+                                              (fs::path(opt.state_dir) / "spool").string());
+    sink = std::make_unique<LocalLogSink>(*log);
   }
-  LocalLogSource source(**log, opt.input_topic, (fs::path(opt.state_dir) / "spool").string());
-  LocalLogSink sink(**log);
   WallClock clock;
   const Org& org = engine->org();
   ServiceCodecs codecs;
@@ -138,16 +164,19 @@ int run_serve(ServeOptions opt) {
   so.poll_timeout_ms = opt.poll_timeout_ms;
   so.case_events_topic = opt.case_events_topic;
   so.dead_letter_topic = opt.dead_letter_topic;
-  Service service(*engine, *store.value(), source, sink, clock, codecs, so);
+  Service service(*engine, *store.value(), *source, *sink, clock, codecs, so);
   if (auto r = service.start(); !r.ok()) {
     spdlog::error("start: {}", r.error().message);
     return 2;
   }
-  spdlog::info("gridcase serve 已启动 / started: embedded log in {}, {} workflow(s), {} unit(s)",
+  spdlog::info("gridcase serve 已启动 / started: {}, state in {}, {} workflow(s), {} unit(s)",
+               opt.kafka.empty() ? std::string("embedded log") : "Kafka " + opt.kafka,
                opt.state_dir, engine->workflows().size(), org.units.size());
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   uint64_t last_records = 0, last_dead = 0;
+  const auto begun = std::chrono::steady_clock::now();
+  auto last_busy = begun;
   while (!g_stop.load()) {
     auto r = service.run_once();
     if (!r.ok()) {
@@ -166,7 +195,16 @@ int run_serve(ServeOptions opt) {
     }
     last_records = st.records;
     last_dead = st.dead_letters;
-    if (opt.until_idle && *r == 0) break;
+    if (opt.until_idle) {
+      // Idle: nothing came for a while. With Kafka the group join takes a moment, so wait
+      // for the first records (or 20 s) before an idle spell counts.
+      auto now = std::chrono::steady_clock::now();
+      if (*r > 0) last_busy = now;
+      bool started = st.records > 0 || opt.kafka.empty() || now - begun > std::chrono::seconds(20);
+      auto quiet =
+          opt.kafka.empty() ? std::chrono::milliseconds(0) : std::chrono::milliseconds(2000);
+      if (*r == 0 && started && now - last_busy >= quiet) break;
+    }
   }
   spdlog::info("gridcase serve 已停止 / stopped after {} records", service.stats().records);
   return 0;
@@ -187,8 +225,30 @@ int run_submit(const SubmitOptions& opt) {
   if (!content.empty() && content.back() != '\n') content.push_back('\n');
   size_t lines = std::count(content.begin(), content.end(), '\n');
   if (!opt.kafka.empty()) {
-    std::cerr << "gridcase submit: Kafka 尚未接入 / Kafka is not wired yet; use --state-dir\n";
-    return 2;
+    // Key = the origin grid, so all events of one grid share a partition (and stay in order).
+    std::vector<std::pair<std::string, std::string>> records;
+    size_t start = 0;
+    while (start < content.size()) {
+      size_t end = content.find('\n', start);
+      std::string line = content.substr(start, end - start);
+      start = end + 1;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      records.emplace_back(json::grid_of_event(line), line);
+    }
+    kafka::KafkaOptions ko;
+    ko.brokers = opt.kafka;
+    ko.input_topic = opt.topic;
+    ko.partitions = opt.partitions;
+    if (auto r = kafka::ensure_topics(ko); !r.ok()) {
+      std::cerr << "gridcase submit: Kafka " << opt.kafka << ": " << r.error().message << '\n';
+      return 2;
+    }
+    if (auto r = kafka::produce_lines(ko, records, ko.input_topic); !r.ok()) {
+      std::cerr << "gridcase submit: " << r.error().message << '\n';
+      return 2;
+    }
+    std::cerr << "已提交 submitted " << records.size() << " 行 lines to " << ko.input_topic << '\n';
+    return 0;
   }
   auto r = spool_write((std::filesystem::path(opt.state_dir) / "spool").string(), content);
   if (!r.ok()) {
@@ -200,6 +260,45 @@ int run_submit(const SubmitOptions& opt) {
 }
 
 int run_tail(const TailOptions& opt) {
+  if (!opt.kafka.empty()) {
+    // Kafka: read the topic from the beginning with a throwaway group, until it is quiet
+    // for 3 s (or until SIGINT with --follow).
+    kafka::KafkaOptions ko;
+    ko.brokers = opt.kafka;
+    ko.input_topic = opt.topic;
+    ko.group_id = "gridcase-tail-" + std::to_string(::getpid());
+    ko.group_instance_id = "";
+    auto src = kafka::KafkaSource::open(ko);
+    if (!src.ok()) {
+      std::cerr << "gridcase tail: " << src.error().message << '\n';
+      return 2;
+    }
+    if (auto r = (*src)->seek({}); !r.ok()) {
+      std::cerr << "gridcase tail: " << r.error().message << '\n';
+      return 2;
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    auto last = std::chrono::steady_clock::now();
+    bool seen = false;
+    while (!g_stop.load()) {
+      auto recs = (*src)->poll(1000, 200);
+      if (!recs.ok()) {
+        std::cerr << "gridcase tail: " << recs.error().message << '\n';
+        return 2;
+      }
+      for (const auto& r : *recs) std::cout << r.payload << '\n';
+      auto now = std::chrono::steady_clock::now();
+      if (!recs->empty()) {
+        last = now;
+        seen = true;
+      }
+      auto quiet = seen ? std::chrono::seconds(3) : std::chrono::seconds(15);
+      if (!opt.follow && now - last > quiet) break;
+    }
+    std::cout.flush();
+    return 0;
+  }
   namespace fs = std::filesystem;
   std::string scratch =
       (fs::temp_directory_path() / ("gridcase-tail-" + std::to_string(::getpid()))).string();

@@ -179,6 +179,16 @@ Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
   return err("unknown event type '" + *type + "' (expected report or action)");
 }
 
+std::string grid_of_event(std::string_view text) {
+  json j = json::parse(text.begin(), text.end(), nullptr, false);
+  if (!j.is_object()) return "";
+  if (auto r = j.find("report"); r != j.end() && r->is_object()) {
+    if (auto g = r->find("grid"); g != r->end() && g->is_string()) return g->get<std::string>();
+  }
+  if (auto g = j.find("grid"); g != j.end() && g->is_string()) return g->get<std::string>();
+  return "";
+}
+
 namespace {
 
 ordered_json to_json(const Value& v) {

@@ -16,6 +16,9 @@ namespace gridcase::json {
 // that is not reserved.
 Result<InputEvent> parse_input_event(std::string_view text, const Org& org);
 
+// The origin grid of an input event line (report.grid, or an action's grid); "" if none.
+std::string grid_of_event(std::string_view text);
+
 // One case event as a JSON object on one line (no newline), fields in the contract's order.
 std::string case_event_line(const CaseEvent& e);
 // The same, appended to `out` (no newline).

@@ -7,7 +7,10 @@ SIGKILL at random moments, restarting each time, until all input is processed. T
   - the case snapshot equals `gridcase simulate --cases` on the same input;
   - every (case_id, seq) of simulate's output is in the output log, and every duplicate
     in the log is identical to its first copy; nothing else is there.
-Usage: crash_loop.py GRIDCASE SOURCE_DIR [EVENTS] [KILLS]
+Usage: crash_loop.py GRIDCASE SOURCE_DIR [EVENTS] [KILLS] [kafka]
+With `kafka`, the same on a real broker: GRIDCASE_KAFKA_BROKERS, or one started here with
+ops/kafka/start.sh. Topics get a unique suffix and one partition, so the order of the input
+is the file's and the result must equal simulate's.
 """
 import json, os, random, shutil, signal, subprocess, sys, tempfile, time
 
@@ -16,11 +19,32 @@ def main():
     gridcase, src = sys.argv[1], sys.argv[2]
     n_events = int(sys.argv[3]) if len(sys.argv) > 3 else 20000
     kills = int(sys.argv[4]) if len(sys.argv) > 4 else 10
+    use_kafka = len(sys.argv) > 5 and sys.argv[5] == "kafka"
     org = os.path.join(src, "config", "org.yaml")
     wfs = os.path.join(src, "workflows")
     rnd = random.Random(42)
     tmp = tempfile.mkdtemp(prefix="gridcase-crash-")
+    broker_port = None
     try:
+        brokers = os.environ.get("GRIDCASE_KAFKA_BROKERS", "")
+        if use_kafka and not brokers:
+            import socket
+            with socket.socket() as s_:
+                s_.bind(("127.0.0.1", 0))
+                broker_port = s_.getsockname()[1]
+            out = subprocess.run([os.path.join(src, "ops", "kafka", "start.sh"), "--port", str(broker_port),
+                                  "--data", os.path.join(tmp, "kafka")], capture_output=True, text=True)
+            if out.returncode != 0:
+                raise SystemExit(f"no Kafka broker: {out.stderr[-2000:]}")
+            brokers = out.stdout.strip().splitlines()[-1]
+        suffix = f"{os.getpid()}-{int(time.time())}"
+        topics = {"input": f"crash.input.{suffix}", "events": f"crash.case-events.{suffix}",
+                  "dead": f"crash.dead-letter.{suffix}"}
+        config = os.path.join(tmp, "gridcase.yaml")
+        with open(config, "w", encoding="utf-8") as f:
+            f.write(f"kafka:\n  brokers: \"{brokers if use_kafka else ''}\"\n"
+                    f"  input_topic: {topics['input']}\n  case_events_topic: {topics['events']}\n"
+                    f"  dead_letter_topic: {topics['dead']}\n  partitions: 1\n")
         events = os.path.join(tmp, "events.jsonl")
         subprocess.run([gridcase, "generate", "--org", org, "--events", str(n_events), "--seed", "11",
                         "--start", "2099-06-01T00:00:00Z", "--action-share", "0.7", "--out", events],
@@ -33,13 +57,15 @@ def main():
             part = os.path.join(tmp, f"part{i}.jsonl")
             with open(part, "w", encoding="utf-8") as f:
                 f.writelines(lines[i:i + chunk])
-            subprocess.run([gridcase, "submit", "--state-dir", state, part], check=True,
-                           stderr=subprocess.DEVNULL)
-        serve = [gridcase, "serve", "--org", org, "--workflows", wfs, "--state-dir", state]
+            where = (["--kafka", brokers, "--topic", topics["input"], "--partitions", "1"] if use_kafka
+                     else ["--state-dir", state])
+            subprocess.run([gridcase, "submit"] + where + [part], check=True, stderr=subprocess.DEVNULL)
+        serve = [gridcase, "serve", "--config", config, "--org", org, "--workflows", wfs, "--state-dir", state]
         killed = 0
         while killed < kills:
             p = subprocess.Popen(serve, stderr=subprocess.DEVNULL)
-            time.sleep(rnd.uniform(0.05, 0.6))  # a random moment to crash (not a synchronisation)
+            # A random moment to crash (not a synchronisation); Kafka needs longer to get going.
+            time.sleep(rnd.uniform(0.05, 0.6) + (rnd.uniform(0.5, 2.5) if use_kafka else 0))
             if p.poll() is not None:
                 raise SystemExit(f"serve exited by itself with {p.returncode}")
             p.send_signal(signal.SIGKILL)
@@ -67,8 +93,9 @@ def main():
         for line in sim.stdout.splitlines():
             e = json.loads(line)
             want[(e["case_id"], e["seq"])] = e
-        tail = subprocess.run([gridcase, "tail", "--state-dir", state, "--from-beginning"], check=True,
-                              capture_output=True, text=True).stdout
+        tail_cmd = ([gridcase, "tail", "--kafka", brokers, "--topic", topics["events"]] if use_kafka
+                    else [gridcase, "tail", "--state-dir", state, "--from-beginning"])
+        tail = subprocess.run(tail_cmd, check=True, capture_output=True, text=True).stdout
         seen, dups = {}, 0
         for line in tail.splitlines():
             e = json.loads(line)
@@ -88,13 +115,16 @@ def main():
             if k in want and want[k] != e:
                 problems.append(f"case event {k} differs from simulate")
                 break
-        print(f"{n_events} events, {killed} kills, {len(want)} case events, {dups} duplicates, "
+        print(f"{'Kafka ' + brokers if use_kafka else 'embedded log'}: {n_events} events, {killed} kills, {len(want)} case events, {dups} duplicates, "
               f"{len(got_cases)} cases")
         for p in problems:
             print("FAIL:", p)
         print(f"{0 if problems else 1} passed, {1 if problems else 0} failed")
         return 1 if problems else 0
     finally:
+        if broker_port:
+            subprocess.run([os.path.join(src, "ops", "kafka", "stop.sh"), "--port", str(broker_port),
+                            "--data", os.path.join(tmp, "kafka"), "--purge"], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

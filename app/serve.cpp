@@ -116,6 +116,7 @@ int run_serve(ServeOptions opt) {
   std::unique_ptr<EventSource> source;
   std::unique_ptr<MessageSink> sink;
   std::unique_ptr<LocalLog> log;
+  kafka::KafkaSource* kafka_source = nullptr;  // for --until-idle: has it read everything?
   if (!opt.kafka.empty()) {
     kafka::KafkaOptions ko;
     ko.brokers = opt.kafka;
@@ -137,6 +138,7 @@ int run_serve(ServeOptions opt) {
       spdlog::error("Kafka sink: {}", snk.error().message);
       return 2;
     }
+    kafka_source = src.value().get();
     source = std::move(src).value();
     sink = std::move(snk).value();
   } else {
@@ -175,8 +177,6 @@ int run_serve(ServeOptions opt) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   uint64_t last_records = 0, last_dead = 0;
-  const auto begun = std::chrono::steady_clock::now();
-  auto last_busy = begun;
   while (!g_stop.load()) {
     auto r = service.run_once();
     if (!r.ok()) {
@@ -195,15 +195,16 @@ int run_serve(ServeOptions opt) {
     }
     last_records = st.records;
     last_dead = st.dead_letters;
-    if (opt.until_idle) {
-      // Idle: nothing came for a while. With Kafka the group join takes a moment, so wait
-      // for the first records (or 20 s) before an idle spell counts.
-      auto now = std::chrono::steady_clock::now();
-      if (*r > 0) last_busy = now;
-      bool started = st.records > 0 || opt.kafka.empty() || now - begun > std::chrono::seconds(20);
-      auto quiet =
-          opt.kafka.empty() ? std::chrono::milliseconds(0) : std::chrono::milliseconds(2000);
-      if (*r == 0 && started && now - last_busy >= quiet) break;
+    if (opt.until_idle && *r == 0) {
+      // Idle: the embedded log has nothing new; on Kafka, every assigned partition has
+      // been read to its end (the group join takes a moment first).
+      if (!kafka_source) break;
+      auto caught_up = kafka_source->caught_up(5000);
+      if (!caught_up.ok()) {
+        spdlog::warn("{}", caught_up.error().message);
+      } else if (caught_up.value()) {
+        break;
+      }
     }
   }
   spdlog::info("gridcase serve 已停止 / stopped after {} records", service.stats().records);

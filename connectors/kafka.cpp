@@ -484,6 +484,27 @@ std::vector<int32_t> KafkaSource::assignment() const {
   return {impl_->assigned.begin(), impl_->assigned.end()};
 }
 
+Result<bool> KafkaSource::caught_up(int timeout_ms) {
+  if (impl_->assigned.empty()) return false;
+  for (int32_t p : impl_->assigned) {
+    int64_t low = 0, high = 0;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+        impl_->rk.get(), impl_->opt.input_topic.c_str(), p, &low, &high, timeout_ms);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return err("kafka: watermarks of " + impl_->opt.input_topic + "[" + std::to_string(p) +
+                 "]: " + rd_kafka_err2str(e));
+    }
+    int64_t next = low;
+    if (auto it = impl_->next_pos.find(p); it != impl_->next_pos.end()) {
+      next = it->second;
+    } else if (auto it2 = impl_->seek_pos.find(p); it2 != impl_->seek_pos.end()) {
+      next = it2->second;
+    }
+    if (next < high) return false;
+  }
+  return true;
+}
+
 const std::string& KafkaSource::last_transient_error() const {
   return impl_->last_transient;
 }

@@ -71,6 +71,9 @@ class KafkaSource final : public EventSource {
 
   // The partitions of the input topic this consumer holds now.
   std::vector<int32_t> assignment() const;
+  // True when partitions are assigned and every one has been read to its high watermark
+  // (asks the broker; for `serve --until-idle`, not for the hot path).
+  Result<bool> caught_up(int timeout_ms);
   // The last transient error poll() swallowed ("" if none since the last record).
   const std::string& last_transient_error() const;
 

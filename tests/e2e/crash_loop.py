@@ -72,6 +72,8 @@ def main():
             p.wait()
             killed += 1
         done = subprocess.run(serve + ["--until-idle"], stderr=subprocess.PIPE, text=True, timeout=600)
+        if os.environ.get("CRASH_DEBUG"):
+            print(done.stderr[-3000:])
         if done.returncode != 0:
             raise SystemExit(f"final serve failed: {done.stderr}")
 

@@ -96,7 +96,7 @@ def main():
             e = json.loads(line)
             want[(e["case_id"], e["seq"])] = e
         tail_cmd = ([gridcase, "tail", "--kafka", brokers, "--topic", topics["events"]] if use_kafka
-                    else [gridcase, "tail", "--state-dir", state, "--from-beginning"])
+                    else [gridcase, "tail", "--state-dir", state, "--from-beginning", "--topic", topics["events"]])
         tail = subprocess.run(tail_cmd, check=True, capture_output=True, text=True).stdout
         seen, dups = {}, 0
         for line in tail.splitlines():

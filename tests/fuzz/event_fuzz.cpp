@@ -79,21 +79,27 @@ states:
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static World world;  // state carries over between inputs, like a long stream
+  static World world;  // the engine is loaded once; each input is a fresh stream
+  gridcase::MemoryStore store;
+  world.proc = std::make_unique<gridcase::Processor>(*world.engine, store, world.sink);
   std::string_view text(reinterpret_cast<const char*>(data), size);
   // Several lines per input, so sequences (report then actions) get explored.
   size_t start = 0;
   while (start <= text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
-    auto ev = gridcase::json::parse_input_event(text.substr(start, end - start), world.engine->org());
+    auto ev =
+        gridcase::json::parse_input_event(text.substr(start, end - start), world.engine->org());
+    // Far-future times legitimately fire every repeat of every open timer on the way there
+    // (millions for a year 9999); keep the fuzzer to the next few years of virtual time.
+    start = end + 1;
+    if (ev.ok() && ev->at > gridcase::Timestamp{1893456000000}) continue;  // 2030-01-01
     if (ev.ok()) {
       auto v = world.proc->process(*ev);
       if (v.outcome == gridcase::Processor::Outcome::Bad && v.error.empty()) __builtin_trap();
     } else if (ev.error().message.empty()) {
       __builtin_trap();
     }
-    start = end + 1;
   }
   return 0;
 }

@@ -16,8 +16,8 @@
 namespace gridcase {
 
 struct ServiceOptions {
-  size_t max_batch = 500;       // input records per batch
-  int poll_timeout_ms = 200;    // how long a poll waits; bounds timer latency too
+  size_t max_batch = 500;     // input records per batch
+  int poll_timeout_ms = 200;  // how long a poll waits; bounds timer latency too
   std::string case_events_topic = "gridcase.case-events";
   std::string dead_letter_topic = "gridcase.dead-letter";
 };

@@ -19,9 +19,13 @@ Result<std::optional<Case>> MemoryStore::load(std::string_view id) {
   return std::optional<Case>(it->second);
 }
 
-void MemoryStore::save(const Case& c) { cases_.insert_or_assign(c.id, c); }
+void MemoryStore::save(const Case& c) {
+  cases_.insert_or_assign(c.id, c);
+}
 
-bool MemoryStore::exists(std::string_view id) { return cases_.find(id) != cases_.end(); }
+bool MemoryStore::exists(std::string_view id) {
+  return cases_.find(id) != cases_.end();
+}
 
 bool MemoryStore::report_seen(std::string_view grid, std::string_view report_id) {
   return reports_.count(join(grid, report_id)) > 0;
@@ -56,7 +60,9 @@ void MemoryStore::add_timer(Timestamp due, uint64_t seq, std::string_view case_i
   timers_.insert_or_assign({due.ms, seq}, std::string(case_id));
 }
 
-void MemoryStore::remove_timer(Timestamp due, uint64_t seq) { timers_.erase({due.ms, seq}); }
+void MemoryStore::remove_timer(Timestamp due, uint64_t seq) {
+  timers_.erase({due.ms, seq});
+}
 
 std::optional<TimerRef> MemoryStore::next_timer() {
   if (timers_.empty()) return std::nullopt;

@@ -28,7 +28,9 @@ std::string trim(std::string s) {
   return s;
 }
 
-std::string quote(const std::string& s) { return "'" + s + "'"; }
+std::string quote(const std::string& s) {
+  return "'" + s + "'";
+}
 
 struct Scenario {
   fs::path suite;
@@ -61,15 +63,16 @@ struct SimRun {
 
 SimRun simulate(const Scenario& sc, bool with_state) {
   YAML::Node suite = YAML::LoadFile((sc.suite / "suite.yaml").string());
-  fs::path tmp = fs::temp_directory_path() /
-                 ("gridcase-scenario-" + std::to_string(::getpid()) + "-" + sc.dir.filename().string());
+  fs::path tmp = fs::temp_directory_path() / ("gridcase-scenario-" + std::to_string(::getpid()) +
+                                              "-" + sc.dir.filename().string());
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   std::string cmd = quote(GRIDCASE_BINARY) + " simulate --no-progress --org " +
                     quote((sc.suite / suite["org"].as<std::string>()).string()) + " --workflows " +
-                    quote((sc.suite / suite["workflows"].as<std::string>()).string()) + " --events " +
-                    quote((sc.dir / "events.jsonl").string()) + " --until " +
-                    quote(trim(slurp(sc.dir / "until"))) + " --cases " + quote((tmp / "cases.json").string());
+                    quote((sc.suite / suite["workflows"].as<std::string>()).string()) +
+                    " --events " + quote((sc.dir / "events.jsonl").string()) + " --until " +
+                    quote(trim(slurp(sc.dir / "until"))) + " --cases " +
+                    quote((tmp / "cases.json").string());
   if (with_state) cmd += " --state-dir " + quote((tmp / "state").string());
   cmd += " >" + quote((tmp / "out").string()) + " 2>" + quote((tmp / "err").string());
   SimRun r;
@@ -102,15 +105,17 @@ std::vector<json> lines(const std::string& text) {
 std::set<std::string> bad_lines(const std::string& text) {
   std::set<std::string> out;
   std::regex re(":(\\d+): error");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator();
+       ++it) {
     out.insert((*it)[1]);
   }
   return out;
 }
 
 json by_case_id(json cases) {
-  std::sort(cases.begin(), cases.end(),
-            [](const json& a, const json& b) { return a.value("case_id", "") < b.value("case_id", ""); });
+  std::sort(cases.begin(), cases.end(), [](const json& a, const json& b) {
+    return a.value("case_id", "") < b.value("case_id", "");
+  });
   return cases;
 }
 
@@ -133,9 +138,13 @@ void check(const Scenario& sc, const SimRun& r) {
   EXPECT_EQ(want_bad.empty() ? 0 : 1, r.status) << "stderr:\n" << r.err;
 }
 
-TEST_P(ScenarioTest, InMemory) { check(GetParam(), simulate(GetParam(), false)); }
+TEST_P(ScenarioTest, InMemory) {
+  check(GetParam(), simulate(GetParam(), false));
+}
 
-TEST_P(ScenarioTest, WithRocksDbState) { check(GetParam(), simulate(GetParam(), true)); }
+TEST_P(ScenarioTest, WithRocksDbState) {
+  check(GetParam(), simulate(GetParam(), true));
+}
 
 TEST_P(ScenarioTest, SameInputSameBytes) {
   SimRun a = simulate(GetParam(), false);

@@ -25,6 +25,7 @@ size=$(du -sb "$tmp/state" | cut -f1)
 value=$(( cases > 0 ? size / cases : 300 ))
 
 echo "== bare RocksDB read-modify-write: $n keys of ~$value bytes (the store's bytes per case) =="
+mkdir -p "$tmp/rmw"
 rmw=$("$build/bench/rocks_rmw" --keys "$n" --value-size "$value" --dir "$tmp/rmw")
 echo "$rmw"
 rmw_rate=$(echo "$rmw" | grep -o '= [0-9.]* ops/s' | grep -o '[0-9.]*')

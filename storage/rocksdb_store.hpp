@@ -44,9 +44,9 @@ enum class RocksCompression : uint8_t { None, Snappy, LZ4, Zstd };
 
 struct RocksOptions {
   size_t block_cache_bytes = size_t{64} << 20;   // default 64 MiB, shared by all column families
-  size_t write_buffer_bytes = size_t{64} << 20;  // default 64 MiB: memtable of `cases`;
+  size_t write_buffer_bytes = size_t{32} << 20;  // default 32 MiB: memtable of `cases`;
                                                  // the other families get a quarter each
-  int max_write_buffers = 3;                     // default 3 memtables per family
+  int max_write_buffers = 2;                     // default 2 memtables per family
   int background_jobs = 2;                       // default 2 flush/compaction threads
   int bloom_bits_per_key = 10;                   // default 10 (about 1% false positives)
   // default false: fsync the WAL on every commit. simulate leaves it off (a crash of the

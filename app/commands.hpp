@@ -1,5 +1,6 @@
 #pragma once
 // The subcommands of the gridcase executable: wiring only.
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -74,5 +75,10 @@ struct TailOptions {
   bool follow = false;
 };
 int run_tail(const TailOptions& opt);
+
+// Set by SIGINT/SIGTERM once install_stop_handlers() ran: long-running commands finish
+// what they hold and stop.
+extern std::atomic<bool> g_stop;
+void install_stop_handlers();
 
 }  // namespace gridcase::app

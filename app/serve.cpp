@@ -20,13 +20,14 @@
 
 namespace gridcase::app {
 
-namespace {
-
 std::atomic<bool> g_stop{false};
 
-extern "C" void on_signal(int) {
-  g_stop.store(true);
+void install_stop_handlers() {
+  std::signal(SIGINT, [](int) { g_stop.store(true); });
+  std::signal(SIGTERM, [](int) { g_stop.store(true); });
 }
+
+namespace {
 
 class WallClock final : public Clock {
  public:
@@ -174,8 +175,7 @@ int run_serve(ServeOptions opt) {
   spdlog::info("gridcase serve 已启动 / started: {}, state in {}, {} workflow(s), {} unit(s)",
                opt.kafka.empty() ? std::string("embedded log") : "Kafka " + opt.kafka,
                opt.state_dir, engine->workflows().size(), org.units.size());
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  install_stop_handlers();
   uint64_t last_records = 0, last_dead = 0;
   while (!g_stop.load()) {
     auto r = service.run_once();
@@ -208,129 +208,6 @@ int run_serve(ServeOptions opt) {
     }
   }
   spdlog::info("gridcase serve 已停止 / stopped after {} records", service.stats().records);
-  return 0;
-}
-
-int run_submit(const SubmitOptions& opt) {
-  std::string content;
-  if (opt.file == "-") {
-    content.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  } else {
-    std::ifstream in(opt.file, std::ios::binary);
-    if (!in) {
-      std::cerr << "gridcase submit: cannot read " << opt.file << '\n';
-      return 2;
-    }
-    content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  if (!content.empty() && content.back() != '\n') content.push_back('\n');
-  size_t lines = std::count(content.begin(), content.end(), '\n');
-  if (!opt.kafka.empty()) {
-    // Key = the origin grid, so all events of one grid share a partition (and stay in order).
-    std::vector<std::pair<std::string, std::string>> records;
-    size_t start = 0;
-    while (start < content.size()) {
-      size_t end = content.find('\n', start);
-      std::string line = content.substr(start, end - start);
-      start = end + 1;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      records.emplace_back(json::grid_of_event(line), line);
-    }
-    kafka::KafkaOptions ko;
-    ko.brokers = opt.kafka;
-    ko.input_topic = opt.topic;
-    ko.partitions = opt.partitions;
-    if (auto r = kafka::ensure_topics(ko); !r.ok()) {
-      std::cerr << "gridcase submit: Kafka " << opt.kafka << ": " << r.error().message << '\n';
-      return 2;
-    }
-    if (auto r = kafka::produce_lines(ko, records, ko.input_topic); !r.ok()) {
-      std::cerr << "gridcase submit: " << r.error().message << '\n';
-      return 2;
-    }
-    std::cerr << "已提交 submitted " << records.size() << " 行 lines to " << ko.input_topic << '\n';
-    return 0;
-  }
-  auto r = spool_write((std::filesystem::path(opt.state_dir) / "spool").string(), content);
-  if (!r.ok()) {
-    std::cerr << "gridcase submit: " << r.error().message << '\n';
-    return 2;
-  }
-  std::cerr << "已提交 submitted " << lines << " 行 lines to " << opt.state_dir << '\n';
-  return 0;
-}
-
-int run_tail(const TailOptions& opt) {
-  if (!opt.kafka.empty()) {
-    // Kafka: read the topic from the beginning with a throwaway group, until it is quiet
-    // for 3 s (or until SIGINT with --follow).
-    kafka::KafkaOptions ko;
-    ko.brokers = opt.kafka;
-    ko.input_topic = opt.topic;
-    ko.group_id = "gridcase-tail-" + std::to_string(::getpid());
-    ko.group_instance_id = "";
-    auto src = kafka::KafkaSource::open(ko);
-    if (!src.ok()) {
-      std::cerr << "gridcase tail: " << src.error().message << '\n';
-      return 2;
-    }
-    if (auto r = (*src)->seek({}); !r.ok()) {
-      std::cerr << "gridcase tail: " << r.error().message << '\n';
-      return 2;
-    }
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    auto last = std::chrono::steady_clock::now();
-    bool seen = false;
-    while (!g_stop.load()) {
-      auto recs = (*src)->poll(1000, 200);
-      if (!recs.ok()) {
-        std::cerr << "gridcase tail: " << recs.error().message << '\n';
-        return 2;
-      }
-      for (const auto& r : *recs) std::cout << r.payload << '\n';
-      auto now = std::chrono::steady_clock::now();
-      if (!recs->empty()) {
-        last = now;
-        seen = true;
-      }
-      auto quiet = seen ? std::chrono::seconds(3) : std::chrono::seconds(15);
-      if (!opt.follow && now - last > quiet) break;
-    }
-    std::cout.flush();
-    return 0;
-  }
-  namespace fs = std::filesystem;
-  std::string scratch =
-      (fs::temp_directory_path() / ("gridcase-tail-" + std::to_string(::getpid()))).string();
-  auto log = LocalLog::open_follower((fs::path(opt.state_dir) / "log").string(), scratch);
-  if (!log.ok()) {
-    std::cerr << "gridcase tail: " << log.error().message << '\n';
-    return 2;
-  }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-  int64_t next = opt.from_beginning ? 0 : (*log)->end_offset(opt.topic);
-  do {
-    if (auto r = (*log)->catch_up(); !r.ok()) {
-      std::cerr << "gridcase tail: " << r.error().message << '\n';
-      return 2;
-    }
-    for (;;) {
-      auto recs = (*log)->read(opt.topic, next, 1000);
-      if (!recs.ok()) {
-        std::cerr << "gridcase tail: " << recs.error().message << '\n';
-        return 2;
-      }
-      if (recs->empty()) break;
-      for (const auto& r : *recs) std::cout << r.payload << '\n';
-      next = recs->back().offset + 1;
-    }
-    std::cout.flush();
-    if (opt.follow) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  } while (opt.follow && !g_stop.load());
-  std::error_code ec;
-  fs::remove_all(scratch, ec);
   return 0;
 }
 

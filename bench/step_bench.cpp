@@ -5,75 +5,13 @@
 #include "engine/engine.hpp"
 #include "engine/runtime.hpp"
 #include "storage/memory_store.hpp"
+#include "tests/fixtures/contract_example.hpp"
 
 namespace gridcase {
 namespace {
 
-const char* kOrg = R"(apiVersion: gridcase/v1
-kind: Org
-levels: [grid, village, township, county]
-units:
-  - id: zhiduo
-    name: 治多县
-    level: county
-    children:
-      - id: jiajiboluo
-        name: 加吉博洛镇
-        level: township
-        children:
-          - id: jjbl-c1
-            name: 第一社区
-            level: village
-            children:
-              - { id: jjbl-c1-g01, name: 第一网格, level: grid }
-people:
-  - { id: w-0001, name: 才仁, unit: jjbl-c1-g01, role: grid_worker }
-  - { id: s-0101, name: 扎西, unit: jjbl-c1, role: community_officer }
-)";
-
-const char* kWorkflow = R"(apiVersion: gridcase/v1
-kind: Workflow
-name: grid-escalation
-match: 'report.category != "campaign"'
-levels: [grid, village, township, county]
-sla: { grid: 24h, village: 48h, township: 72h, county: 7d }
-sla_warning: 80%
-correlate:
-  key: 'report.category + "@" + report.household'
-  window: 2h
-vars: { tier: minor, reopened: 0 }
-initial: triage
-states:
-  triage:
-    on:
-      opened:
-        - when: 'report.category in ["flood", "epidemic", "fire"]'
-          set: { tier: emergency }
-          level: township
-          notify: [county]
-          goto: handling
-        - when: 'report.severity >= 4 || report.households_affected >= 20'
-          set: { tier: major }
-          level: village
-          goto: handling
-        - level: grid
-          goto: handling
-  handling:
-    sla: true
-    timers:
-      - { after: 12h, event: remind, repeat: true }
-    on:
-      resolve: { goto: verifying }
-      escalate: { level: up, by: assignee }
-      remind:
-        - notify: [assignee]
-  verifying:
-    on:
-      verify: { goto: closed, by: supervisor }
-      reopen: { goto: handling, set: { reopened: '= case.reopened + 1' } }
-  closed:
-    final: true
-)";
+const char* kOrg = fixtures::kContractOrgYaml;
+const char* kWorkflow = fixtures::kContractWorkflowYaml;
 
 Engine make_engine() {
   Diagnostics d;

@@ -24,109 +24,15 @@
 #include "engine/runtime.hpp"
 #include "storage/memory_store.hpp"
 #include "storage/rocksdb_store.hpp"
+#include "tests/fixtures/contract_example.hpp"
 
 namespace gridcase {
 namespace {
 
 using namespace std::string_literals;
 
-constexpr const char* kOrgYaml = R"(apiVersion: gridcase/v1
-kind: Org
-levels: [grid, village, township, county]
-units:
-  - id: zhiduo
-    name: 治多县
-    level: county
-    children:
-      - id: jiajiboluo
-        name: 加吉博洛镇
-        level: township
-        children:
-          - id: jjbl-c1
-            name: 第一社区
-            level: village
-            children:
-              - { id: jjbl-c1-g01, name: 第一网格, level: grid, households: 120 }
-              - { id: jjbl-c1-g02, name: 第二网格, level: grid, households: 96 }
-      - id: duocai
-        name: 多彩乡
-        level: township
-        children:
-          - id: dc-v1
-            name: 当江荣村
-            level: village
-            children:
-              - { id: dc-v1-g01, name: 当江荣一网格, level: grid }
-people:
-  - { id: w-0001, name: 才仁, unit: jjbl-c1-g01, role: grid_worker }
-  - { id: w-0002, name: 卓玛, unit: jjbl-c1-g02, role: grid_worker }
-  - { id: s-0101, name: 扎西, unit: jjbl-c1, role: community_officer }
-  - { id: s-0201, name: 多杰, unit: jiajiboluo, role: township_officer }
-)";
-
-constexpr const char* kWorkflowYaml = R"(apiVersion: gridcase/v1
-kind: Workflow
-name: grid-escalation
-description: 小事不出网格、大事不出村
-match: 'report.category != "campaign"'
-priority: 0
-
-levels: [grid, village, township, county]
-sla:
-  grid: 24h
-  village: 48h
-  township: 72h
-  county: 7d
-sla_warning: 80%
-
-correlate:
-  key: 'report.category + "@" + report.household'
-  window: 2h
-
-vars:
-  tier: minor
-  reopened: 0
-
-initial: triage
-states:
-  triage:
-    on:
-      opened:
-        - when: 'report.category in ["flood", "epidemic", "fire"]'
-          set: { tier: emergency }
-          level: township
-          notify: [county]
-          goto: handling
-        - when: 'report.severity >= 4 || report.households_affected >= 20'
-          set: { tier: major }
-          level: village
-          goto: handling
-        - level: grid
-          goto: handling
-  handling:
-    sla: true
-    timers:
-      - { after: 12h, event: remind, repeat: true }
-    on:
-      resolve: { goto: verifying }
-      escalate: { level: up, by: assignee }
-      return: { when: 'case.level != "grid"', level: down, by: supervisor }
-      report:
-        - when: 'case.report_count >= 5 && case.level == "grid"'
-          level: village
-      sla_expired:
-        - when: 'case.level == "county"'
-          notify: [county]
-        - level: up
-      remind:
-        - notify: [assignee]
-  verifying:
-    on:
-      verify: { goto: closed, by: supervisor }
-      reopen: { goto: handling, set: { reopened: '= case.reopened + 1' } }
-  closed:
-    final: true
-)";
+constexpr const char* kOrgYaml = fixtures::kContractOrgYaml;
+constexpr const char* kWorkflowYaml = fixtures::kContractWorkflowYaml;
 
 // Throws (a clean test failure, temp dirs still removed) if the sample texts stop loading.
 const Engine& engine() {

@@ -62,6 +62,8 @@ bool read_config(ServeOptions& opt) {
       str(k["dead_letter_topic"], opt.dead_letter_topic);
       if (k["partitions"] && !opt.partitions_set) opt.partitions = k["partitions"].as<int>();
       if (k["exactly_once"]) opt.exactly_once = k["exactly_once"].as<bool>();
+      if (k["group_id"]) opt.group_id = k["group_id"].Scalar();
+      if (k["instance_id"]) opt.instance_id = k["instance_id"].Scalar();
     }
     if (YAML::Node e = c["engine"]) {
       if (e["max_batch"]) opt.max_batch = e["max_batch"].as<size_t>();
@@ -125,6 +127,9 @@ int run_serve(ServeOptions opt) {
     ko.case_events_topic = opt.case_events_topic;
     ko.dead_letter_topic = opt.dead_letter_topic;
     ko.partitions = opt.partitions;
+    ko.exactly_once = opt.exactly_once;
+    ko.group_id = opt.group_id;
+    ko.group_instance_id = opt.instance_id;
     if (auto r = kafka::ensure_topics(ko); !r.ok()) {
       spdlog::error("Kafka {}: {}", opt.kafka, r.error().message);
       return 2;
@@ -134,7 +139,7 @@ int run_serve(ServeOptions opt) {
       spdlog::error("Kafka source: {}", src.error().message);
       return 2;
     }
-    auto snk = kafka::KafkaSink::open(ko);
+    auto snk = kafka::KafkaSink::open(ko, src.value().get());
     if (!snk.ok()) {
       spdlog::error("Kafka sink: {}", snk.error().message);
       return 2;
@@ -177,11 +182,27 @@ int run_serve(ServeOptions opt) {
                opt.state_dir, engine->workflows().size(), org.units.size());
   install_stop_handlers();
   uint64_t last_records = 0, last_dead = 0;
+  int backoff_ms = 0;
   while (!g_stop.load()) {
     auto r = service.run_once();
     if (!r.ok()) {
-      spdlog::error("batch failed: {}", r.error().message);
-      return 1;
+      if (!service.publish_pending()) {
+        spdlog::error("batch failed: {}", r.error().message);
+        return 1;
+      }
+      // Committed but not published (the broker is away): the outbox is durable, so wait
+      // and publish it again; nothing new is taken meanwhile.
+      backoff_ms = std::min(5000, std::max(200, backoff_ms * 2));
+      spdlog::warn("发布失败，{} ms 后重试 / publish failed, retrying in {} ms: {}", backoff_ms,
+                   backoff_ms, r.error().message);
+      for (int waited = 0; waited < backoff_ms && !g_stop.load(); waited += 50) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      continue;
+    }
+    if (backoff_ms > 0) {
+      spdlog::info("发布已恢复 / publishing again");
+      backoff_ms = 0;
     }
     const ServiceStats& st = service.stats();
     if (st.records != last_records &&

@@ -544,7 +544,46 @@ void sink_error_cb(rd_kafka_t* rk, int e, const char* reason, void*) {
 struct KafkaSink::Impl {
   KafkaOptions opt;
   Handle rk;
+  rd_kafka_t* consumer = nullptr;  // exactly_once: the source's consumer (group metadata)
+
+  // Produces every message (waiting on a full queue); stops at the first refusal, so that
+  // later messages of the same key cannot overtake it. "" or what was refused.
+  std::string produce_all(const std::vector<OutMessage>& messages, Deliveries* d) {
+    rd_kafka_t* h = rk.get();
+    for (const OutMessage& m : messages) {
+      for (;;) {
+        // An empty key is no key: partitioned like a keyless record.
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            h, RD_KAFKA_V_TOPIC(m.topic.c_str()),
+            RD_KAFKA_V_KEY(m.key.empty() ? nullptr : m.key.data(), m.key.size()),
+            RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          if (d) ++d->pending;
+          break;
+        }
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          rd_kafka_poll(h, 50);  // serve delivery reports: that frees the queue
+          continue;
+        }
+        return "topic " + m.topic + ": " + rd_kafka_err2name(e) + ": " + rd_kafka_err2str(e);
+      }
+    }
+    return {};
+  }
 };
+
+namespace {
+
+std::string error_text(rd_kafka_error_t* e) {
+  std::string text = std::string(rd_kafka_error_name(e)) + ": " + rd_kafka_error_string(e);
+  rd_kafka_error_destroy(e);
+  return text;
+}
+
+constexpr std::string_view kBatchTag = "gridcase-batch=";
+
+}  // namespace
 
 KafkaSink::KafkaSink(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -552,18 +591,30 @@ KafkaSink::~KafkaSink() {
   if (impl_ && impl_->rk) rd_kafka_flush(impl_->rk.get(), impl_->opt.timeout_ms);
 }
 
-Result<std::unique_ptr<KafkaSink>> KafkaSink::open(const KafkaOptions& options) {
+Result<std::unique_ptr<KafkaSink>> KafkaSink::open(const KafkaOptions& options,
+                                                   KafkaSource* source) {
   auto impl = std::make_unique<Impl>();
   impl->opt = options;
-  auto conf = make_conf(
-      options, {
-                   {"enable.idempotence", "true"},
-                   {"acks", "all"},
-                   // The Java client's partitioner: a key lands where
-                   // Java producers and Kafka Streams put it.
-                   {"partitioner", "murmur2_random"},
-                   {"message.timeout.ms", std::to_string(std::max(1, options.delivery_timeout_ms))},
-               });
+  std::vector<std::pair<std::string, std::string>> settings = {
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      // The Java client's partitioner: a key lands where Java producers and Kafka Streams
+      // put it.
+      {"partitioner", "murmur2_random"},
+      {"message.timeout.ms", std::to_string(std::max(1, options.delivery_timeout_ms))},
+  };
+  if (options.exactly_once) {
+    if (!source) return err("kafka: exactly_once needs the source's consumer (internal error)");
+    impl->consumer = source->impl_->rk.get();
+    std::string id = options.transactional_id;
+    if (id.empty()) {
+      id = "gridcase-" +
+           (options.group_instance_id.empty() ? options.group_id : options.group_instance_id);
+    }
+    settings.push_back({"transactional.id", id});
+    settings.push_back({"transaction.timeout.ms", std::to_string(options.transaction_timeout_ms)});
+  }
+  auto conf = make_conf(options, settings);
   if (!conf.ok()) return conf.error();
   rd_kafka_conf_set_dr_msg_cb(conf->get(), delivery_cb);
   rd_kafka_conf_set_error_cb(conf->get(), sink_error_cb);
@@ -572,38 +623,27 @@ Result<std::unique_ptr<KafkaSink>> KafkaSink::open(const KafkaOptions& options) 
   impl->rk = std::move(rk).value();
   auto md = fetch_metadata(impl->rk.get(), false, nullptr, options.timeout_ms, options.brokers);
   if (!md.ok()) return md.error();
+  if (options.exactly_once) {
+    // Fences any earlier producer with this transactional.id and aborts what it left open.
+    if (rd_kafka_error_t* e = rd_kafka_init_transactions(impl->rk.get(), options.timeout_ms)) {
+      return err("kafka: init_transactions: " + error_text(e));
+    }
+  }
   return std::unique_ptr<KafkaSink>(new KafkaSink(std::move(impl)));
 }
 
+bool KafkaSink::transactional() const {
+  return impl_->opt.exactly_once;
+}
+
 Result<bool> KafkaSink::publish(const std::vector<OutMessage>& messages) {
+  if (impl_->opt.exactly_once) return publish_batch(messages, 0, {});
   rd_kafka_t* rk = impl_->rk.get();
   if (std::string f = fatal_error(rk); !f.empty()) {
     return err("kafka: producer fatal error (reopen the sink): " + f);
   }
   Deliveries d;
-  std::string refused;
-  for (const OutMessage& m : messages) {
-    for (;;) {
-      // An empty key is no key: partitioned like a keyless record.
-      rd_kafka_resp_err_t e = rd_kafka_producev(
-          rk, RD_KAFKA_V_TOPIC(m.topic.c_str()),
-          RD_KAFKA_V_KEY(m.key.empty() ? nullptr : m.key.data(), m.key.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&d), RD_KAFKA_V_END);
-      if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ++d.pending;
-        break;
-      }
-      if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        rd_kafka_poll(rk, 50);  // serve delivery reports: that frees the queue
-        continue;
-      }
-      refused = "topic " + m.topic + ": " + rd_kafka_err2name(e) + ": " + rd_kafka_err2str(e);
-      break;
-    }
-    // Stop at the first refusal: later messages of the same key must not overtake it.
-    if (!refused.empty()) break;
-  }
+  std::string refused = impl_->produce_all(messages, &d);
 
   // Every report must be in before `d` goes out of scope. librdkafka reports each message
   // within message.timeout.ms; past that (plus slack) purge, which reports at once.
@@ -626,6 +666,89 @@ Result<bool> KafkaSink::publish(const std::vector<OutMessage>& messages) {
     return err(msg);
   }
   return true;
+}
+
+Result<bool> KafkaSink::publish_batch(const std::vector<OutMessage>& messages, uint64_t batch,
+                                      const std::vector<SourcePosition>& positions) {
+  if (!impl_->opt.exactly_once) return publish(messages);
+  rd_kafka_t* rk = impl_->rk.get();
+  const int timeout = impl_->opt.delivery_timeout_ms + impl_->opt.timeout_ms;
+  // After an error the transaction is aborted, so a retry starts from scratch.
+  auto abort_with = [&](std::string what) -> Result<bool> {
+    if (std::string f = fatal_error(rk); !f.empty()) {
+      return err("kafka: transaction failed fatally (fenced by another instance?): " + what + "; " +
+                 f);
+    }
+    if (rd_kafka_error_t* e = rd_kafka_abort_transaction(rk, impl_->opt.timeout_ms)) {
+      what += "; abort: " + error_text(e);
+    }
+    return err("kafka: transaction aborted: " + what);
+  };
+  if (rd_kafka_error_t* e = rd_kafka_begin_transaction(rk)) {
+    std::string text = error_text(e);
+    // A previous attempt's abort may have timed out: finish it, then begin again.
+    if (rd_kafka_error_t* a = rd_kafka_abort_transaction(rk, impl_->opt.timeout_ms)) {
+      return err("kafka: begin_transaction: " + text + "; abort: " + error_text(a));
+    }
+    if (rd_kafka_error_t* e2 = rd_kafka_begin_transaction(rk)) {
+      return err("kafka: begin_transaction: " + error_text(e2));
+    }
+  }
+  if (std::string refused = impl_->produce_all(messages, nullptr); !refused.empty()) {
+    return abort_with("publish refused: " + refused);
+  }
+  if (!positions.empty()) {
+    PartList list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
+    std::string tag = std::string(kBatchTag) + std::to_string(batch);
+    for (const auto& p : positions) {
+      auto* tp = rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition);
+      tp->offset = p.next_offset;
+      // Freed by rd_kafka_topic_partition_list_destroy().
+      tp->metadata = malloc(tag.size());
+      std::memcpy(tp->metadata, tag.data(), tag.size());
+      tp->metadata_size = tag.size();
+    }
+    rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(impl_->consumer);
+    rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(rk, list.get(), group, timeout);
+    rd_kafka_consumer_group_metadata_destroy(group);
+    if (e) return abort_with("send_offsets_to_transaction: " + error_text(e));
+  }
+  for (int attempt = 1;; ++attempt) {
+    rd_kafka_error_t* e = rd_kafka_commit_transaction(rk, timeout);
+    if (!e) return true;
+    if (rd_kafka_error_is_retriable(e) && attempt < 3) {  // outcome unknown yet: ask again
+      spdlog::warn("kafka: commit_transaction: {}; retrying", rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+      continue;
+    }
+    return abort_with("commit_transaction: " + error_text(e));
+  }
+}
+
+Result<uint64_t> KafkaSink::last_published_batch(const std::vector<SourcePosition>& positions) {
+  if (!impl_->opt.exactly_once || positions.empty()) return uint64_t{0};
+  PartList list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
+  for (const auto& p : positions) {
+    rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition);
+  }
+  if (rd_kafka_resp_err_t e =
+          rd_kafka_committed(impl_->consumer, list.get(), impl_->opt.timeout_ms)) {
+    return err(std::string("kafka: reading the group's committed offsets: ") + rd_kafka_err2str(e));
+  }
+  uint64_t last = 0;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& tp = list->elems[i];
+    if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return err("kafka: committed offset of " + std::string(tp.topic) + " [" +
+                 std::to_string(tp.partition) + "]: " + rd_kafka_err2str(tp.err));
+    }
+    std::string_view md(static_cast<const char*>(tp.metadata), tp.metadata ? tp.metadata_size : 0);
+    if (md.substr(0, kBatchTag.size()) == kBatchTag) {
+      last = std::max<uint64_t>(
+          last, std::strtoull(std::string(md.substr(kBatchTag.size())).c_str(), nullptr, 10));
+    }
+  }
+  return last;
 }
 
 Result<bool> produce_lines(const KafkaOptions& options,

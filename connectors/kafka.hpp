@@ -37,6 +37,14 @@ struct KafkaOptions {
   std::string client_id = "gridcase";
   int timeout_ms = 10000;           // bound of every admin / metadata wait and of open()
   int delivery_timeout_ms = 30000;  // message.timeout.ms: a publish fails after this long
+  // Exactly-once output: KafkaSink publishes each batch in a transaction together with the
+  // consumed offsets (committed to group_id, tagged with the batch number), so that
+  // read_committed consumers see every case event once. transactional.id defaults to
+  // "gridcase-" + group_instance_id: stable across restarts, so a restarted engine fences
+  // its previous incarnation and aborts the transaction it left open.
+  bool exactly_once = false;
+  std::string transactional_id;
+  int transaction_timeout_ms = 60000;
   // Extra librdkafka properties, applied last (they override the settings above).
   std::map<std::string, std::string> properties;
 };
@@ -80,6 +88,7 @@ class KafkaSource final : public EventSource {
   struct Impl;
 
  private:
+  friend class KafkaSink;  // a transactional sink needs the consumer's group metadata
   explicit KafkaSource(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -87,8 +96,11 @@ class KafkaSource final : public EventSource {
 class KafkaSink final : public MessageSink {
  public:
   // An idempotent producer (acks=all, murmur2_random partitioner like the Java client).
-  // Fails (within timeout_ms) when the cluster is unreachable.
-  static Result<std::unique_ptr<KafkaSink>> open(const KafkaOptions& options);
+  // Fails (within timeout_ms) when the cluster is unreachable. With options.exactly_once, a
+  // transactional producer whose transactions commit `source`'s offsets to its group
+  // (source is then required and must outlive the sink); init_transactions() is done here.
+  static Result<std::unique_ptr<KafkaSink>> open(const KafkaOptions& options,
+                                                 KafkaSource* source = nullptr);
   ~KafkaSink() override;  // waits up to timeout_ms for messages still in flight
   KafkaSink(const KafkaSink&) = delete;
   KafkaSink& operator=(const KafkaSink&) = delete;
@@ -97,7 +109,18 @@ class KafkaSink final : public MessageSink {
   // were acknowledged by all in-sync replicas, else an Error naming the first failed
   // topic and the reason (and how many failed). Messages of one key keep their order.
   // Not thread-safe: one publish at a time.
+  // With exactly_once: one transaction holding the messages (and no offsets).
   Result<bool> publish(const std::vector<OutMessage>& messages) override;
+
+  // exactly_once only: one transaction with the messages and the positions, committed to
+  // the group with the metadata "gridcase-batch=<batch>". A failed transaction is aborted
+  // and returned as an Error (retry with the same arguments); a fenced or otherwise fatal
+  // producer is an Error that says so (another instance took over: stop).
+  bool transactional() const override;
+  Result<bool> publish_batch(const std::vector<OutMessage>& messages, uint64_t batch,
+                             const std::vector<SourcePosition>& positions) override;
+  // The highest batch number in the group's committed offsets of these positions' partitions.
+  Result<uint64_t> last_published_batch(const std::vector<SourcePosition>& positions) override;
 
   struct Impl;
 

@@ -54,6 +54,22 @@ class MessageSink {
   // Publishes every message and returns once all are durably accepted (Kafka: acks=all,
   // idempotent producer), keeping the order of messages with the same key.
   virtual Result<bool> publish(const std::vector<OutMessage>& messages) = 0;
+
+  // Exactly-once sinks (Kafka transactions) publish a batch's messages together with the
+  // consumed source positions, atomically, tagged with the batch's number, and can tell
+  // afterwards which batch was the last to get through. Other sinks publish at least once.
+  virtual bool transactional() const { return false; }
+  virtual Result<bool> publish_batch(const std::vector<OutMessage>& messages, uint64_t batch,
+                                     const std::vector<SourcePosition>& positions) {
+    (void)batch;
+    (void)positions;
+    return publish(messages);
+  }
+  // The number of the last batch publish_batch() got through for these positions (0: none).
+  virtual Result<uint64_t> last_published_batch(const std::vector<SourcePosition>& positions) {
+    (void)positions;
+    return uint64_t{0};
+  }
 };
 
 class Clock {

@@ -1,5 +1,6 @@
 #include "engine/service.hpp"
 
+#include <algorithm>
 #include <map>
 
 namespace gridcase {
@@ -7,6 +8,7 @@ namespace gridcase {
 namespace {
 
 constexpr std::string_view kOutboxKey = "outbox";
+constexpr std::string_view kBatchKey = "batch";        // number of the last committed batch
 constexpr std::string_view kOffsetPrefix = "offset/";  // offset/TOPIC/PARTITION -> next offset
 
 void put_u32(uint32_t v, std::string& out) {
@@ -100,24 +102,39 @@ Result<bool> Service::start() {
     }
   }
   if (auto r = source_.seek(positions); !r.ok()) return r;
+  positions_ = positions;
+  if (auto b = store_.get_meta(kBatchKey)) batch_ = std::stoull(*b);
   if (auto stored = store_.get_meta(kOutboxKey)) {
     auto msgs = decode_outbox(*stored);
     if (!msgs.ok()) return msgs.error();
     outbox_ = std::move(msgs).value();
+    if (!outbox_.empty() && sink_.transactional()) {
+      // The last batch's transaction may have committed before the crash: then its
+      // messages are out already and publishing them again would show them twice.
+      auto last = sink_.last_published_batch(positions_);
+      if (!last.ok()) return last.error();
+      if (*last >= batch_) outbox_.clear();
+    }
+    publish_pending_ = !outbox_.empty();
     if (auto r = publish_outbox(); !r.ok()) return r;
   }
   return true;
 }
 
 Result<bool> Service::publish_outbox() {
-  if (outbox_.empty()) return true;
-  if (auto r = sink_.publish(outbox_); !r.ok()) return r;
+  if (!publish_pending_) return true;
+  auto r = sink_.transactional() ? sink_.publish_batch(outbox_, batch_, positions_)
+                                 : sink_.publish(outbox_);
+  if (!r.ok()) return r;  // the outbox stays pending: the next run_once() tries again
   stats_.published += outbox_.size();
   outbox_.clear();
+  publish_pending_ = false;
   return true;
 }
 
 Result<size_t> Service::run_once() {
+  // A batch whose publish failed (broker away) goes out before anything new is taken.
+  if (auto r = publish_outbox(); !r.ok()) return r.error();
   auto polled = source_.poll(options_.max_batch, options_.poll_timeout_ms);
   if (!polled.ok()) return polled.error();
   std::vector<SourceRecord>& records = polled.value();
@@ -151,7 +168,7 @@ Result<size_t> Service::run_once() {
   }
   if (records.empty() && outbox_.empty() && proc.timers_fired() == 0) return size_t{0};  // idle
 
-  std::vector<SourcePosition> positions;
+  std::vector<SourcePosition> positions;  // of this batch
   std::string offsets_list = store_.get_meta("offsets").value_or("");
   for (const auto& [tp, off] : next) {
     std::string key = offset_key(tp.first, tp.second);
@@ -160,14 +177,29 @@ Result<size_t> Service::run_once() {
       offsets_list += (offsets_list.empty() ? "" : "\n") + key;
     }
     positions.push_back({tp.first, tp.second, off});
+    auto known = std::find_if(positions_.begin(), positions_.end(), [&](const SourcePosition& p) {
+      return p.topic == tp.first && p.partition == tp.second;
+    });
+    if (known == positions_.end()) {
+      positions_.push_back({tp.first, tp.second, off});
+    } else {
+      known->next_offset = off;
+    }
   }
   store_.put_meta("offsets", offsets_list);
   store_.put_meta(kOutboxKey, encode_outbox(outbox_));
-  if (auto r = proc.commit(); !r.ok()) return r.error();  // one WriteBatch: all of the above
+  store_.put_meta(kBatchKey, std::to_string(batch_ + 1));
+  if (auto r = proc.commit(); !r.ok()) {
+    outbox_.clear();
+    return r.error();
+  }  // one WriteBatch: all of the above
+  ++batch_;
   stats_.records += records.size();
   ++stats_.batches;
+  // Transactional sinks commit the offsets with the messages, even when there are none.
+  publish_pending_ = !outbox_.empty() || (sink_.transactional() && !positions.empty());
   if (auto r = publish_outbox(); !r.ok()) return r.error();
-  if (!positions.empty()) source_.committed(positions);
+  if (!positions.empty() && !sink_.transactional()) source_.committed(positions);
   return records.size();
 }
 

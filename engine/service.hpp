@@ -53,6 +53,9 @@ class Service {
   Result<bool> run(const std::atomic<bool>& stop);
 
   const ServiceStats& stats() const { return stats_; }
+  // True while a committed batch waits to be published (the sink failed: broker away).
+  // run_once() publishes it before it takes new input; an error meanwhile is transient.
+  bool publish_pending() const { return publish_pending_; }
 
  private:
   class OutboxSink;
@@ -65,7 +68,10 @@ class Service {
   Clock& clock_;
   ServiceCodecs codecs_;
   ServiceOptions options_;
-  std::vector<OutMessage> outbox_;  // this batch's messages, also stored in the batch
+  std::vector<OutMessage> outbox_;         // this batch's messages, also stored in the batch
+  bool publish_pending_ = false;           // outbox_ is committed and not yet published
+  uint64_t batch_ = 0;                     // number of the last committed batch
+  std::vector<SourcePosition> positions_;  // every position committed so far
   ServiceStats stats_;
 };
 

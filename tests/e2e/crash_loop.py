@@ -7,10 +7,11 @@ SIGKILL at random moments, restarting each time, until all input is processed. T
   - the case snapshot equals `gridcase simulate --cases` on the same input;
   - every (case_id, seq) of simulate's output is in the output log, and every duplicate
     in the log is identical to its first copy; nothing else is there.
-Usage: crash_loop.py GRIDCASE SOURCE_DIR [EVENTS] [KILLS] [kafka]
+Usage: crash_loop.py GRIDCASE SOURCE_DIR [EVENTS] [KILLS] [kafka|kafka-eos]
 With `kafka`, the same on a real broker: GRIDCASE_KAFKA_BROKERS, or one started here with
 ops/kafka/start.sh. Topics get a unique suffix and one partition, so the order of the input
-is the file's and the result must equal simulate's.
+is the file's and the result must equal simulate's. With `kafka-eos`, serve runs with
+`exactly_once: true` and the (read_committed) output must hold no duplicate at all.
 """
 import json, os, random, shutil, signal, subprocess, sys, tempfile, time
 
@@ -19,7 +20,9 @@ def main():
     gridcase, src = sys.argv[1], sys.argv[2]
     n_events = int(sys.argv[3]) if len(sys.argv) > 3 else 20000
     kills = int(sys.argv[4]) if len(sys.argv) > 4 else 10
-    use_kafka = len(sys.argv) > 5 and sys.argv[5] == "kafka"
+    mode = sys.argv[5] if len(sys.argv) > 5 else ""
+    use_kafka = mode in ("kafka", "kafka-eos")
+    exactly_once = mode == "kafka-eos"
     org = os.path.join(src, "config", "org.yaml")
     wfs = os.path.join(src, "workflows")
     rnd = random.Random(42)
@@ -44,7 +47,9 @@ def main():
         with open(config, "w", encoding="utf-8") as f:
             f.write(f"kafka:\n  brokers: \"{brokers if use_kafka else ''}\"\n"
                     f"  input_topic: {topics['input']}\n  case_events_topic: {topics['events']}\n"
-                    f"  dead_letter_topic: {topics['dead']}\n  partitions: 1\n")
+                    f"  dead_letter_topic: {topics['dead']}\n  partitions: 1\n"
+                    f"  exactly_once: {'true' if exactly_once else 'false'}\n"
+                    f"  group_id: crash-{suffix}\n  instance_id: crash-{suffix}\n")
         events = os.path.join(tmp, "events.jsonl")
         subprocess.run([gridcase, "generate", "--org", org, "--events", str(n_events), "--seed", "11",
                         "--start", "2099-06-01T00:00:00Z", "--action-share", "0.7", "--out", events],
@@ -107,6 +112,8 @@ def main():
                 if seen[k] != e:
                     problems.append(f"duplicate {k} differs from its first copy")
             seen[k] = e
+        if exactly_once and dups:
+            problems.append(f"{dups} duplicates seen by a read_committed consumer with exactly_once")
         missing = [k for k in want if k not in seen]
         extra = [k for k in seen if k not in want]
         if missing:
@@ -117,7 +124,7 @@ def main():
             if k in want and want[k] != e:
                 problems.append(f"case event {k} differs from simulate")
                 break
-        print(f"{'Kafka ' + brokers if use_kafka else 'embedded log'}: {n_events} events, {killed} kills, {len(want)} case events, {dups} duplicates, "
+        print(f"{'Kafka ' + brokers if use_kafka else 'embedded log'}{' exactly_once' if exactly_once else ''}: {n_events} events, {killed} kills, {len(want)} case events, {dups} duplicates, "
               f"{len(got_cases)} cases")
         for p in problems:
             print("FAIL:", p)

@@ -52,6 +52,7 @@ struct ServeOptions {
   bool partitions_set = false;
   bool exactly_once = false;
   std::string group_id = "gridcase", instance_id = "gridcase-1";
+  int delivery_timeout_ms = 30000;
   size_t max_batch = 500;
   int poll_timeout_ms = 200;
   std::string log_format, log_level;

@@ -62,6 +62,7 @@ bool read_config(ServeOptions& opt) {
       str(k["dead_letter_topic"], opt.dead_letter_topic);
       if (k["partitions"] && !opt.partitions_set) opt.partitions = k["partitions"].as<int>();
       if (k["exactly_once"]) opt.exactly_once = k["exactly_once"].as<bool>();
+      if (k["delivery_timeout_ms"]) opt.delivery_timeout_ms = k["delivery_timeout_ms"].as<int>();
       if (k["group_id"]) opt.group_id = k["group_id"].Scalar();
       if (k["instance_id"]) opt.instance_id = k["instance_id"].Scalar();
     }
@@ -129,6 +130,7 @@ int run_serve(ServeOptions opt) {
     ko.partitions = opt.partitions;
     ko.exactly_once = opt.exactly_once;
     ko.group_id = opt.group_id;
+    ko.delivery_timeout_ms = opt.delivery_timeout_ms;
     ko.group_instance_id = opt.instance_id;
     if (auto r = kafka::ensure_topics(ko); !r.ok()) {
       spdlog::error("Kafka {}: {}", opt.kafka, r.error().message);

@@ -1,6 +1,10 @@
 #include "connectors/json_events.hpp"
 
+#include <openssl/evp.h>
 #include <nlohmann/json.hpp>
+
+#include "engine/diagnostics.hpp"
+#include "engine/yaml_util.hpp"
 
 namespace gridcase::json {
 
@@ -105,6 +109,10 @@ bool reserved_action(std::string_view a) {
 }  // namespace
 
 Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
+  if (text.size() > kMaxInputEventBytes) {
+    return err("input event too large: " + std::to_string(text.size()) + " bytes (limit " +
+               std::to_string(kMaxInputEventBytes) + ")");
+  }
   json j;
   Sax sax(j);
   if (!json::sax_parse(text.begin(), text.end(), &sax, nlohmann::detail::input_format_t::json,
@@ -328,7 +336,29 @@ std::string dead_letter_json(std::string_view reason, std::string_view error,
   j["topic"] = std::string(topic);
   j["partition"] = partition;
   j["offset"] = offset;
-  j["payload"] = std::string(payload);
+  Diagnostics ignored;
+  const bool utf8 = yaml::check_utf8(payload, "payload", ignored);
+  std::string_view shown = payload.substr(0, kDeadLetterPayloadMax);
+  if (utf8) {  // cut at a character boundary
+    while (shown.size() < payload.size() && !shown.empty() &&
+           (static_cast<unsigned char>(payload[shown.size()]) & 0xC0) == 0x80) {
+      shown.remove_suffix(1);
+    }
+  }
+  j["payload"] = std::string(shown);
+  if (shown.size() < payload.size()) {
+    // The whole record stays in the input topic at topic/partition/offset.
+    j["payload_truncated"] = true;
+    j["payload_bytes"] = payload.size();
+  } else if (!utf8) {
+    // "payload" has the bad bytes replaced (U+FFFD); these are the bytes as received.
+    std::string b64(4 * ((payload.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                            reinterpret_cast<const unsigned char*>(payload.data()),
+                            static_cast<int>(payload.size()));
+    b64.resize(static_cast<size_t>(n));
+    j["payload_base64"] = b64;
+  }
   return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 

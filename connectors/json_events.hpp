@@ -14,7 +14,9 @@ namespace gridcase::json {
 // Parses and checks one input event: valid JSON, `type`, `at`, the required fields, a
 // report's grid at the org tree's lowest level, severity 1-5 (default 1), an action name
 // that is not reserved.
+// Larger events are rejected: a report is a few KiB; a megabyte is a mistake or an attack.
 Result<InputEvent> parse_input_event(std::string_view text, const Org& org);
+constexpr size_t kMaxInputEventBytes = size_t{1} << 20;
 
 // The origin grid of an input event line (report.grid, or an action's grid); "" if none.
 std::string grid_of_event(std::string_view text);
@@ -25,7 +27,10 @@ std::string case_event_line(const CaseEvent& e);
 void append_case_event_line(const CaseEvent& e, std::string& out);
 
 // A dead letter: {"reason", "error", "topic", "partition", "offset", "payload"}. The payload
-// is kept as text (invalid UTF-8 replaced), since it may not be JSON at all.
+// is kept as text, since it may not be JSON at all: with invalid UTF-8 replaced (and then
+// the exact bytes in "payload_base64"); cut at kDeadLetterPayloadMax bytes (and then
+// "payload_truncated": true, "payload_bytes": N: the record is still in the input topic).
+constexpr size_t kDeadLetterPayloadMax = size_t{64} << 10;
 std::string dead_letter_json(std::string_view reason, std::string_view error,
                              std::string_view topic, int32_t partition, int64_t offset,
                              std::string_view payload);

@@ -184,6 +184,10 @@ Result<bool> ensure_topics(const KafkaOptions& o, const std::vector<std::string>
       }
       // Input events and case events are a log, not a table: never compacted.
       rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
+      if (t == o.input_topic) {
+        rd_kafka_NewTopic_set_config(nt, "max.message.bytes",
+                                     std::to_string(o.max_message_bytes).c_str());
+      }
       news.push_back(nt);
     }
     rd_kafka_AdminOptions_t* aopts =
@@ -602,6 +606,7 @@ Result<std::unique_ptr<KafkaSink>> KafkaSink::open(const KafkaOptions& options,
       // put it.
       {"partitioner", "murmur2_random"},
       {"message.timeout.ms", std::to_string(std::max(1, options.delivery_timeout_ms))},
+      {"message.max.bytes", std::to_string(std::max(1000, options.max_message_bytes))},
   };
   if (options.exactly_once) {
     if (!source) return err("kafka: exactly_once needs the source's consumer (internal error)");

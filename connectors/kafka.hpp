@@ -30,6 +30,10 @@ struct KafkaOptions {
   std::string input_topic = "gridcase.input";              // key: origin grid
   std::string case_events_topic = "gridcase.case-events";  // key: case id
   std::string dead_letter_topic = "gridcase.dead-letter";  // key: as received
+  // Largest record the producers send and the input topic takes (when created here): an
+  // oversized input event must reach the engine to be dead-lettered with its reason, not be
+  // refused at the edge where nobody sees it.
+  int max_message_bytes = 4 << 20;
   int partitions = 3;          // for topics ensure_topics() creates (existing ones kept)
   int replication_factor = 1;  // for topics ensure_topics() creates (1: one broker)
   std::string group_id = "gridcase";

@@ -12,6 +12,7 @@ PACKAGES=(
   # libraries / 依赖库
   libboost-dev            # Asio / Beast
   librdkafka-dev
+  libssl-dev              # SHA-256 / HMAC / base64 (libcrypto)
   librocksdb-dev
   libyaml-cpp-dev
   nlohmann-json3-dev

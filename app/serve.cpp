@@ -95,6 +95,7 @@ void setup_logging(const ServeOptions& opt) {
 }  // namespace
 
 int run_serve(ServeOptions opt) {
+  const auto started_at = std::chrono::steady_clock::now();
   if (!read_config(opt)) return 2;
   if (opt.org.empty()) opt.org = "config/org.yaml";
   if (opt.workflows.empty()) opt.workflows.push_back("workflows");
@@ -185,6 +186,7 @@ int run_serve(ServeOptions opt) {
   install_stop_handlers();
   uint64_t last_records = 0, last_dead = 0;
   int backoff_ms = 0;
+  bool first_batch_logged = false;
   while (!g_stop.load()) {
     auto r = service.run_once();
     if (!r.ok()) {
@@ -201,6 +203,14 @@ int run_serve(ServeOptions opt) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
       continue;
+    }
+    if (*r > 0 && !first_batch_logged) {
+      // How long a restart takes to be processing again (store open, seek, group join).
+      first_batch_logged = true;
+      spdlog::info("首批输入已处理 first batch processed, {} ms after start",
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - started_at)
+                       .count());
     }
     if (backoff_ms > 0) {
       spdlog::info("发布已恢复 / publishing again");

@@ -1,0 +1,155 @@
+// Latency of `gridcase serve` on Kafka: produces the reports of a JSON Lines file to the
+// input topic at a fixed rate (key = grid, like gridcase submit) and reads the case events
+// topic; the latency of a report is from just before its produce call to the arrival of
+// the case event that names its report_id (`opened` or `report_merged`). Prints p50, p99,
+// p99.9 and max.
+//   kafka_latency_bench BROKERS INPUT_TOPIC CASE_EVENTS_TOPIC EVENTS.jsonl RATE SECONDS
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+using Clock = std::chrono::steady_clock;
+
+int main(int argc, char** argv) {
+  if (argc != 7) {
+    std::fprintf(stderr, "usage: %s BROKERS INPUT CASE_EVENTS EVENTS.jsonl RATE SECONDS\n",
+                 argv[0]);
+    return 2;
+  }
+  const std::string brokers = argv[1], in = argv[2], out = argv[3];
+  const double rate = std::atof(argv[5]);
+  const double seconds = std::atof(argv[6]);
+  const size_t total = static_cast<size_t>(rate * seconds);
+
+  struct Line {
+    std::string id, grid, text;
+  };
+  std::vector<Line> lines;
+  {
+    std::ifstream f(argv[4]);
+    std::string s;
+    while (lines.size() < total && std::getline(f, s)) {
+      auto j = nlohmann::json::parse(s, nullptr, false);
+      if (j.is_discarded() || j.value("type", "") != "report") continue;
+      lines.push_back({j["report"]["report_id"], j["report"]["grid"], s});
+    }
+  }
+  if (lines.size() < total) {
+    std::fprintf(stderr, "only %zu reports in the file, %zu needed\n", lines.size(), total);
+    return 2;
+  }
+
+  char err[512];
+  rd_kafka_conf_t* cc = rd_kafka_conf_new();
+  rd_kafka_conf_set(cc, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+  rd_kafka_conf_set(cc, "group.id",
+                    ("latency-" + std::to_string(Clock::now().time_since_epoch().count())).c_str(),
+                    err, sizeof err);
+  rd_kafka_conf_set(cc, "auto.offset.reset", "earliest", err, sizeof err);
+  rd_kafka_conf_set(cc, "isolation.level", "read_committed", err, sizeof err);
+  rd_kafka_conf_set(cc, "fetch.wait.max.ms", "5", err, sizeof err);
+  rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
+  rd_kafka_poll_set_consumer(consumer);
+  rd_kafka_topic_partition_list_t* sub = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(sub, out.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(consumer, sub);
+  rd_kafka_topic_partition_list_destroy(sub);
+  // Wait until the consumer holds its partitions, so no latency includes the group join.
+  for (;;) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, 100);
+    if (m) rd_kafka_message_destroy(m);
+    rd_kafka_topic_partition_list_t* a = nullptr;
+    rd_kafka_assignment(consumer, &a);
+    bool assigned = a && a->cnt > 0;
+    if (a) rd_kafka_topic_partition_list_destroy(a);
+    if (assigned) break;
+  }
+
+  std::mutex mu;
+  std::unordered_map<std::string, Clock::time_point> sent;
+  std::vector<double> latencies_ms;
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    while (!done.load()) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, 50);
+      if (!m) continue;
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        auto now = Clock::now();
+        auto j =
+            nlohmann::json::parse(static_cast<const char*>(m->payload),
+                                  static_cast<const char*>(m->payload) + m->len, nullptr, false);
+        if (!j.is_discarded() && j.contains("report_id")) {
+          std::lock_guard lock(mu);
+          auto it = sent.find(j["report_id"].get<std::string>());
+          if (it != sent.end()) {
+            latencies_ms.push_back(
+                std::chrono::duration<double, std::milli>(now - it->second).count());
+            sent.erase(it);
+          }
+        }
+      }
+      rd_kafka_message_destroy(m);
+    }
+  });
+
+  rd_kafka_conf_t* pc = rd_kafka_conf_new();
+  rd_kafka_conf_set(pc, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+  rd_kafka_conf_set(pc, "enable.idempotence", "true", err, sizeof err);
+  rd_kafka_conf_set(pc, "linger.ms", "1", err, sizeof err);
+  rd_kafka_conf_set(pc, "partitioner", "murmur2_random", err, sizeof err);
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof err);
+  auto start = Clock::now();
+  for (size_t i = 0; i < total; ++i) {
+    auto due = start + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(static_cast<double>(i) / rate));
+    std::this_thread::sleep_until(due);  // the load's pace, not a synchronisation
+    {
+      std::lock_guard lock(mu);
+      sent[lines[i].id] = Clock::now();
+    }
+    rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(in.c_str()),
+                      RD_KAFKA_V_KEY(lines[i].grid.data(), lines[i].grid.size()),
+                      RD_KAFKA_V_VALUE(lines[i].text.data(), lines[i].text.size()),
+                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    rd_kafka_poll(producer, 0);
+  }
+  rd_kafka_flush(producer, 30000);
+  // Give the last reports up to 30 s to come out.
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    {
+      std::lock_guard lock(mu);
+      if (sent.empty() || Clock::now() > deadline) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  done = true;
+  reader.join();
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  auto pct = [&](double p) {
+    if (latencies_ms.empty()) return 0.0;
+    return latencies_ms[std::min(
+        latencies_ms.size() - 1,
+        static_cast<size_t>(p * static_cast<double>(latencies_ms.size())))];
+  };
+  std::printf(
+      "latency: %zu reports at %.0f/s over %.0f s, %zu not seen: p50 %.1f ms, p99 %.1f ms, "
+      "p99.9 %.1f ms, max %.1f ms\n",
+      total, rate, seconds, sent.size(), pct(0.5), pct(0.99), pct(0.999),
+      latencies_ms.empty() ? 0.0 : latencies_ms.back());
+  rd_kafka_consumer_close(consumer);
+  rd_kafka_destroy(consumer);
+  rd_kafka_destroy(producer);
+  return sent.empty() ? 0 : 1;
+}

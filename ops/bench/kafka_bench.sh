@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The serve benchmark of issue 3, on a real broker on this machine (loopback):
+#   1. throughput: N generated input events already in the input topic; `gridcase serve
+#      --until-idle` drains them (default mode, then exactly_once); the baseline is a bare
+#      librdkafka consume -> produce pipe (bench/kafka_pipe_bench) over the same topic and
+#      messages, in the same run. Both are timed as whole processes (start-up and group
+#      join included in both).
+#   2. latency: reports produced at half the measured rate for SECONDS; produce -> case
+#      event p50/p99 (bench/kafka_latency_bench), default mode and exactly_once.
+#   3. peak RSS of each serve run.
+#   ops/bench/kafka_bench.sh [N] [SECONDS]   (defaults 200000, 20; needs a build in build/)
+# Uses GRIDCASE_KAFKA_BROKERS, or starts a broker of its own with ops/kafka/start.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+n=${1:-200000}
+secs=${2:-20}
+build=${GRIDCASE_BUILD:-build}
+g=$build/app/gridcase
+tmp=$(mktemp -d /tmp/gridcase-kbench-XXXXXX)
+port=""
+cleanup() {
+  [ -n "$port" ] && ops/kafka/stop.sh --port "$port" --data "$tmp/kafka" --purge >/dev/null 2>&1 || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+brokers=${GRIDCASE_KAFKA_BROKERS:-}
+if [ -z "$brokers" ]; then
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  brokers=$(ops/kafka/start.sh --port "$port" --data "$tmp/kafka" | tail -n 1)
+fi
+run=$(date +%s)-$$
+parts=${GRIDCASE_BENCH_PARTITIONS:-3}
+
+echo "== generate $n events (action share 0.7) and submit them to Kafka ($parts partitions) =="
+"$g" generate --org config/org.yaml --events "$n" --seed 7 --action-share 0.7 \
+  --start 2099-06-01T00:00:00Z --out "$tmp/events.jsonl"
+"$g" submit --kafka "$brokers" --topic "bench.input.$run" --partitions "$parts" "$tmp/events.jsonl" 2>/dev/null
+
+config() {  # config FILE INPUT EVENTS_TOPIC EXACTLY_ONCE GROUP
+  cat >"$1" <<EOF
+kafka:
+  brokers: "$brokers"
+  input_topic: $2
+  case_events_topic: $3
+  dead_letter_topic: $3.dead
+  partitions: $parts
+  exactly_once: $4
+  group_id: $5
+  instance_id: $5-1
+engine:
+  max_batch: 2000
+log:
+  level: info
+EOF
+}
+
+echo "== baseline: bare librdkafka consume -> produce pipe =="
+"$g" submit --kafka "$brokers" --topic "bench.pipe.$run" --partitions "$parts" /dev/null 2>/dev/null
+/usr/bin/time -f '%e %M' -o "$tmp/pipe.time" "$build/bench/kafka_pipe_bench" "$brokers" \
+  "bench.input.$run" "bench.pipe.$run" "$n"
+read -r pipe_s pipe_kb <"$tmp/pipe.time"
+
+serve_run() {  # serve_run NAME EXACTLY_ONCE
+  config "$tmp/$1.yaml" "bench.input.$run" "bench.$1.$run" "$2" "bench-$1-$run"
+  /usr/bin/time -f '%e %M' -o "$tmp/$1.time" "$g" serve --config "$tmp/$1.yaml" --org config/org.yaml \
+    --workflows workflows --state-dir "$tmp/state-$1" --until-idle 2>"$tmp/$1.log"
+  read -r s kb <"$tmp/$1.time"
+  echo "$s $kb"
+}
+echo "== gridcase serve, default mode =="
+read -r serve_s serve_kb < <(serve_run plain false)
+echo "== gridcase serve, exactly_once =="
+read -r eos_s eos_kb < <(serve_run eos true)
+
+rate() { awk -v n="$n" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
+pipe_rate=$(rate "$pipe_s")
+serve_rate=$(rate "$serve_s")
+eos_rate=$(rate "$eos_s")
+
+latency() {  # latency NAME EXACTLY_ONCE RATE
+  "$g" generate --org config/org.yaml --events $(( $3 * secs * 2 + 1000 )) --seed 9 --action-share 0 \
+    --start 2020-01-01T00:00:00Z --no-flood-week --out "$tmp/lat.jsonl"
+  local in="bench.lat-in-$1.$run" out="bench.lat-out-$1.$run"
+  config "$tmp/lat-$1.yaml" "$in" "$out" "$2" "bench-lat-$1-$run"
+  "$g" submit --kafka "$brokers" --topic "$in" --partitions "$parts" /dev/null 2>/dev/null || true
+  "$g" serve --config "$tmp/lat-$1.yaml" --org config/org.yaml --workflows workflows \
+    --state-dir "$tmp/state-lat-$1" 2>"$tmp/lat-$1.log" &
+  local pid=$!
+  "$build/bench/kafka_latency_bench" "$brokers" "$in" "$out" "$tmp/lat.jsonl" "$3" "$secs" || true
+  kill -TERM "$pid"
+  wait "$pid" || true
+}
+half=$(( serve_rate / 2 ))
+echo "== latency at $half reports/s (half the default mode's rate), default mode =="
+latency plain false "$half"
+echo "== latency at $half reports/s, exactly_once =="
+latency eos true "$half"
+
+echo "== result =="
+echo "bare pipe:            $n records in ${pipe_s}s = $pipe_rate records/s (RSS $((pipe_kb / 1024)) MB)"
+echo "serve (default):      $n input events in ${serve_s}s = $serve_rate events/s, peak RSS $((serve_kb / 1024)) MB"
+echo "serve (exactly_once): $n input events in ${eos_s}s = $eos_rate events/s, peak RSS $((eos_kb / 1024)) MB"
+awk -v a="$serve_rate" -v b="$pipe_rate" -v c="$eos_rate" \
+  'BEGIN { printf "ratio serve / pipe = %.2f; exactly_once / pipe = %.2f (input events)\n", a / b, c / b }'
+# The engine writes several case events per input event; the pipe one record per record.
+out=$(grep -o 'processed [0-9]* records, [0-9]* dead letters, [0-9]* messages' "$tmp/plain.log" | tail -n 1 |
+  awk '{ print $6 }')
+if [ -n "$out" ]; then
+  awk -v m="$out" -v s="$serve_s" -v p="$pipe_rate" 'BEGIN {
+    printf "serve published %d messages: %.0f messages/s; messages / pipe records = %.2f\n", m, m / s, m / s / p }'
+fi

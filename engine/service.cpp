@@ -135,7 +135,13 @@ Result<bool> Service::publish_outbox() {
 Result<size_t> Service::run_once() {
   // A batch whose publish failed (broker away) goes out before anything new is taken.
   if (auto r = publish_outbox(); !r.ok()) return r.error();
-  auto polled = source_.poll(options_.max_batch, options_.poll_timeout_ms);
+  // Wait for input no longer than until the next timer falls due: timers fire on time.
+  int wait_ms = options_.poll_timeout_ms;
+  if (auto next = store_.next_timer()) {
+    int64_t until_due = next->due.ms - clock_.now().ms;
+    wait_ms = static_cast<int>(std::clamp<int64_t>(until_due, 0, wait_ms));
+  }
+  auto polled = source_.poll(options_.max_batch, wait_ms);
   if (!polled.ok()) return polled.error();
   std::vector<SourceRecord>& records = polled.value();
 

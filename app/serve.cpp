@@ -184,9 +184,10 @@ int run_serve(ServeOptions opt) {
                opt.kafka.empty() ? std::string("embedded log") : "Kafka " + opt.kafka,
                opt.state_dir, engine->workflows().size(), org.units.size());
   install_stop_handlers();
-  uint64_t last_records = 0, last_dead = 0;
+  uint64_t last_dead = 0;
   int backoff_ms = 0;
   bool first_batch_logged = false;
+  uint64_t logged_records = 0;
   while (!g_stop.load()) {
     auto r = service.run_once();
     if (!r.ok()) {
@@ -217,16 +218,17 @@ int run_serve(ServeOptions opt) {
       backoff_ms = 0;
     }
     const ServiceStats& st = service.stats();
-    if (st.records != last_records &&
-        (st.records / 10000 != last_records / 10000 || *r < so.max_batch)) {
+    // Progress: every 10,000 records, and once when the input runs dry (not per batch: a
+    // live trickle would log a line per report).
+    if (st.records != logged_records && (st.records / 10000 != logged_records / 10000 || *r == 0)) {
       spdlog::info("已处理 processed {} records, {} dead letters, {} messages published",
                    st.records, st.dead_letters, st.published);
+      logged_records = st.records;
     }
     if (st.dead_letters != last_dead) {
       spdlog::warn("{} 条坏输入进入死信 / bad input records went to {}",
                    st.dead_letters - last_dead, so.dead_letter_topic);
     }
-    last_records = st.records;
     last_dead = st.dead_letters;
     if (opt.until_idle && *r == 0) {
       // Idle: the embedded log has nothing new; on Kafka, every assigned partition has

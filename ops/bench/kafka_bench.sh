@@ -86,6 +86,9 @@ latency() {  # latency NAME EXACTLY_ONCE RATE
   "$g" serve --config "$tmp/lat-$1.yaml" --org config/org.yaml --workflows workflows \
     --state-dir "$tmp/state-lat-$1" 2>"$tmp/lat-$1.log" &
   local pid=$!
+  # Measure the running engine, not its start: wait (bounded) until it holds its partitions.
+  local deadline=$((SECONDS + 60))
+  until grep -q 'assigned' "$tmp/lat-$1.log" 2>/dev/null || [ $SECONDS -gt $deadline ]; do sleep 0.05; done
   "$build/bench/kafka_latency_bench" "$brokers" "$in" "$out" "$tmp/lat.jsonl" "$3" "$secs" || true
   kill -TERM "$pid"
   wait "$pid" || true
@@ -104,7 +107,7 @@ awk -v a="$serve_rate" -v b="$pipe_rate" -v c="$eos_rate" \
   'BEGIN { printf "ratio serve / pipe = %.2f; exactly_once / pipe = %.2f (input events)\n", a / b, c / b }'
 # The engine writes several case events per input event; the pipe one record per record.
 out=$(grep -o 'processed [0-9]* records, [0-9]* dead letters, [0-9]* messages' "$tmp/plain.log" | tail -n 1 |
-  awk '{ print $6 }')
+  awk '{ print $7 }')
 if [ -n "$out" ]; then
   awk -v m="$out" -v s="$serve_s" -v p="$pipe_rate" 'BEGIN {
     printf "serve published %d messages: %.0f messages/s; messages / pipe records = %.2f\n", m, m / s, m / s / p }'

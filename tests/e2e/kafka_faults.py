@@ -12,7 +12,7 @@
    within 10 s on SIGTERM.
 Usage: kafka_faults.py GRIDCASE SOURCE_DIR [EVENTS]
 """
-import json, os, shutil, signal, socket, subprocess, sys, tempfile, time
+import json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
 
 OUTAGE_S = 15
 
@@ -113,7 +113,10 @@ def main():
         # then the outage hits a pipeline with most of the first part still to go.
         deadline = time.time() + 120
         serve_log = os.path.join(tmp, "serve.log")
-        while "processed 10000 records" not in open(serve_log, encoding="utf-8", errors="replace").read():
+        def processed():
+            counts = re.findall(r"processed (\d+) records", open(serve_log, encoding="utf-8", errors="replace").read())
+            return int(counts[-1]) if counts else 0
+        while processed() < 10000:
             if time.time() > deadline or serve_proc.poll() is not None:
                 raise SystemExit("serve processed nothing within 120 s")
             time.sleep(0.05)  # polling a log file for a condition, bounded by the deadline

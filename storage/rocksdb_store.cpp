@@ -11,6 +11,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <type_traits>
 
@@ -20,11 +21,31 @@ namespace gridcase {
 
 namespace {
 
-enum Cf : int { kCases = 0, kTimers, kReports, kCorrelation, kMeta, kCfCount };
+// The views' families follow the store's own, in ViewCf order.
+enum Cf : int {
+  kCases = 0,
+  kTimers,
+  kReports,
+  kCorrelation,
+  kMeta,
+  kFeed,
+  kHistory,
+  kInbox,
+  kSummaries,
+  kByUnit,
+  kOrigin,
+  kCfCount
+};
+static_assert(kCfCount - kFeed == kViewCfCount);
 
-constexpr std::string_view kCfNames[kCfCount] = {RocksStore::kCasesCf, RocksStore::kTimersCf,
-                                                 RocksStore::kReportsCf, RocksStore::kCorrelationCf,
-                                                 RocksStore::kMetaCf};
+constexpr std::string_view kCfNames[kCfCount] = {
+    RocksStore::kCasesCf, RocksStore::kTimersCf, RocksStore::kReportsCf, RocksStore::kCorrelationCf,
+    RocksStore::kMetaCf,  kViewCfNames[0],       kViewCfNames[1],        kViewCfNames[2],
+    kViewCfNames[3],      kViewCfNames[4],       kViewCfNames[5]};
+
+int view_cf(ViewCf cf) {
+  return kFeed + static_cast<int>(cf);
+}
 constexpr std::string_view kFormat = "1";
 
 rocksdb::Slice sl(std::string_view s) {
@@ -153,9 +174,10 @@ rocksdb::ColumnFamilyOptions rocks_cf_options(const RocksOptions& opts, std::str
     c.memtable_prefix_bloom_size_ratio = 0.02;
     c.memtable_whole_key_filtering = true;
   }
-  // Timers and correlation entries are deleted about as fast as they are written: compact
-  // files full of tombstones early so that scans do not walk over them.
-  if (cf == RocksStore::kTimersCf || cf == RocksStore::kCorrelationCf) {
+  // Timers, correlation and inbox entries are deleted about as fast as they are written:
+  // compact files full of tombstones early so that scans do not walk over them.
+  if (cf == RocksStore::kTimersCf || cf == RocksStore::kCorrelationCf ||
+      cf == kViewCfNames[static_cast<int>(ViewCf::Inbox)]) {
     c.table_properties_collector_factories.push_back(
         rocksdb::NewCompactOnDeletionCollectorFactory(128, 64, 0.5));
   }
@@ -181,10 +203,107 @@ rocksdb::WriteOptions rocks_write_options(const RocksOptions& opts) {
 
 struct RocksStore::Handles {
   std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> cf;  // by Cf; [kCfCount] = default
+  // by Cf; [kCfCount] = default. The views' families are null when not open.
+  std::vector<rocksdb::ColumnFamilyHandle*> cf;
   rocksdb::WriteOptions write;
   rocksdb::ReadOptions read;
+  std::shared_ptr<rocksdb::Cache> cache;
 };
+
+namespace {
+
+// The views' changes go into the commit's WriteBatch.
+class BatchWriter final : public ViewWriter {
+ public:
+  BatchWriter(rocksdb::WriteBatch& b, const std::vector<rocksdb::ColumnFamilyHandle*>& cf)
+      : b_(b), cf_(cf) {}
+  void put(ViewCf cf, std::string_view key, std::string_view value) override {
+    b_.Put(cf_[view_cf(cf)], sl(key), sl(value)).PermitUncheckedError();
+  }
+  void del(ViewCf cf, std::string_view key) override {
+    b_.Delete(cf_[view_cf(cf)], sl(key)).PermitUncheckedError();
+  }
+
+ private:
+  rocksdb::WriteBatch& b_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>& cf_;
+};
+
+// One snapshot of the committed views. Uses only the database and the family handles,
+// which RocksDB allows from any thread.
+class RocksViewReader final : public ViewReader {
+ public:
+  using Families = std::array<rocksdb::ColumnFamilyHandle*, kViewCfCount>;
+  RocksViewReader(rocksdb::DB* db, const Families& cf, rocksdb::ColumnFamilyHandle* meta)
+      : db_(db), cf_(cf), meta_(meta), snapshot_(db->GetSnapshot()) {
+    ro_.snapshot = snapshot_;
+  }
+  ~RocksViewReader() override { db_->ReleaseSnapshot(snapshot_); }
+  RocksViewReader(const RocksViewReader&) = delete;
+  RocksViewReader& operator=(const RocksViewReader&) = delete;
+
+  Result<std::optional<std::string>> get(ViewCf cf, std::string_view key) override {
+    rocksdb::PinnableSlice v;
+    rocksdb::Status s = db_->Get(ro_, family(cf), sl(key), &v);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return err("rocksdb: read from " + std::string(name(cf)) + ": " + s.ToString());
+    return std::optional<std::string>(v.ToString());
+  }
+
+  Result<std::vector<std::optional<std::string>>> multi_get(
+      ViewCf cf, const std::vector<std::string>& keys) override {
+    std::vector<rocksdb::Slice> slices;
+    slices.reserve(keys.size());
+    for (const auto& k : keys) slices.push_back(sl(k));
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db_->MultiGet(ro_, family(cf), keys.size(), slices.data(), values.data(), statuses.data());
+    std::vector<std::optional<std::string>> out(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      if (!statuses[i].ok()) {
+        return err("rocksdb: read from " + std::string(name(cf)) + ": " + statuses[i].ToString());
+      }
+      out[i] = values[i].ToString();
+    }
+    return out;
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> range(ViewCf cf, std::string_view from,
+                                                                 std::string_view to,
+                                                                 size_t max) override {
+    rocksdb::ReadOptions ro = ro_;
+    rocksdb::Slice upper = sl(to);
+    if (!to.empty()) ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, family(cf)));
+    std::vector<std::pair<std::string, std::string>> out;
+    for (it->Seek(sl(from)); it->Valid() && out.size() < max; it->Next()) {
+      out.emplace_back(std::string(sv(it->key())), std::string(sv(it->value())));
+    }
+    if (!it->status().ok()) {
+      return err("rocksdb: scan of " + std::string(name(cf)) + ": " + it->status().ToString());
+    }
+    return out;
+  }
+
+  uint64_t feed_head() override {
+    rocksdb::PinnableSlice v;
+    if (!db_->Get(ro_, meta_, sl(RocksStore::kFeedHeadKey), &v).ok()) return 0;
+    return parse_u64(sv(v)).value_or(0);
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* family(ViewCf cf) const { return cf_[static_cast<size_t>(cf)]; }
+  static std::string_view name(ViewCf cf) { return kViewCfNames[static_cast<size_t>(cf)]; }
+
+  rocksdb::DB* db_;
+  Families cf_;
+  rocksdb::ColumnFamilyHandle* meta_;
+  const rocksdb::Snapshot* snapshot_;
+  rocksdb::ReadOptions ro_;
+};
+
+}  // namespace
 
 RocksStore::RocksStore(const Engine& engine, const RocksOptions& opts)
     : engine_(engine), opts_(opts), h_(std::make_unique<Handles>()) {}
@@ -195,9 +314,13 @@ RocksStore::~RocksStore() {
   if (opts_.disable_wal) {
     // Without a WAL the memtables hold the only copy of what was committed.
     rocksdb::FlushOptions f;
-    for (auto* cf : h_->cf) h_->db->Flush(f, cf).PermitUncheckedError();
+    for (auto* cf : h_->cf) {
+      if (cf) h_->db->Flush(f, cf).PermitUncheckedError();
+    }
   }
-  for (auto* cf : h_->cf) h_->db->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
+  for (auto* cf : h_->cf) {
+    if (cf) h_->db->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
+  }
   h_->db->Close().PermitUncheckedError();
 }
 
@@ -210,18 +333,31 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const std::string& dir, con
 
 Result<bool> RocksStore::init(const std::string& dir) {
   auto cache = rocksdb::NewLRUCache(opts_.block_cache_bytes);
+  h_->cache = cache;
+  // RocksDB opens every family of a database or none: a store that has had views opens
+  // theirs even when it no longer keeps them (listing fails for a new database: none).
+  std::vector<std::string> existing;
+  rocksdb::DB::ListColumnFamilies(rocks_db_options(opts_), dir, &existing).PermitUncheckedError();
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (std::string_view name : kCfNames) {
-    descs.emplace_back(std::string(name), rocks_cf_options(opts_, name, cache));
+  std::vector<int> opened;  // Cf of each descriptor
+  for (int i = 0; i < kCfCount; ++i) {
+    std::string name(kCfNames[i]);
+    if (i >= kFeed && !opts_.views &&
+        std::find(existing.begin(), existing.end(), name) == existing.end()) {
+      continue;
+    }
+    descs.emplace_back(name, rocks_cf_options(opts_, name, cache));
+    opened.push_back(i);
   }
   descs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocks_cf_options(opts_, "", cache));
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(rocks_db_options(opts_), dir, descs, &h_->cf, &raw);
-  if (!s.ok()) {
-    h_->cf.clear();  // Open cleans up after itself on failure
-    return err("rocksdb: cannot open '" + dir + "': " + s.ToString());
-  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = rocksdb::DB::Open(rocks_db_options(opts_), dir, descs, &handles, &raw);
+  if (!s.ok()) return err("rocksdb: cannot open '" + dir + "': " + s.ToString());
   h_->db.reset(raw);
+  h_->cf.assign(kCfCount + 1, nullptr);
+  for (size_t i = 0; i < opened.size(); ++i) h_->cf[opened[i]] = handles[i];
+  h_->cf[kCfCount] = handles.back();
   h_->write = rocks_write_options(opts_);
 
   rocksdb::PinnableSlice v;
@@ -260,7 +396,129 @@ Result<bool> RocksStore::init(const std::string& dir) {
   }
   committed_timer_count_ = timer_count_ = *count;
   committed_max_seq_ = *max_seq;
+  return init_views();
+}
+
+// ---- views ----
+
+Result<bool> RocksStore::init_views() {
+  rocksdb::PinnableSlice v;
+  bool marked = false;
+  if (!db_get(kMeta, kViewsKey, nullptr, &marked)) return *error_;
+  if (!opts_.views) {
+    // Commits without views would leave them behind the cases: the first one drops the
+    // mark, so that opening with views again rebuilds them.
+    unmark_views_ = marked;
+    return true;
+  }
+  model_.emplace(engine_);
+  bool found = false;
+  if (!db_get(kMeta, kFeedHeadKey, &v, &found)) return *error_;
+  if (found) {
+    auto head = parse_u64(sv(v));
+    if (!head) return err("rocksdb: bad " + std::string(kFeedHeadKey) + " '" + v.ToString() + "'");
+    committed_feed_head_ = feed_head_ = *head;
+  }
+  views_marked_ = marked;
+  if (marked) return true;
+  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(h_->read, h_->cf[kCases]));
+  it->SeekToFirst();
+  if (!it->status().ok()) return err("rocksdb: reading cases: " + it->status().ToString());
+  if (!it->Valid()) return true;  // nothing to rebuild: the first commit writes the mark
+  it.reset();
+  return rebuild_views();
+}
+
+Result<bool> RocksStore::rebuild_views() {
+  // The derived families start empty; the feed and the timelines stay (they hold events,
+  // which cannot be derived from the cases).
+  for (int i : {kInbox, kSummaries, kByUnit, kOrigin}) {
+    std::string name(kCfNames[i]);
+    rocksdb::Status s = h_->db->DropColumnFamily(h_->cf[i]);
+    if (s.ok()) s = h_->db->DestroyColumnFamilyHandle(h_->cf[i]);
+    h_->cf[i] = nullptr;
+    if (s.ok()) {
+      s = h_->db->CreateColumnFamily(rocks_cf_options(opts_, name, h_->cache), name, &h_->cf[i]);
+    }
+    if (!s.ok()) return err("rocksdb: rebuilding views (" + name + "): " + s.ToString());
+  }
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->cf[kCases]));
+  rocksdb::WriteBatch b;
+  BatchWriter w(b, h_->cf);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto c = decode_case(sv(it->value()), engine_);
+    if (!c.ok()) {
+      return err("rocksdb: rebuilding views: stored case '" + it->key().ToString() +
+                 "': " + c.error().message);
+    }
+    model_->insert_record(model_->record_from_case(*c), w);
+    if (b.Count() >= 10000) {
+      if (auto s = h_->db->Write(h_->write, &b); !s.ok()) {
+        return err("rocksdb: rebuilding views: " + s.ToString());
+      }
+      b.Clear();
+    }
+  }
+  if (!it->status().ok()) return err("rocksdb: reading cases: " + it->status().ToString());
+  b.Put(h_->cf[kMeta], sl(kViewsKey), sl("1")).PermitUncheckedError();
+  if (auto s = h_->db->Write(h_->write, &b); !s.ok()) {
+    return err("rocksdb: rebuilding views: " + s.ToString());
+  }
+  views_marked_ = true;
+  views_rebuilt_ = true;
   return true;
+}
+
+void RocksStore::record_event(const CaseEvent& e, std::string_view json) {
+  if (!model_) return;
+  pending_events_.push_back({model_->feed_entry(++feed_head_, e, json), e});
+}
+
+Result<bool> RocksStore::commit_views(rocksdb::WriteBatch& b) {
+  BatchWriter w(b, h_->cf);
+  std::unordered_map<std::string_view, std::vector<const CaseEvent*>> events;
+  for (const PendingEvent& p : pending_events_) events[p.event.case_id].push_back(&p.event);
+  std::vector<std::string_view> ids;
+  ids.reserve(dirty_cases_.size() + events.size());
+  for (const auto& [id, c] : dirty_cases_) ids.push_back(id);
+  for (const auto& [id, evs] : events) {
+    if (dirty_cases_.find(id) == dirty_cases_.end()) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  static const std::vector<const CaseEvent*> kNone;
+  for (std::string_view id : ids) {
+    auto e = events.find(id);
+    const auto& evs = e == events.end() ? kNone : e->second;
+    auto d = dirty_cases_.find(id);
+    std::optional<std::string> old;
+    // A case opened in this batch has no record yet: skip the read.
+    if (evs.empty() || evs.front()->type != "opened") {
+      rocksdb::PinnableSlice v;
+      bool found = false;
+      if (!db_get(kSummaries, id, &v, &found)) return *error_;
+      if (found) old = v.ToString();
+    }
+    auto r = model_->update_case(old, d == dirty_cases_.end() ? nullptr : &d->second, evs, w);
+    if (!r.ok()) return r.error();
+  }
+  for (const PendingEvent& p : pending_events_) model_->write_feed(p.entry, w);
+  if (feed_head_ != committed_feed_head_) {
+    b.Put(h_->cf[kMeta], sl(kFeedHeadKey), sl(std::to_string(feed_head_))).PermitUncheckedError();
+  }
+  if (!views_marked_) b.Put(h_->cf[kMeta], sl(kViewsKey), sl("1")).PermitUncheckedError();
+  return true;
+}
+
+std::unique_ptr<CaseViews> RocksStore::views() {
+  if (!model_) return nullptr;
+  rocksdb::DB* db = h_->db.get();
+  RocksViewReader::Families cf;
+  for (size_t i = 0; i < kViewCfCount; ++i) cf[i] = h_->cf[kFeed + i];
+  rocksdb::ColumnFamilyHandle* meta = h_->cf[kMeta];
+  return std::make_unique<ViewQueries>(
+      engine_, [db, cf, meta] { return std::make_unique<RocksViewReader>(db, cf, meta); });
 }
 
 bool RocksStore::note(const rocksdb::Status& s, std::string_view what) {
@@ -602,6 +860,11 @@ Result<bool> RocksStore::commit() {
   if (max_seq != committed_max_seq_) {
     b.Put(cf[kMeta], sl(kMaxTimerSeqKey), sl(std::to_string(max_seq)));
   }
+  if (model_) {
+    if (auto r = commit_views(b); !r.ok()) return r;
+  } else if (unmark_views_ && b.Count() > 0) {
+    b.Delete(cf[kMeta], sl(kViewsKey));
+  }
   if (b.Count() == 0) return true;
   rocksdb::Status s = h_->db->Write(h_->write, &b);
   if (!s.ok()) return err("rocksdb: commit: " + s.ToString());
@@ -621,6 +884,10 @@ Result<bool> RocksStore::commit() {
   }
   committed_timer_count_ = timer_count_;
   committed_max_seq_ = max_seq;
+  committed_feed_head_ = feed_head_;
+  pending_events_.clear();
+  if (model_) views_marked_ = true;
+  unmark_views_ = false;
   for (auto& [id, c] : dirty_cases_) cache_put(std::move(c));
   dirty_cases_.clear();
   timer_adds_.clear();

@@ -320,6 +320,7 @@ int run(const Args& args) {
                     static_cast<unsigned long long>(f.sink().events), s);
         store.reset();
         bytes[views] = dir_bytes(sdir);
+        if (views && round == 0) print_families(sdir);
         fs::remove_all(sdir);
       }
     }

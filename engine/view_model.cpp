@@ -471,60 +471,64 @@ std::string ViewModel::origin_key(const CaseSummary& s) {
   return k;
 }
 
-namespace {
-struct IndexKeys {
+Result<ViewModel::CaseUpdate> ViewModel::begin(std::string_view case_id,
+                                               const std::optional<std::string>& old_record) const {
+  CaseUpdate u;
+  if (!old_record) return u;
+  auto d = decode_record(*old_record);
+  if (!d.ok()) {
+    return err("views: stored record of case '" + std::string(case_id) + "': " + d.error().message);
+  }
+  u.record = std::move(d).value();
+  const CaseSummary& s = u.record.summary;
+  for (const auto& unit : index_units(s)) {
+    u.by_unit_before.push_back(by_unit_key(unit, s));
+    if (!s.closed) u.inbox_before.push_back(inbox_key(unit, s));
+  }
+  u.origin_before = origin_key(s);
+  return u;
+}
+
+void ViewModel::finish(CaseUpdate& u, const Case* c, ViewWriter& w) const {
+  CaseRecord& rec = u.record;
+  if (c) refresh(rec, *c);
   std::vector<std::string> inbox, by_unit;
-};
-}  // namespace
+  for (const auto& unit : index_units(rec.summary)) {
+    by_unit.push_back(by_unit_key(unit, rec.summary));
+    if (!rec.summary.closed) inbox.push_back(inbox_key(unit, rec.summary));
+  }
+  auto contains = [](const std::vector<std::string>& v, const std::string& k) {
+    return std::find(v.begin(), v.end(), k) != v.end();
+  };
+  for (const auto& k : u.inbox_before) {
+    if (!contains(inbox, k)) w.del(ViewCf::Inbox, k);
+  }
+  // Inbox values are the summary: rewritten whenever the case changes.
+  std::string summary = encode_summary(rec.summary);
+  for (const auto& k : inbox) w.put(ViewCf::Inbox, k, summary);
+  for (const auto& k : u.by_unit_before) {
+    if (!contains(by_unit, k)) w.del(ViewCf::ByUnit, k);
+  }
+  for (const auto& k : by_unit) {
+    if (!contains(u.by_unit_before, k)) w.put(ViewCf::ByUnit, k, {});
+  }
+  std::string origin = origin_key(rec.summary);
+  if (origin != u.origin_before) {
+    if (!u.origin_before.empty()) w.del(ViewCf::Origin, u.origin_before);
+    w.put(ViewCf::Origin, origin, {});
+  }
+  w.put(ViewCf::Summaries, rec.summary.case_id, encode_record(rec));
+}
 
 Result<bool> ViewModel::update_case(const std::optional<std::string>& old_record, const Case* c,
                                     const std::vector<const CaseEvent*>& events,
                                     ViewWriter& w) const {
   if (!old_record && !c && events.empty()) return true;
-  CaseRecord rec;
-  IndexKeys before;
-  std::string old_origin;
-  if (old_record) {
-    auto d = decode_record(*old_record);
-    if (!d.ok()) {
-      std::string id = c ? c->id : events.empty() ? std::string() : events.front()->case_id;
-      return err("views: stored record of case '" + id + "': " + d.error().message);
-    }
-    rec = std::move(d).value();
-    for (const auto& u : index_units(rec.summary)) {
-      before.by_unit.push_back(by_unit_key(u, rec.summary));
-      if (!rec.summary.closed) before.inbox.push_back(inbox_key(u, rec.summary));
-    }
-    old_origin = origin_key(rec.summary);
-  }
-  for (const CaseEvent* e : events) apply_event(rec, *e);
-  if (c) refresh(rec, *c);
-  IndexKeys after;
-  for (const auto& u : index_units(rec.summary)) {
-    after.by_unit.push_back(by_unit_key(u, rec.summary));
-    if (!rec.summary.closed) after.inbox.push_back(inbox_key(u, rec.summary));
-  }
-  auto contains = [](const std::vector<std::string>& v, const std::string& k) {
-    return std::find(v.begin(), v.end(), k) != v.end();
-  };
-  for (const auto& k : before.inbox) {
-    if (!contains(after.inbox, k)) w.del(ViewCf::Inbox, k);
-  }
-  // Inbox values are the summary: rewritten whenever the case changes.
-  std::string summary = encode_summary(rec.summary);
-  for (const auto& k : after.inbox) w.put(ViewCf::Inbox, k, summary);
-  for (const auto& k : before.by_unit) {
-    if (!contains(after.by_unit, k)) w.del(ViewCf::ByUnit, k);
-  }
-  for (const auto& k : after.by_unit) {
-    if (!contains(before.by_unit, k)) w.put(ViewCf::ByUnit, k, {});
-  }
-  std::string origin = origin_key(rec.summary);
-  if (origin != old_origin) {
-    if (!old_origin.empty()) w.del(ViewCf::Origin, old_origin);
-    w.put(ViewCf::Origin, origin, {});
-  }
-  w.put(ViewCf::Summaries, rec.summary.case_id, encode_record(rec));
+  std::string id = c ? c->id : events.empty() ? std::string() : events.front()->case_id;
+  auto u = begin(id, old_record);
+  if (!u.ok()) return u.error();
+  for (const CaseEvent* e : events) apply_event(u->record, *e);
+  finish(*u, c, w);
   return true;
 }
 

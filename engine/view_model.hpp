@@ -103,10 +103,20 @@ class ViewModel {
   // feed and history entries of one event.
   void write_feed(const FeedEntry& entry, ViewWriter& w) const;
 
-  // Brings one case's record and index entries up to date: `old_record` is what the
-  // summaries family holds now (nullopt: nothing yet), `events` this batch's events of the
-  // case in order, `c` its state after them (null when it was not saved in the batch).
+  // One case's update within a batch: begin() from what the summaries family holds now
+  // (nullopt: nothing yet), apply_event() for each of the batch's events of the case in
+  // order, finish() with its state after them (null when it was not saved in the batch)
+  // to write the record and the index entries that changed.
+  struct CaseUpdate {
+    CaseRecord record;
+    std::vector<std::string> inbox_before, by_unit_before;  // the stored record's keys
+    std::string origin_before;                              // "" when there was none
+  };
   // Fails only when the stored record cannot be read.
+  Result<CaseUpdate> begin(std::string_view case_id,
+                           const std::optional<std::string>& old_record) const;
+  void finish(CaseUpdate& u, const Case* c, ViewWriter& w) const;
+  // All three at once.
   Result<bool> update_case(const std::optional<std::string>& old_record, const Case* c,
                            const std::vector<const CaseEvent*>& events, ViewWriter& w) const;
 

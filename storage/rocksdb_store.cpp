@@ -156,13 +156,20 @@ rocksdb::DBOptions rocks_db_options(const RocksOptions& opts) {
   d.max_background_jobs = opts.background_jobs;
   d.bytes_per_sync = 1 << 20;
   d.keep_log_file_num = 4;
+  if (opts.views) {
+    // A WAL file goes only when every family with data in it has flushed; the views' small
+    // families fill their memtables slowly and would hold up to 4x all write buffers (~1 GB)
+    // of WAL. Past this size the families holding the oldest WAL are flushed.
+    d.max_total_wal_size = 4 * opts.write_buffer_bytes;
+  }
   return d;
 }
 
 rocksdb::ColumnFamilyOptions rocks_cf_options(const RocksOptions& opts, std::string_view cf,
                                               const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions c;
-  bool cases = cf == RocksStore::kCasesCf;
+  // The feed takes every case event line: as many bytes as the cases, or more.
+  bool cases = cf == RocksStore::kCasesCf || cf == kViewCfNames[static_cast<int>(ViewCf::Feed)];
   c.write_buffer_size = cases ? opts.write_buffer_bytes : opts.write_buffer_bytes / 4;
   c.max_write_buffer_number = opts.max_write_buffers;
   c.compression = compression_type(opts.compression);
@@ -170,7 +177,12 @@ rocksdb::ColumnFamilyOptions rocks_cf_options(const RocksOptions& opts, std::str
   c.level_compaction_dynamic_level_bytes = true;
   // Most point reads miss (new report ids, new case ids, fresh timer keys): a memtable
   // filter answers those without walking the skip list.
-  if (cf != RocksStore::kCorrelationCf) {
+  // (The views' families other than summaries are only scanned: no filter to maintain.)
+  bool scanned_only =
+      cf == RocksStore::kCorrelationCf ||
+      (std::find(std::begin(kViewCfNames), std::end(kViewCfNames), cf) != std::end(kViewCfNames) &&
+       cf != kViewCfNames[static_cast<int>(ViewCf::Summaries)]);
+  if (!scanned_only) {
     c.memtable_prefix_bloom_size_ratio = 0.02;
     c.memtable_whole_key_filtering = true;
   }
@@ -412,6 +424,7 @@ Result<bool> RocksStore::init_views() {
     return true;
   }
   model_.emplace(engine_);
+  views_batch_ = std::make_unique<rocksdb::WriteBatch>();
   bool found = false;
   if (!db_get(kMeta, kFeedHeadKey, &v, &found)) return *error_;
   if (found) {
@@ -471,39 +484,104 @@ Result<bool> RocksStore::rebuild_views() {
   return true;
 }
 
-void RocksStore::record_event(const CaseEvent& e, std::string_view json) {
-  if (!model_) return;
-  pending_events_.push_back({model_->feed_entry(++feed_head_, e, json), e});
+ViewModel::CaseUpdate* RocksStore::view_update(std::string_view id, bool opened_now) {
+  if (auto it = view_updates_.find(id); it != view_updates_.end()) return &it->second;
+  std::optional<std::string> old;
+  if (!opened_now) {  // a case opened in this batch has no record yet: skip the read
+    rocksdb::PinnableSlice v;
+    bool found = false;
+    if (!db_get(kSummaries, id, &v, &found)) return nullptr;  // latched in error_
+    if (found) old = v.ToString();
+  }
+  auto u = model_->begin(id, old);
+  if (!u.ok()) {
+    if (!views_error_) views_error_ = u.error();
+    return nullptr;
+  }
+  return &view_updates_.emplace(std::string(id), std::move(u).value()).first->second;
 }
 
-Result<bool> RocksStore::commit_views(rocksdb::WriteBatch& b) {
-  BatchWriter w(b, h_->cf);
-  std::unordered_map<std::string_view, std::vector<const CaseEvent*>> events;
-  for (const PendingEvent& p : pending_events_) events[p.event.case_id].push_back(&p.event);
-  std::vector<std::string_view> ids;
-  ids.reserve(dirty_cases_.size() + events.size());
-  for (const auto& [id, c] : dirty_cases_) ids.push_back(id);
-  for (const auto& [id, evs] : events) {
-    if (dirty_cases_.find(id) == dirty_cases_.end()) ids.push_back(id);
-  }
-  std::sort(ids.begin(), ids.end());
-  static const std::vector<const CaseEvent*> kNone;
-  for (std::string_view id : ids) {
-    auto e = events.find(id);
-    const auto& evs = e == events.end() ? kNone : e->second;
-    auto d = dirty_cases_.find(id);
-    std::optional<std::string> old;
-    // A case opened in this batch has no record yet: skip the read.
-    if (evs.empty() || evs.front()->type != "opened") {
-      rocksdb::PinnableSlice v;
-      bool found = false;
-      if (!db_get(kSummaries, id, &v, &found)) return *error_;
-      if (found) old = v.ToString();
+void RocksStore::record_event(const CaseEvent& e, std::string_view json) {
+  if (!model_) return;
+  // The feed goes straight into the batch (its keys only grow); history waits for commit().
+  class FeedWriter final : public ViewWriter {
+   public:
+    FeedWriter(BatchWriter& batch, std::vector<std::pair<std::string, std::string>>& history)
+        : batch_(batch), history_(history) {}
+    void put(ViewCf cf, std::string_view key, std::string_view value) override {
+      if (cf == ViewCf::History) {
+        history_.emplace_back(key, value);
+      } else {
+        batch_.put(cf, key, value);
+      }
     }
-    auto r = model_->update_case(old, d == dirty_cases_.end() ? nullptr : &d->second, evs, w);
-    if (!r.ok()) return r.error();
+    void del(ViewCf cf, std::string_view key) override { batch_.del(cf, key); }
+
+   private:
+    BatchWriter& batch_;
+    std::vector<std::pair<std::string, std::string>>& history_;
+  };
+  BatchWriter batch(*views_batch_, h_->cf);
+  FeedWriter w(batch, pending_history_);
+  model_->write_feed(model_->feed_entry(++feed_head_, e, json), w);
+  if (ViewModel::CaseUpdate* u = view_update(e.case_id, e.type == "opened")) {
+    model_->apply_event(u->record, e);
   }
-  for (const PendingEvent& p : pending_events_) model_->write_feed(p.entry, w);
+}
+
+namespace {
+
+// Collects the views' commit-time changes and puts them into the batch family by family in
+// key order: the memtable inserts then walk forward instead of searching from the top
+// (see commit()).
+class SortedWriter final : public ViewWriter {
+ public:
+  void put(ViewCf cf, std::string_view key, std::string_view value) override {
+    ops_.push_back({cf, std::string(key), std::string(value), false});
+  }
+  void del(ViewCf cf, std::string_view key) override {
+    ops_.push_back({cf, std::string(key), {}, true});
+  }
+  // A key is written at most once per commit (one update per case, case ids in the keys).
+  void flush(ViewWriter& out) {
+    std::sort(ops_.begin(), ops_.end(),
+              [](const Op& a, const Op& b) { return a.cf != b.cf ? a.cf < b.cf : a.key < b.key; });
+    for (const Op& o : ops_) {
+      if (o.del) {
+        out.del(o.cf, o.key);
+      } else {
+        out.put(o.cf, o.key, o.value);
+      }
+    }
+    ops_.clear();
+  }
+
+ private:
+  struct Op {
+    ViewCf cf;
+    std::string key, value;
+    bool del;
+  };
+  std::vector<Op> ops_;
+};
+
+}  // namespace
+
+Result<bool> RocksStore::commit_views(rocksdb::WriteBatch& b) {
+  if (views_error_) return *views_error_;
+  // Cases saved without an event in this batch (none in practice) get their update too.
+  for (const auto& [id, c] : dirty_cases_) {
+    if (!view_update(id, false)) return views_error_ ? *views_error_ : *error_;
+  }
+  if (error_) return *error_;
+  SortedWriter sorted;
+  for (auto& [id, u] : view_updates_) {
+    auto d = dirty_cases_.find(id);
+    model_->finish(u, d == dirty_cases_.end() ? nullptr : &d->second, sorted);
+  }
+  for (const auto& [k, v] : pending_history_) sorted.put(ViewCf::History, k, v);
+  BatchWriter w(b, h_->cf);
+  sorted.flush(w);
   if (feed_head_ != committed_feed_head_) {
     b.Put(h_->cf[kMeta], sl(kFeedHeadKey), sl(std::to_string(feed_head_))).PermitUncheckedError();
   }
@@ -818,7 +896,15 @@ void RocksStore::put_meta(std::string_view key, std::string_view value) {
 
 Result<bool> RocksStore::commit() {
   if (error_) return *error_;
-  rocksdb::WriteBatch b;
+  // With views the batch already holds this batch's feed and history entries.
+  rocksdb::WriteBatch local;
+  rocksdb::WriteBatch& b = model_ ? *views_batch_ : local;
+  b.SetSavePoint();
+  // Nothing of a failed commit stays in the views' batch; the overlay is kept.
+  auto fail = [&b](Error e) -> Result<bool> {
+    b.RollbackToSavePoint().PermitUncheckedError();
+    return e;
+  };
   const auto& cf = h_->cf;
   // Each family's entries go in in key order, so the memtable skip list can start each
   // search from the previous insert position (memtable inserts are most of commit()'s
@@ -861,13 +947,16 @@ Result<bool> RocksStore::commit() {
     b.Put(cf[kMeta], sl(kMaxTimerSeqKey), sl(std::to_string(max_seq)));
   }
   if (model_) {
-    if (auto r = commit_views(b); !r.ok()) return r;
+    if (auto r = commit_views(b); !r.ok()) return fail(r.error());
   } else if (unmark_views_ && b.Count() > 0) {
     b.Delete(cf[kMeta], sl(kViewsKey));
   }
-  if (b.Count() == 0) return true;
+  if (b.Count() == 0) {
+    b.RollbackToSavePoint().PermitUncheckedError();
+    return true;
+  }
   rocksdb::Status s = h_->db->Write(h_->write, &b);
-  if (!s.ok()) return err("rocksdb: commit: " + s.ToString());
+  if (!s.ok()) return fail(err("rocksdb: commit: " + s.ToString()));
   ++stats_.commits;
 
   // The committed state changed under the timer iterator; the new timers may come before
@@ -885,7 +974,11 @@ Result<bool> RocksStore::commit() {
   committed_timer_count_ = timer_count_;
   committed_max_seq_ = max_seq;
   committed_feed_head_ = feed_head_;
-  pending_events_.clear();
+  if (model_) {
+    views_batch_->Clear();
+    view_updates_.clear();
+    pending_history_.clear();
+  }
   if (model_) views_marked_ = true;
   unmark_views_ = false;
   for (auto& [id, c] : dirty_cases_) cache_put(std::move(c));

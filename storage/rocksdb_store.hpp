@@ -166,6 +166,8 @@ class RocksStore final : public CaseStore {
   Result<bool> rebuild_views();
   // The views' part of the commit's WriteBatch.
   Result<bool> commit_views(rocksdb::WriteBatch& b);
+  // The update of a case's view records in this batch, begun from the stored record.
+  ViewModel::CaseUpdate* view_update(std::string_view id, bool opened_now);
   bool note(const rocksdb::Status& s, std::string_view what);
   // Point read from the committed state; sets *found. False on a read error (latched).
   bool db_get(int cf, std::string_view key, rocksdb::PinnableSlice* value, bool* found);
@@ -211,13 +213,17 @@ class RocksStore final : public CaseStore {
   std::unique_ptr<rocksdb::Iterator> timer_it_;
   bool timer_it_on_head_ = false;
 
-  // Views (RocksOptions::views): this batch's events, in feed order.
+  // Views (RocksOptions::views). Each event goes into views_batch_ (feed, history) and into
+  // its case's update as it is recorded, so a batch keeps no copies of its events; commit()
+  // adds the cases' records and index entries and the rest of the overlay to that batch.
   std::optional<ViewModel> model_;
-  struct PendingEvent {
-    FeedEntry entry;
-    CaseEvent event;
-  };
-  std::vector<PendingEvent> pending_events_;
+  std::unique_ptr<rocksdb::WriteBatch> views_batch_;
+  std::unordered_map<std::string, ViewModel::CaseUpdate, TransparentHash, std::equal_to<>>
+      view_updates_;
+  std::optional<Error> views_error_;  // a stored record that cannot be read
+  // History entries wait for the commit, to go in in key order (they arrive in feed order,
+  // which is random in key order; see SortedWriter in the .cpp).
+  std::vector<std::pair<std::string, std::string>> pending_history_;
   uint64_t feed_head_ = 0;            // the last id given, committed or not
   uint64_t committed_feed_head_ = 0;  // the last id committed
   bool views_marked_ = false;         // meta kViewsKey is committed

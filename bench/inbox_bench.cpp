@@ -15,6 +15,7 @@
 //    p50/p99/max. Then cases(), summary, timeline, feed and stats.
 // 4. The same inbox queries from another thread while the engine takes L more events.
 // Without --dir a temp dir is used and removed.
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <stdlib.h>
@@ -47,14 +48,18 @@ using Clock = std::chrono::steady_clock;
 
 struct Args {
   int64_t cases = 1'000'000;
-  double span_hours = 36;
-  int64_t ratio_events = 300'000;
+  double span_hours = 48;
+  int64_t ratio_events = 100'000;
   int rounds = 1;
   int queries = 300;
   int64_t load_events = 100'000;
   std::string dir;
   std::string org = std::string(GRIDCASE_SOURCE_DIR) + "/config/org.yaml";
   std::string workflows = std::string(GRIDCASE_SOURCE_DIR) + "/workflows";
+  // Internal: one write-path run in a process of its own, so that its peak RSS is its own.
+  std::string self;
+  int child_views = -1;
+  std::string child_file, child_dir;
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -68,6 +73,7 @@ struct Args {
 
 Args parse(int argc, char** argv) {
   Args a;
+  a.self = argv[0];
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
     if (i + 1 >= argc) usage(f + ": missing value");
@@ -96,6 +102,12 @@ Args parse(int argc, char** argv) {
       a.org = v;
     } else if (f == "--workflows") {
       a.workflows = v;
+    } else if (f == "--child-views") {
+      a.child_views = static_cast<int>(num());
+    } else if (f == "--child-file") {
+      a.child_file = v;
+    } else if (f == "--child-dir") {
+      a.child_dir = v;
     } else {
       usage("unknown flag " + f);
     }
@@ -177,6 +189,7 @@ class Feeder {
       ++n;
       if (!p.event.ok())
         return err("line " + std::to_string(p.lineno) + ": " + p.event.error().message);
+      if (first_at_.ms == 0) first_at_ = p.event->at;
       (void)proc_.process(*p.event);  // rejected actions are part of a realistic stream
       if (next_ == pending_.size()) pending_.clear();
       if (++since_commit_ >= 5000) {
@@ -190,6 +203,8 @@ class Feeder {
   }
   const BenchSink& sink() const { return sink_; }
   uint64_t timers_fired() const { return proc_.timers_fired(); }
+  // The virtual time covered so far.
+  double hours() const { return static_cast<double>((proc_.clock() - first_at_).ms) / 3.6e6; }
 
  private:
   std::ifstream in_;
@@ -199,6 +214,7 @@ class Feeder {
   std::vector<json::ParsedLine> pending_;
   size_t next_ = 0;
   uint64_t since_commit_ = 0;
+  Timestamp first_at_{0};
 };
 
 struct Latency {
@@ -243,20 +259,26 @@ void generate_file(const Engine& engine, const gen::Options& opt, const std::str
   if (!out) fail("cannot write " + path);
 }
 
-// Per column family: SST bytes + memtable bytes (the store closed, opened read-only).
+// Per column family: SST bytes after flushing the memtables (the store closed and opened
+// again; compressed as the store's options say, not compacted further).
 void print_families(const std::string& dir) {
   std::vector<std::string> names;
   if (!rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok()) return;
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (const auto& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  RocksOptions ro;
+  ro.views = true;
+  auto cache = rocksdb::NewLRUCache(ro.block_cache_bytes);
+  for (const auto& n : names) descs.emplace_back(n, rocks_cf_options(ro, n, cache));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  if (!rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir, descs, &handles, &db).ok()) return;
+  if (!rocksdb::DB::Open(rocksdb::DBOptions(), dir, descs, &handles, &db).ok()) return;
   uint64_t views = 0, total = 0;
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  db->Flush(fo, handles).PermitUncheckedError();
   for (size_t i = 0; i < names.size(); ++i) {
-    uint64_t sst = 0, mem = 0;
+    uint64_t sst = 0, mem = 0;  // memtables are empty after the flush
     db->GetIntProperty(handles[i], "rocksdb.total-sst-files-size", &sst);
-    db->GetIntProperty(handles[i], "rocksdb.cur-size-all-mem-tables", &mem);
     bool is_view = std::find(std::begin(kViewCfNames), std::end(kViewCfNames), names[i]) !=
                    std::end(kViewCfNames);
     if (is_view) views += sst + mem;
@@ -281,6 +303,30 @@ int run(const Args& args) {
   Engine engine(std::make_shared<const Org>(std::move(*org)), std::move(*wfs));
   const Org& o = engine.org();
 
+  if (args.child_views >= 0) {
+    // One write-path run (see --child-views): RESULT lines events seconds peak_kb bytes.
+    bool views = args.child_views == 1;
+    uint64_t lines = 0, events = 0;
+    double secs = 0;
+    {
+      auto store = open_store(args.child_dir, engine, views);
+      Feeder f(engine, *store, views, args.child_file);
+      must(f.init(), "init");
+      auto t0 = Clock::now();
+      lines = must(f.run([] { return false; }), "run");
+      secs = seconds_since(t0);
+      events = f.sink().events;
+    }
+    std::string hwm = proc_status("VmHWM:");
+    uint64_t bytes = dir_bytes(args.child_dir);
+    if (views) print_families(args.child_dir);
+    std::printf("RESULT %llu %llu %.3f %llu %llu\n", static_cast<unsigned long long>(lines),
+                static_cast<unsigned long long>(events), secs,
+                static_cast<unsigned long long>(std::strtoull(hwm.c_str(), nullptr, 10)),
+                static_cast<unsigned long long>(bytes));
+    return 0;
+  }
+
   bool own_dir = args.dir.empty();
   std::string dir = args.dir;
   if (own_dir) {
@@ -302,25 +348,36 @@ int run(const Args& args) {
     std::printf("\n1. write path: %lld generated events (generator defaults), commit every 5000\n",
                 static_cast<long long>(args.ratio_events));
     double best[2] = {0, 0};
-    uint64_t bytes[2] = {0, 0};
+    uint64_t bytes[2] = {0, 0}, peak_kb[2] = {0, 0};
     for (int round = 0; round < args.rounds; ++round) {
       for (int views = 0; views < 2; ++views) {
         std::string sdir = dir + "/ratio-" + std::to_string(views);
         fs::remove_all(sdir);
-        auto store = open_store(sdir, engine, views == 1);
-        Feeder f(engine, *store, views == 1, file);
-        must(f.init(), "init");
-        auto t0 = Clock::now();
-        uint64_t lines = must(f.run([] { return false; }), "run");
-        double s = seconds_since(t0);
-        double rate = static_cast<double>(lines) / s;
-        best[views] = std::max(best[views], rate);
-        std::printf("   views %-3s: %8.0f input events/s (%llu lines, %llu case events, %.2f s)\n",
-                    views ? "on" : "off", rate, static_cast<unsigned long long>(lines),
-                    static_cast<unsigned long long>(f.sink().events), s);
-        store.reset();
-        bytes[views] = dir_bytes(sdir);
-        if (views && round == 0) print_families(sdir);
+        std::string cmd = "'" + args.self + "' --child-views " + std::to_string(views) +
+                          " --child-file '" + file + "' --child-dir '" + sdir + "' --org '" +
+                          args.org + "' --workflows '" + args.workflows + "'";
+        FILE* child = ::popen(cmd.c_str(), "r");
+        if (!child) fail("cannot run " + cmd);
+        char buf[512];
+        double rate = 0;
+        while (std::fgets(buf, sizeof buf, child)) {
+          unsigned long long lines = 0, events = 0, hwm = 0, b = 0;
+          double secs = 0;
+          if (std::sscanf(buf, "RESULT %llu %llu %lf %llu %llu", &lines, &events, &secs, &hwm,
+                          &b) == 5) {
+            rate = static_cast<double>(lines) / secs;
+            best[views] = std::max(best[views], rate);
+            bytes[views] = b;
+            peak_kb[views] = std::max<uint64_t>(peak_kb[views], hwm);
+            std::printf(
+                "   views %-3s: %8.0f input events/s (%llu lines, %llu case events, %.2f s, "
+                "peak RSS %.0f MB)\n",
+                views ? "on" : "off", rate, lines, events, secs, hwm / 1024.0);
+          } else if (round == 0) {
+            std::fputs(buf, stdout);  // the views-on store's families
+          }
+        }
+        if (::pclose(child) != 0 || rate == 0) fail("write-path run failed: " + cmd);
         fs::remove_all(sdir);
       }
     }
@@ -328,7 +385,7 @@ int run(const Args& args) {
                 args.rounds, best[1] / best[0], 100.0 * (1 - best[1] / best[0]));
     std::printf("   on disk after close: off %.1f MB, on %.1f MB (+%.1f MB)\n", bytes[0] / 1e6,
                 bytes[1] / 1e6, (static_cast<double>(bytes[1]) - bytes[0]) / 1e6);
-    std::printf("   peak RSS so far: %s\n", proc_status("VmHWM:").c_str());
+    std::printf("   peak RSS: off %.0f MB, on %.0f MB\n", peak_kb[0] / 1024.0, peak_kb[1] / 1024.0);
     fs::remove(file);
   }
 
@@ -342,8 +399,20 @@ int run(const Args& args) {
   g.flood_week = false;
   // Reports are (1 - action_share) of the lines, a few of them merge into open cases.
   g.events = static_cast<int64_t>(static_cast<double>(args.cases) / 0.66) + args.load_events;
-  g.reports_per_household_day =
-      static_cast<double>(args.cases) / (static_cast<double>(households) * args.span_hours / 24.0);
+  // The generator draws gaps between reports in whole seconds (truncated), thinned to its
+  // day shape (peak/mean dmax): for R reports a second the mean candidate gap must be
+  // 1 / ln(1 + R dmax) seconds, so that dmax candidates take 1/R seconds on average.
+  {
+    constexpr double kShape[24] = {0.15, 0.15, 0.15, 0.15, 0.15, 0.15, 0.15, 0.6,
+                                   1.5,  1.5,  1.5,  1.5,  1.0,  1.0,  1.5,  1.5,
+                                   1.5,  1.5,  1.5,  0.8,  0.8,  0.8,  0.3,  0.3};
+    double sum = 0, peak = 0;
+    for (double x : kShape) sum += x, peak = std::max(peak, x);
+    const double dmax = peak * 24 / sum;
+    const double r = static_cast<double>(args.cases) / (args.span_hours * 3600);
+    const double base_per_s = std::log1p(r * dmax) / dmax;
+    g.reports_per_household_day = base_per_s * 86400 / static_cast<double>(households);
+  }
   std::string file = dir + "/fill.jsonl";
   auto tg = Clock::now();
   generate_file(engine, g, file);
@@ -360,10 +429,11 @@ int run(const Args& args) {
   uint64_t lines = must(feeder.run([&] { return feeder.sink().opened >= want; }), "fill");
   double s = seconds_since(t0);
   std::printf(
-      "   %llu cases from %llu lines in %.1f s (%.0f lines/s, %llu case events, %llu "
-      "timers fired), feed head %llu\n",
+      "   %llu cases from %llu lines (%.1f h of virtual time) in %.1f s (%.0f lines/s, %llu case "
+      "events, %llu timers fired), feed head %llu\n",
       static_cast<unsigned long long>(feeder.sink().opened), static_cast<unsigned long long>(lines),
-      s, static_cast<double>(lines) / s, static_cast<unsigned long long>(feeder.sink().events),
+      feeder.hours(), s, static_cast<double>(lines) / s,
+      static_cast<unsigned long long>(feeder.sink().events),
       static_cast<unsigned long long>(feeder.timers_fired()),
       static_cast<unsigned long long>(views->feed_head()));
   std::printf("   peak RSS: %s\n", proc_status("VmHWM:").c_str());
@@ -514,10 +584,11 @@ int run(const Args& args) {
 
   views.reset();
   store.reset();
+  std::printf("\n   peak RSS of the fill and the reads: %s\n", proc_status("VmHWM:").c_str());
   fs::remove(file);
-  std::printf("\n   store on disk after close: %.1f MB\n", dir_bytes(sdir) / 1e6);
+  std::printf("   store on disk after close: %.1f MB (WAL included); live data by family:\n",
+              dir_bytes(sdir) / 1e6);
   print_families(sdir);
-  std::printf("   peak RSS: %s\n", proc_status("VmHWM:").c_str());
   if (own_dir) fs::remove_all(dir);
   return 0;
 }

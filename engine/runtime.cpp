@@ -156,6 +156,8 @@ Processor::Verdict Processor::process_report(const InputEvent& ev) {
   store_.mark_report(ev.grid, ev.report_id);
   if (target) {
     engine_.merge(*target, ev, now, timer_seq_, scratch_);
+    v.case_id = target->id;
+    v.step_events = scratch_.events.size();
     apply(*target, scratch_);
     return v;
   }
@@ -165,6 +167,8 @@ Processor::Verdict Processor::process_report(const InputEvent& ev) {
   engine_.open(c, wfi, ev, now, timer_seq_, pre, scratch_);
   c.corr_key = key;
   if (!key.is_null() && !c.closed) store_.add_correlation(wf.name, ev.grid, encoded_key, c.id);
+  v.case_id = c.id;
+  v.step_events = scratch_.events.size();
   apply(c, scratch_);
   return v;
 }
@@ -207,6 +211,7 @@ Processor::Verdict Processor::process_action(const InputEvent& ev) {
     }
   }
   Case& c = *loaded.value();
+  v.case_id = c.id;
   if (ev.action_id.is_string()) {
     const std::string& id = ev.action_id.as_string();
     if (std::find(c.action_ids.begin(), c.action_ids.end(), id) != c.action_ids.end()) {
@@ -216,6 +221,7 @@ Processor::Verdict Processor::process_action(const InputEvent& ev) {
     c.action_ids.push_back(id);
   }
   engine_.act(c, ev, clock_, timer_seq_, scratch_);
+  v.step_events = scratch_.events.size();
   apply(c, scratch_);
   return v;
 }

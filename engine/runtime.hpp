@@ -24,6 +24,12 @@ class Processor {
     Outcome outcome = Outcome::Applied;
     std::string error;                // Outcome::Bad: why
     std::vector<RuleError> warnings;  // failed `match` expressions
+    // Applied: the case the event opened, merged into or acted on; an action's case also
+    // when Duplicate.
+    std::string case_id;
+    // The case events of the event's own step: the last ones it emitted (timers that fell
+    // due before it fire first and emit theirs before these).
+    size_t step_events = 0;
   };
 
   // Checks and applies one input event. A bad event changes nothing and does not move the

@@ -65,7 +65,10 @@ class Service::OutboxSink final : public EventSink {
  public:
   OutboxSink(Service& s) : s_(s) {}
   void emit(const CaseEvent& e) override {
-    s_.outbox_.push_back({s_.options_.case_events_topic, e.case_id, s_.codecs_.format(e)});
+    std::string line = s_.codecs_.format(e);
+    s_.store_.record_event(e, line);  // the views keep exactly what is published
+    ++s_.batch_events_;
+    s_.outbox_.push_back({s_.options_.case_events_topic, e.case_id, std::move(line)});
   }
 
  private:
@@ -146,6 +149,9 @@ Result<size_t> Service::run_once() {
   std::vector<SourceRecord>& records = polled.value();
 
   OutboxSink sink(*this);
+  batch_events_ = 0;
+  const uint64_t feed_start = store_.feed_head();
+  BatchOutcome outcome;
   Processor proc(engine_, store_, sink);
   if (auto r = proc.init(); !r.ok()) return r.error();
   // Timers first: what fell due (also while the engine was down) fires now, in due order.
@@ -156,15 +162,19 @@ Result<size_t> Service::run_once() {
     next[{rec.topic, rec.partition}] = rec.offset + 1;
     auto ev = codecs_.parse(rec.payload);
     std::string reason, error;
+    Processor::Verdict v;
     if (!ev.ok()) {
       reason = "bad_input";
       error = ev.error().message;
     } else {
-      auto v = proc.process(*ev);
+      v = proc.process(*ev);
       if (v.outcome == Processor::Outcome::Bad) {
         reason = "rejected";
         error = v.error;
       }
+    }
+    if (options_.on_batch) {
+      outcome.records.push_back(record_outcome(rec, ev, v, reason, error, feed_start));
     }
     if (!reason.empty()) {
       outbox_.push_back(
@@ -202,6 +212,12 @@ Result<size_t> Service::run_once() {
   ++batch_;
   stats_.records += records.size();
   ++stats_.batches;
+  // Committed: the views show this batch and its outcome is final, published or not yet.
+  if (options_.on_batch) {
+    outcome.feed_head = store_.feed_head();
+    outcome.case_events = batch_events_;
+    options_.on_batch(outcome);
+  }
   // Transactional sinks commit the offsets with the messages, even when there are none.
   publish_pending_ = !outbox_.empty() || (sink_.transactional() && !positions.empty());
   if (auto r = publish_outbox(); !r.ok()) return r.error();
@@ -215,6 +231,36 @@ Result<bool> Service::run(const std::atomic<bool>& stop) {
     if (!r.ok()) return r.error();
   }
   return true;
+}
+
+// For the batch observer: what became of one record. Called right after it was applied,
+// before a dead letter for it joins the outbox.
+RecordOutcome Service::record_outcome(const SourceRecord& rec, const Result<InputEvent>& ev,
+                                      const Processor::Verdict& v, const std::string& reason,
+                                      const std::string& error, uint64_t feed_start) const {
+  RecordOutcome out;
+  out.topic = rec.topic;
+  out.partition = rec.partition;
+  out.offset = rec.offset;
+  if (!reason.empty()) {
+    out.outcome = RecordOutcome::Kind::Bad;
+    out.reason = reason;
+    out.error = error;
+  } else {
+    out.outcome = v.outcome == Processor::Outcome::Duplicate ? RecordOutcome::Kind::Duplicate
+                                                             : RecordOutcome::Kind::Applied;
+  }
+  if (!ev.ok()) return out;
+  out.case_id = v.case_id;
+  if (ev->action_id.is_string()) out.action_id = ev->action_id.as_string();
+  // The step's own events are the last case events emitted, still at the outbox's end.
+  for (size_t i = outbox_.size() - v.step_events; i < outbox_.size(); ++i) {
+    out.events.push_back(outbox_[i].value);
+  }
+  if (v.step_events > 0 && store_.feed_head() > 0) {
+    out.first_feed_id = feed_start + batch_events_ - v.step_events + 1;
+  }
+  return out;
 }
 
 }  // namespace gridcase

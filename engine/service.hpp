@@ -7,6 +7,7 @@
 // output message is published at least once, with identical content.
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,11 +16,41 @@
 
 namespace gridcase {
 
+// What became of one input record of a batch (for the HTTP layer: the answer to a POST,
+// found by action_id or by position).
+struct RecordOutcome {
+  enum class Kind : uint8_t { Applied, Duplicate, Bad };
+  Kind outcome = Kind::Applied;
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string reason;   // Bad: "bad_input" (did not parse) or "rejected", as in the dead letter
+  std::string error;    // Bad: why
+  std::string case_id;  // the case it opened, merged into or acted on ("" if not known)
+  std::optional<std::string> action_id;  // an action's action_id, when it has one
+  // The case event lines its own step wrote, as published (not those of timers that fired
+  // before it), and the feed id of the first (0 when the store keeps no feed).
+  std::vector<std::string> events;
+  uint64_t first_feed_id = 0;
+};
+
+// One batch, reported once it has been committed (before it is published: its outcome is
+// final then, and the views show it; a slow or absent broker must not hold answers back).
+struct BatchOutcome {
+  uint64_t feed_head = 0;              // the store's feed head after the commit (0: no feed)
+  size_t case_events = 0;              // case events of the batch, timers' included
+  std::vector<RecordOutcome> records;  // in the order they were applied
+};
+
 struct ServiceOptions {
   size_t max_batch = 500;     // input records per batch
   int poll_timeout_ms = 200;  // how long a poll waits; bounds timer latency too
   std::string case_events_topic = "gridcase.case-events";
   std::string dead_letter_topic = "gridcase.dead-letter";
+  // Called on the engine thread after each batch that changed anything has been committed
+  // (not for idle polls), before its messages are published. Keep it short: the next batch waits
+  // for it.
+  std::function<void(const BatchOutcome&)> on_batch;
 };
 
 // The edges the service needs but the core must not know: JSON in and out.
@@ -60,6 +91,9 @@ class Service {
  private:
   class OutboxSink;
   Result<bool> publish_outbox();
+  RecordOutcome record_outcome(const SourceRecord& rec, const Result<InputEvent>& ev,
+                               const Processor::Verdict& v, const std::string& reason,
+                               const std::string& error, uint64_t feed_start) const;
 
   const Engine& engine_;
   CaseStore& store_;
@@ -72,6 +106,7 @@ class Service {
   bool publish_pending_ = false;           // outbox_ is committed and not yet published
   uint64_t batch_ = 0;                     // number of the last committed batch
   std::vector<SourcePosition> positions_;  // every position committed so far
+  size_t batch_events_ = 0;                // case events in this batch so far
   ServiceStats stats_;
 };
 

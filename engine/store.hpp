@@ -55,6 +55,14 @@ class CaseStore {
 
   // Every stored case, in id order. Returns the first read error, if any.
   virtual Result<bool> for_each_case(const std::function<void(const Case&)>& fn) = 0;
+
+  // Read models (engine/views.hpp). The Service calls this for every case event it
+  // publishes, with the exact line, after the save() of the step that wrote it; a store
+  // that keeps views files it in the feed and the case's timeline and updates the case's
+  // summary in the same commit. Stores without views ignore it.
+  virtual void record_event(const CaseEvent& /*e*/, std::string_view /*json*/) {}
+  // The feed id of the last event recorded, committed or not (0: none, or no views).
+  virtual uint64_t feed_head() { return 0; }
 };
 
 // Case events leave the runtime through a sink (stdout, Kafka, the embedded log).

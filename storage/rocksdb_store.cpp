@@ -11,6 +11,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <type_traits>
 
@@ -20,11 +21,31 @@ namespace gridcase {
 
 namespace {
 
-enum Cf : int { kCases = 0, kTimers, kReports, kCorrelation, kMeta, kCfCount };
+// The views' families follow the store's own, in ViewCf order.
+enum Cf : int {
+  kCases = 0,
+  kTimers,
+  kReports,
+  kCorrelation,
+  kMeta,
+  kFeed,
+  kHistory,
+  kInbox,
+  kSummaries,
+  kByUnit,
+  kOrigin,
+  kCfCount
+};
+static_assert(kCfCount - kFeed == kViewCfCount);
 
-constexpr std::string_view kCfNames[kCfCount] = {RocksStore::kCasesCf, RocksStore::kTimersCf,
-                                                 RocksStore::kReportsCf, RocksStore::kCorrelationCf,
-                                                 RocksStore::kMetaCf};
+constexpr std::string_view kCfNames[kCfCount] = {
+    RocksStore::kCasesCf, RocksStore::kTimersCf, RocksStore::kReportsCf, RocksStore::kCorrelationCf,
+    RocksStore::kMetaCf,  kViewCfNames[0],       kViewCfNames[1],        kViewCfNames[2],
+    kViewCfNames[3],      kViewCfNames[4],       kViewCfNames[5]};
+
+int view_cf(ViewCf cf) {
+  return kFeed + static_cast<int>(cf);
+}
 constexpr std::string_view kFormat = "1";
 
 rocksdb::Slice sl(std::string_view s) {
@@ -135,13 +156,20 @@ rocksdb::DBOptions rocks_db_options(const RocksOptions& opts) {
   d.max_background_jobs = opts.background_jobs;
   d.bytes_per_sync = 1 << 20;
   d.keep_log_file_num = 4;
+  if (opts.views) {
+    // A WAL file goes only when every family with data in it has flushed; the views' small
+    // families fill their memtables slowly and would hold up to 4x all write buffers (~1 GB)
+    // of WAL. Past this size the families holding the oldest WAL are flushed.
+    d.max_total_wal_size = 4 * opts.write_buffer_bytes;
+  }
   return d;
 }
 
 rocksdb::ColumnFamilyOptions rocks_cf_options(const RocksOptions& opts, std::string_view cf,
                                               const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions c;
-  bool cases = cf == RocksStore::kCasesCf;
+  // The feed takes every case event line: as many bytes as the cases, or more.
+  bool cases = cf == RocksStore::kCasesCf || cf == kViewCfNames[static_cast<int>(ViewCf::Feed)];
   c.write_buffer_size = cases ? opts.write_buffer_bytes : opts.write_buffer_bytes / 4;
   c.max_write_buffer_number = opts.max_write_buffers;
   c.compression = compression_type(opts.compression);
@@ -149,13 +177,19 @@ rocksdb::ColumnFamilyOptions rocks_cf_options(const RocksOptions& opts, std::str
   c.level_compaction_dynamic_level_bytes = true;
   // Most point reads miss (new report ids, new case ids, fresh timer keys): a memtable
   // filter answers those without walking the skip list.
-  if (cf != RocksStore::kCorrelationCf) {
+  // (The views' families other than summaries are only scanned: no filter to maintain.)
+  bool scanned_only =
+      cf == RocksStore::kCorrelationCf ||
+      (std::find(std::begin(kViewCfNames), std::end(kViewCfNames), cf) != std::end(kViewCfNames) &&
+       cf != kViewCfNames[static_cast<int>(ViewCf::Summaries)]);
+  if (!scanned_only) {
     c.memtable_prefix_bloom_size_ratio = 0.02;
     c.memtable_whole_key_filtering = true;
   }
-  // Timers and correlation entries are deleted about as fast as they are written: compact
-  // files full of tombstones early so that scans do not walk over them.
-  if (cf == RocksStore::kTimersCf || cf == RocksStore::kCorrelationCf) {
+  // Timers, correlation and inbox entries are deleted about as fast as they are written:
+  // compact files full of tombstones early so that scans do not walk over them.
+  if (cf == RocksStore::kTimersCf || cf == RocksStore::kCorrelationCf ||
+      cf == kViewCfNames[static_cast<int>(ViewCf::Inbox)]) {
     c.table_properties_collector_factories.push_back(
         rocksdb::NewCompactOnDeletionCollectorFactory(128, 64, 0.5));
   }
@@ -181,10 +215,107 @@ rocksdb::WriteOptions rocks_write_options(const RocksOptions& opts) {
 
 struct RocksStore::Handles {
   std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> cf;  // by Cf; [kCfCount] = default
+  // by Cf; [kCfCount] = default. The views' families are null when not open.
+  std::vector<rocksdb::ColumnFamilyHandle*> cf;
   rocksdb::WriteOptions write;
   rocksdb::ReadOptions read;
+  std::shared_ptr<rocksdb::Cache> cache;
 };
+
+namespace {
+
+// The views' changes go into the commit's WriteBatch.
+class BatchWriter final : public ViewWriter {
+ public:
+  BatchWriter(rocksdb::WriteBatch& b, const std::vector<rocksdb::ColumnFamilyHandle*>& cf)
+      : b_(b), cf_(cf) {}
+  void put(ViewCf cf, std::string_view key, std::string_view value) override {
+    b_.Put(cf_[view_cf(cf)], sl(key), sl(value)).PermitUncheckedError();
+  }
+  void del(ViewCf cf, std::string_view key) override {
+    b_.Delete(cf_[view_cf(cf)], sl(key)).PermitUncheckedError();
+  }
+
+ private:
+  rocksdb::WriteBatch& b_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>& cf_;
+};
+
+// One snapshot of the committed views. Uses only the database and the family handles,
+// which RocksDB allows from any thread.
+class RocksViewReader final : public ViewReader {
+ public:
+  using Families = std::array<rocksdb::ColumnFamilyHandle*, kViewCfCount>;
+  RocksViewReader(rocksdb::DB* db, const Families& cf, rocksdb::ColumnFamilyHandle* meta)
+      : db_(db), cf_(cf), meta_(meta), snapshot_(db->GetSnapshot()) {
+    ro_.snapshot = snapshot_;
+  }
+  ~RocksViewReader() override { db_->ReleaseSnapshot(snapshot_); }
+  RocksViewReader(const RocksViewReader&) = delete;
+  RocksViewReader& operator=(const RocksViewReader&) = delete;
+
+  Result<std::optional<std::string>> get(ViewCf cf, std::string_view key) override {
+    rocksdb::PinnableSlice v;
+    rocksdb::Status s = db_->Get(ro_, family(cf), sl(key), &v);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return err("rocksdb: read from " + std::string(name(cf)) + ": " + s.ToString());
+    return std::optional<std::string>(v.ToString());
+  }
+
+  Result<std::vector<std::optional<std::string>>> multi_get(
+      ViewCf cf, const std::vector<std::string>& keys) override {
+    std::vector<rocksdb::Slice> slices;
+    slices.reserve(keys.size());
+    for (const auto& k : keys) slices.push_back(sl(k));
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db_->MultiGet(ro_, family(cf), keys.size(), slices.data(), values.data(), statuses.data());
+    std::vector<std::optional<std::string>> out(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      if (!statuses[i].ok()) {
+        return err("rocksdb: read from " + std::string(name(cf)) + ": " + statuses[i].ToString());
+      }
+      out[i] = values[i].ToString();
+    }
+    return out;
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> range(ViewCf cf, std::string_view from,
+                                                                 std::string_view to,
+                                                                 size_t max) override {
+    rocksdb::ReadOptions ro = ro_;
+    rocksdb::Slice upper = sl(to);
+    if (!to.empty()) ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, family(cf)));
+    std::vector<std::pair<std::string, std::string>> out;
+    for (it->Seek(sl(from)); it->Valid() && out.size() < max; it->Next()) {
+      out.emplace_back(std::string(sv(it->key())), std::string(sv(it->value())));
+    }
+    if (!it->status().ok()) {
+      return err("rocksdb: scan of " + std::string(name(cf)) + ": " + it->status().ToString());
+    }
+    return out;
+  }
+
+  uint64_t feed_head() override {
+    rocksdb::PinnableSlice v;
+    if (!db_->Get(ro_, meta_, sl(RocksStore::kFeedHeadKey), &v).ok()) return 0;
+    return parse_u64(sv(v)).value_or(0);
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* family(ViewCf cf) const { return cf_[static_cast<size_t>(cf)]; }
+  static std::string_view name(ViewCf cf) { return kViewCfNames[static_cast<size_t>(cf)]; }
+
+  rocksdb::DB* db_;
+  Families cf_;
+  rocksdb::ColumnFamilyHandle* meta_;
+  const rocksdb::Snapshot* snapshot_;
+  rocksdb::ReadOptions ro_;
+};
+
+}  // namespace
 
 RocksStore::RocksStore(const Engine& engine, const RocksOptions& opts)
     : engine_(engine), opts_(opts), h_(std::make_unique<Handles>()) {}
@@ -195,9 +326,13 @@ RocksStore::~RocksStore() {
   if (opts_.disable_wal) {
     // Without a WAL the memtables hold the only copy of what was committed.
     rocksdb::FlushOptions f;
-    for (auto* cf : h_->cf) h_->db->Flush(f, cf).PermitUncheckedError();
+    for (auto* cf : h_->cf) {
+      if (cf) h_->db->Flush(f, cf).PermitUncheckedError();
+    }
   }
-  for (auto* cf : h_->cf) h_->db->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
+  for (auto* cf : h_->cf) {
+    if (cf) h_->db->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
+  }
   h_->db->Close().PermitUncheckedError();
 }
 
@@ -210,18 +345,31 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const std::string& dir, con
 
 Result<bool> RocksStore::init(const std::string& dir) {
   auto cache = rocksdb::NewLRUCache(opts_.block_cache_bytes);
+  h_->cache = cache;
+  // RocksDB opens every family of a database or none: a store that has had views opens
+  // theirs even when it no longer keeps them (listing fails for a new database: none).
+  std::vector<std::string> existing;
+  rocksdb::DB::ListColumnFamilies(rocks_db_options(opts_), dir, &existing).PermitUncheckedError();
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (std::string_view name : kCfNames) {
-    descs.emplace_back(std::string(name), rocks_cf_options(opts_, name, cache));
+  std::vector<int> opened;  // Cf of each descriptor
+  for (int i = 0; i < kCfCount; ++i) {
+    std::string name(kCfNames[i]);
+    if (i >= kFeed && !opts_.views &&
+        std::find(existing.begin(), existing.end(), name) == existing.end()) {
+      continue;
+    }
+    descs.emplace_back(name, rocks_cf_options(opts_, name, cache));
+    opened.push_back(i);
   }
   descs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocks_cf_options(opts_, "", cache));
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(rocks_db_options(opts_), dir, descs, &h_->cf, &raw);
-  if (!s.ok()) {
-    h_->cf.clear();  // Open cleans up after itself on failure
-    return err("rocksdb: cannot open '" + dir + "': " + s.ToString());
-  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = rocksdb::DB::Open(rocks_db_options(opts_), dir, descs, &handles, &raw);
+  if (!s.ok()) return err("rocksdb: cannot open '" + dir + "': " + s.ToString());
   h_->db.reset(raw);
+  h_->cf.assign(kCfCount + 1, nullptr);
+  for (size_t i = 0; i < opened.size(); ++i) h_->cf[opened[i]] = handles[i];
+  h_->cf[kCfCount] = handles.back();
   h_->write = rocks_write_options(opts_);
 
   rocksdb::PinnableSlice v;
@@ -260,7 +408,195 @@ Result<bool> RocksStore::init(const std::string& dir) {
   }
   committed_timer_count_ = timer_count_ = *count;
   committed_max_seq_ = *max_seq;
+  return init_views();
+}
+
+// ---- views ----
+
+Result<bool> RocksStore::init_views() {
+  rocksdb::PinnableSlice v;
+  bool marked = false;
+  if (!db_get(kMeta, kViewsKey, nullptr, &marked)) return *error_;
+  if (!opts_.views) {
+    // Commits without views would leave them behind the cases: the first one drops the
+    // mark, so that opening with views again rebuilds them.
+    unmark_views_ = marked;
+    return true;
+  }
+  model_.emplace(engine_);
+  views_batch_ = std::make_unique<rocksdb::WriteBatch>();
+  bool found = false;
+  if (!db_get(kMeta, kFeedHeadKey, &v, &found)) return *error_;
+  if (found) {
+    auto head = parse_u64(sv(v));
+    if (!head) return err("rocksdb: bad " + std::string(kFeedHeadKey) + " '" + v.ToString() + "'");
+    committed_feed_head_ = feed_head_ = *head;
+  }
+  views_marked_ = marked;
+  if (marked) return true;
+  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(h_->read, h_->cf[kCases]));
+  it->SeekToFirst();
+  if (!it->status().ok()) return err("rocksdb: reading cases: " + it->status().ToString());
+  if (!it->Valid()) return true;  // nothing to rebuild: the first commit writes the mark
+  it.reset();
+  return rebuild_views();
+}
+
+Result<bool> RocksStore::rebuild_views() {
+  // The derived families start empty; the feed and the timelines stay (they hold events,
+  // which cannot be derived from the cases).
+  for (int i : {kInbox, kSummaries, kByUnit, kOrigin}) {
+    std::string name(kCfNames[i]);
+    rocksdb::Status s = h_->db->DropColumnFamily(h_->cf[i]);
+    if (s.ok()) s = h_->db->DestroyColumnFamilyHandle(h_->cf[i]);
+    h_->cf[i] = nullptr;
+    if (s.ok()) {
+      s = h_->db->CreateColumnFamily(rocks_cf_options(opts_, name, h_->cache), name, &h_->cf[i]);
+    }
+    if (!s.ok()) return err("rocksdb: rebuilding views (" + name + "): " + s.ToString());
+  }
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->cf[kCases]));
+  rocksdb::WriteBatch b;
+  BatchWriter w(b, h_->cf);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto c = decode_case(sv(it->value()), engine_);
+    if (!c.ok()) {
+      return err("rocksdb: rebuilding views: stored case '" + it->key().ToString() +
+                 "': " + c.error().message);
+    }
+    model_->insert_record(model_->record_from_case(*c), w);
+    if (b.Count() >= 10000) {
+      if (auto s = h_->db->Write(h_->write, &b); !s.ok()) {
+        return err("rocksdb: rebuilding views: " + s.ToString());
+      }
+      b.Clear();
+    }
+  }
+  if (!it->status().ok()) return err("rocksdb: reading cases: " + it->status().ToString());
+  b.Put(h_->cf[kMeta], sl(kViewsKey), sl("1")).PermitUncheckedError();
+  if (auto s = h_->db->Write(h_->write, &b); !s.ok()) {
+    return err("rocksdb: rebuilding views: " + s.ToString());
+  }
+  views_marked_ = true;
+  views_rebuilt_ = true;
   return true;
+}
+
+ViewModel::CaseUpdate* RocksStore::view_update(std::string_view id, bool opened_now) {
+  if (auto it = view_updates_.find(id); it != view_updates_.end()) return &it->second;
+  std::optional<std::string> old;
+  if (!opened_now) {  // a case opened in this batch has no record yet: skip the read
+    rocksdb::PinnableSlice v;
+    bool found = false;
+    if (!db_get(kSummaries, id, &v, &found)) return nullptr;  // latched in error_
+    if (found) old = v.ToString();
+  }
+  auto u = model_->begin(id, old);
+  if (!u.ok()) {
+    if (!views_error_) views_error_ = u.error();
+    return nullptr;
+  }
+  return &view_updates_.emplace(std::string(id), std::move(u).value()).first->second;
+}
+
+void RocksStore::record_event(const CaseEvent& e, std::string_view json) {
+  if (!model_) return;
+  // The feed goes straight into the batch (its keys only grow); history waits for commit().
+  class FeedWriter final : public ViewWriter {
+   public:
+    FeedWriter(BatchWriter& batch, std::vector<std::pair<std::string, std::string>>& history)
+        : batch_(batch), history_(history) {}
+    void put(ViewCf cf, std::string_view key, std::string_view value) override {
+      if (cf == ViewCf::History) {
+        history_.emplace_back(key, value);
+      } else {
+        batch_.put(cf, key, value);
+      }
+    }
+    void del(ViewCf cf, std::string_view key) override { batch_.del(cf, key); }
+
+   private:
+    BatchWriter& batch_;
+    std::vector<std::pair<std::string, std::string>>& history_;
+  };
+  BatchWriter batch(*views_batch_, h_->cf);
+  FeedWriter w(batch, pending_history_);
+  model_->write_feed(model_->feed_entry(++feed_head_, e, json), w);
+  if (ViewModel::CaseUpdate* u = view_update(e.case_id, e.type == "opened")) {
+    model_->apply_event(u->record, e);
+  }
+}
+
+namespace {
+
+// Collects the views' commit-time changes and puts them into the batch family by family in
+// key order: the memtable inserts then walk forward instead of searching from the top
+// (see commit()).
+class SortedWriter final : public ViewWriter {
+ public:
+  void put(ViewCf cf, std::string_view key, std::string_view value) override {
+    ops_.push_back({cf, std::string(key), std::string(value), false});
+  }
+  void del(ViewCf cf, std::string_view key) override {
+    ops_.push_back({cf, std::string(key), {}, true});
+  }
+  // A key is written at most once per commit (one update per case, case ids in the keys).
+  void flush(ViewWriter& out) {
+    std::sort(ops_.begin(), ops_.end(),
+              [](const Op& a, const Op& b) { return a.cf != b.cf ? a.cf < b.cf : a.key < b.key; });
+    for (const Op& o : ops_) {
+      if (o.del) {
+        out.del(o.cf, o.key);
+      } else {
+        out.put(o.cf, o.key, o.value);
+      }
+    }
+    ops_.clear();
+  }
+
+ private:
+  struct Op {
+    ViewCf cf;
+    std::string key, value;
+    bool del;
+  };
+  std::vector<Op> ops_;
+};
+
+}  // namespace
+
+Result<bool> RocksStore::commit_views(rocksdb::WriteBatch& b) {
+  if (views_error_) return *views_error_;
+  // Cases saved without an event in this batch (none in practice) get their update too.
+  for (const auto& [id, c] : dirty_cases_) {
+    if (!view_update(id, false)) return views_error_ ? *views_error_ : *error_;
+  }
+  if (error_) return *error_;
+  SortedWriter sorted;
+  for (auto& [id, u] : view_updates_) {
+    auto d = dirty_cases_.find(id);
+    model_->finish(u, d == dirty_cases_.end() ? nullptr : &d->second, sorted);
+  }
+  for (const auto& [k, v] : pending_history_) sorted.put(ViewCf::History, k, v);
+  BatchWriter w(b, h_->cf);
+  sorted.flush(w);
+  if (feed_head_ != committed_feed_head_) {
+    b.Put(h_->cf[kMeta], sl(kFeedHeadKey), sl(std::to_string(feed_head_))).PermitUncheckedError();
+  }
+  if (!views_marked_) b.Put(h_->cf[kMeta], sl(kViewsKey), sl("1")).PermitUncheckedError();
+  return true;
+}
+
+std::unique_ptr<CaseViews> RocksStore::views() {
+  if (!model_) return nullptr;
+  rocksdb::DB* db = h_->db.get();
+  RocksViewReader::Families cf;
+  for (size_t i = 0; i < kViewCfCount; ++i) cf[i] = h_->cf[kFeed + i];
+  rocksdb::ColumnFamilyHandle* meta = h_->cf[kMeta];
+  return std::make_unique<ViewQueries>(
+      engine_, [db, cf, meta] { return std::make_unique<RocksViewReader>(db, cf, meta); });
 }
 
 bool RocksStore::note(const rocksdb::Status& s, std::string_view what) {
@@ -560,7 +896,15 @@ void RocksStore::put_meta(std::string_view key, std::string_view value) {
 
 Result<bool> RocksStore::commit() {
   if (error_) return *error_;
-  rocksdb::WriteBatch b;
+  // With views the batch already holds this batch's feed and history entries.
+  rocksdb::WriteBatch local;
+  rocksdb::WriteBatch& b = model_ ? *views_batch_ : local;
+  b.SetSavePoint();
+  // Nothing of a failed commit stays in the views' batch; the overlay is kept.
+  auto fail = [&b](Error e) -> Result<bool> {
+    b.RollbackToSavePoint().PermitUncheckedError();
+    return e;
+  };
   const auto& cf = h_->cf;
   // Each family's entries go in in key order, so the memtable skip list can start each
   // search from the previous insert position (memtable inserts are most of commit()'s
@@ -602,9 +946,17 @@ Result<bool> RocksStore::commit() {
   if (max_seq != committed_max_seq_) {
     b.Put(cf[kMeta], sl(kMaxTimerSeqKey), sl(std::to_string(max_seq)));
   }
-  if (b.Count() == 0) return true;
+  if (model_) {
+    if (auto r = commit_views(b); !r.ok()) return fail(r.error());
+  } else if (unmark_views_ && b.Count() > 0) {
+    b.Delete(cf[kMeta], sl(kViewsKey));
+  }
+  if (b.Count() == 0) {
+    b.RollbackToSavePoint().PermitUncheckedError();
+    return true;
+  }
   rocksdb::Status s = h_->db->Write(h_->write, &b);
-  if (!s.ok()) return err("rocksdb: commit: " + s.ToString());
+  if (!s.ok()) return fail(err("rocksdb: commit: " + s.ToString()));
   ++stats_.commits;
 
   // The committed state changed under the timer iterator; the new timers may come before
@@ -621,6 +973,14 @@ Result<bool> RocksStore::commit() {
   }
   committed_timer_count_ = timer_count_;
   committed_max_seq_ = max_seq;
+  committed_feed_head_ = feed_head_;
+  if (model_) {
+    views_batch_->Clear();
+    view_updates_.clear();
+    pending_history_.clear();
+  }
+  if (model_) views_marked_ = true;
+  unmark_views_ = false;
   for (auto& [id, c] : dirty_cases_) cache_put(std::move(c));
   dirty_cases_.clear();
   timer_adds_.clear();

@@ -11,6 +11,14 @@
 // Writes since the last commit() live in an in-memory overlay that every read consults
 // first (read-your-writes), and commit() turns the overlay into ONE WriteBatch. Cases stay
 // decoded in the overlay and are encoded once per commit, however often a batch saves them.
+//
+// With RocksOptions::views the store also keeps the read models of engine/views.hpp in the
+// families of engine/view_model.hpp (feed, history, inbox, summaries, by_unit, origin),
+// written in the same WriteBatch as the cases they describe; views() reads them from any
+// thread. meta "store.views" marks that they follow every commit: a store opened without
+// views removes the mark at its first commit, and opening with views rebuilds the
+// summaries and indexes from the cases when the mark is missing (the feed and timelines
+// then lack what happened without views: events are not stored anywhere else).
 #include <cstdint>
 #include <list>
 #include <map>
@@ -25,8 +33,10 @@
 
 #include "engine/engine.hpp"
 #include "engine/store.hpp"
+#include "engine/view_model.hpp"
 
 namespace rocksdb {
+class WriteBatch;
 class Cache;
 class ColumnFamilyHandle;
 class DB;
@@ -63,6 +73,9 @@ struct RocksOptions {
   // report ids), decodes fell from 1.37M to 39k and the run took about a quarter less time.
   size_t case_cache_entries = 10000;
   bool create_if_missing = true;  // default true
+  // default false: keep the read models (engine/views.hpp). serve turns them on; simulate
+  // leaves them off, so its speed is untouched.
+  bool views = false;
 };
 
 // Counters for benchmarks and diagnostics; they never affect behaviour.
@@ -109,15 +122,28 @@ class RocksStore final : public CaseStore {
   // kept when the write fails.
   Result<bool> commit() override;
   Result<bool> for_each_case(const std::function<void(const Case&)>& fn) override;
+  // Views on: files the event in the feed (the next id) and the case's timeline, and
+  // updates the case's summary and index entries, all at the next commit().
+  void record_event(const CaseEvent& e, std::string_view json) override;
+  uint64_t feed_head() override { return feed_head_; }
+
+  // The read models over the committed state, safe to call from any thread while this
+  // store commits (each call reads one RocksDB snapshot; nothing of the overlay or the case
+  // cache). Null when the store was opened without views. Must not outlive the store.
+  std::unique_ptr<CaseViews> views();
 
   // The first storage error seen by a method that cannot return one (exists, next_timer...).
   Result<bool> status() const;
   const RocksStoreStats& stats() const { return stats_; }
+  // Views rebuilt from the cases when this store was opened (see above).
+  bool views_rebuilt() const { return views_rebuilt_; }
 
   // Meta names the store keeps for itself (the runtime's own names never start with "store.").
   static constexpr std::string_view kPendingTimersKey = "store.pending_timers";
   static constexpr std::string_view kMaxTimerSeqKey = "store.max_timer_seq";
   static constexpr std::string_view kFormatKey = "store.format";
+  static constexpr std::string_view kFeedHeadKey = "store.feed_head";
+  static constexpr std::string_view kViewsKey = "store.views";
 
   // Column family names, in the order open() creates them.
   static constexpr std::string_view kCasesCf = "cases";
@@ -136,6 +162,12 @@ class RocksStore final : public CaseStore {
 
   RocksStore(const Engine& engine, const RocksOptions& opts);
   Result<bool> init(const std::string& dir);
+  Result<bool> init_views();
+  Result<bool> rebuild_views();
+  // The views' part of the commit's WriteBatch.
+  Result<bool> commit_views(rocksdb::WriteBatch& b);
+  // The update of a case's view records in this batch, begun from the stored record.
+  ViewModel::CaseUpdate* view_update(std::string_view id, bool opened_now);
   bool note(const rocksdb::Status& s, std::string_view what);
   // Point read from the committed state; sets *found. False on a read error (latched).
   bool db_get(int cf, std::string_view key, rocksdb::PinnableSlice* value, bool* found);
@@ -180,6 +212,23 @@ class RocksStore final : public CaseStore {
   std::optional<std::pair<std::string, std::string>> db_head_;  // key, case id
   std::unique_ptr<rocksdb::Iterator> timer_it_;
   bool timer_it_on_head_ = false;
+
+  // Views (RocksOptions::views). Each event goes into views_batch_ (feed, history) and into
+  // its case's update as it is recorded, so a batch keeps no copies of its events; commit()
+  // adds the cases' records and index entries and the rest of the overlay to that batch.
+  std::optional<ViewModel> model_;
+  std::unique_ptr<rocksdb::WriteBatch> views_batch_;
+  std::unordered_map<std::string, ViewModel::CaseUpdate, TransparentHash, std::equal_to<>>
+      view_updates_;
+  std::optional<Error> views_error_;  // a stored record that cannot be read
+  // History entries wait for the commit, to go in in key order (they arrive in feed order,
+  // which is random in key order; see SortedWriter in the .cpp).
+  std::vector<std::pair<std::string, std::string>> pending_history_;
+  uint64_t feed_head_ = 0;            // the last id given, committed or not
+  uint64_t committed_feed_head_ = 0;  // the last id committed
+  bool views_marked_ = false;         // meta kViewsKey is committed
+  bool views_rebuilt_ = false;
+  bool unmark_views_ = false;  // views off over a store that has them: drop the mark
 
   std::list<Case> lru_;  // most recently used first
   std::unordered_map<std::string_view, std::list<Case>::iterator> lru_index_;  // keys: lru ids

@@ -12,6 +12,7 @@
 
 #include "app/commands.hpp"
 #include "app/loading.hpp"
+#include "app/serve_http.hpp"
 #include "connectors/json_events.hpp"
 #include "connectors/kafka.hpp"
 #include "engine/service.hpp"
@@ -162,6 +163,11 @@ int run_serve(ServeOptions opt) {
                           const std::string& error) {
     return json::dead_letter_json(reason, error, r.topic, r.partition, r.offset, r.payload);
   };
+  // The HTTP face (app/serve_http.cpp), if configured: it appends to the same input topic.
+  // TODO(views): pass the store's CaseViews once the `views` branch is merged (null: 503).
+  auto http = HttpFace::start(opt, org, log.get(), nullptr);
+  if (!http) return 2;
+  if (*http) (*http)->wrap(codecs);
   ServiceOptions so;
   so.max_batch = opt.max_batch;
   so.poll_timeout_ms = opt.poll_timeout_ms;
@@ -178,7 +184,12 @@ int run_serve(ServeOptions opt) {
   install_stop_handlers();
   uint64_t last_records = 0, last_dead = 0;
   while (!g_stop.load()) {
+    auto t0 = std::chrono::steady_clock::now();
     auto r = service.run_once();
+    if (*http) {
+      std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
+      (*http)->after_batch(service.stats(), r.ok() && *r > 0 ? took.count() : 0, r.ok());
+    }
     if (!r.ok()) {
       spdlog::error("batch failed: {}", r.error().message);
       return 1;

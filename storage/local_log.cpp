@@ -93,11 +93,17 @@ LocalLog::~LocalLog() {
 Result<bool> LocalLog::catch_up() {
   auto s = db_->TryCatchUpWithPrimary();
   if (!s.ok()) return status_error(s, "catch up");
+  std::lock_guard lock(mu_);
   ends_.clear();
   return true;
 }
 
 int64_t LocalLog::end_offset(const std::string& topic) {
+  std::lock_guard lock(mu_);
+  return end_offset_locked(topic);
+}
+
+int64_t LocalLog::end_offset_locked(const std::string& topic) {
   for (const auto& [t, end] : ends_) {
     if (t == topic) return end;
   }
@@ -125,7 +131,8 @@ Result<int64_t> LocalLog::append(const std::string& topic,
                                  const std::vector<std::pair<std::string, std::string>>& records,
                                  const std::string& marker) {
   if (follower_) return err("local log: a follower cannot append");
-  int64_t first = end_offset(topic);
+  std::lock_guard lock(mu_);
+  int64_t first = end_offset_locked(topic);
   rocksdb::WriteBatch batch;
   int64_t off = first;
   for (const auto& [k, v] : records) batch.Put(record_key(topic, off++), record_value(k, v));

@@ -4,6 +4,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <mutex>
 #include <thread>
 
@@ -211,7 +212,10 @@ class Session : public std::enable_shared_from_this<Session> {
     bhttp::async_write(socket_, *res,
                        [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
                          self->disarm();
-                         if (ec || !res->keep_alive()) return self->close();
+                         if (ec) return self->close();
+                         if (!res->keep_alive()) {
+                           return self->close_after_ ? self->linger_close() : self->close();
+                         }
                          self->read_header();
                        });
   }
@@ -293,6 +297,26 @@ class Session : public std::enable_shared_from_this<Session> {
                      });
   }
 
+  // After an error answer the client may still be sending the rest of its request; closing
+  // with unread input would reset the connection and could destroy the answer in flight.
+  // So: stop sending, read and drop what still comes (bounded by the read timeout), close.
+  void linger_close() {
+    beast::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    arm();
+    drain();
+  }
+  void drain() {
+    socket_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) {
+                                self->disarm();
+                                return self->close();
+                              }
+                              self->drain();
+                            });
+  }
+
   void close() {
     beast::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);
@@ -308,6 +332,7 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t timer_gen_ = 0;
   bool timed_out_ = false;
   beast::flat_buffer buffer_;
+  std::array<char, 4096> scratch_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Router::Match match_;
   const Route* route_ = nullptr;

@@ -129,8 +129,9 @@ std::string random_hex(size_t bytes) {
   return hex(buf.data(), bytes);
 }
 
-Result<std::unique_ptr<TokenStore>> TokenStore::open(const std::string& path) {
-  std::unique_ptr<TokenStore> s(new TokenStore(path));
+Result<std::unique_ptr<TokenStore>> TokenStore::open(const std::string& path,
+                                                     std::chrono::milliseconds reload_every) {
+  std::unique_ptr<TokenStore> s(new TokenStore(path, reload_every));
   std::unique_lock lock(s->mu_);
   if (auto r = s->load_locked(); !r.ok()) return r.error();
   return s;
@@ -150,7 +151,7 @@ void TokenStore::maybe_reload() {
     std::lock_guard g(check_mu_);
     auto now = std::chrono::steady_clock::now();
     if (now < next_check_) return;
-    next_check_ = now + std::chrono::seconds(1);
+    next_check_ = now + reload_every_;
   }
   int64_t stamp = file_stamp(path_);
   {

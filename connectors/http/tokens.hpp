@@ -39,7 +39,9 @@ struct TokenInfo {
 class TokenStore {
  public:
   // Opens the file at `path` (missing = no tokens yet; created on the first add).
-  static Result<std::unique_ptr<TokenStore>> open(const std::string& path);
+  // `reload_every`: how often find() looks at the file's mtime (tests: 0, always).
+  static Result<std::unique_ptr<TokenStore>> open(
+      const std::string& path, std::chrono::milliseconds reload_every = std::chrono::seconds(1));
 
   // Creates a token and returns it: the only time it is ever shown.
   Result<std::string> add(const std::string& person, const std::string& name,
@@ -51,7 +53,8 @@ class TokenStore {
   std::optional<TokenInfo> find(std::string_view token);
 
  private:
-  explicit TokenStore(std::string path) : path_(std::move(path)) {}
+  TokenStore(std::string path, std::chrono::milliseconds reload_every)
+      : path_(std::move(path)), reload_every_(reload_every) {}
   Result<bool> load_locked();  // mu_ held exclusively
   void maybe_reload();
   // Read-modify-write under the file lock.
@@ -59,6 +62,7 @@ class TokenStore {
   Result<bool> update(F&& change);
 
   std::string path_;
+  std::chrono::milliseconds reload_every_;
   std::shared_mutex mu_;
   std::unordered_map<std::string, TokenInfo> by_hash_;
   int64_t file_stamp_ = -1;  // mtime ns ^ size of what was loaded

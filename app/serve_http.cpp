@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 
+#include "connectors/http/outcomes.hpp"
 #include "connectors/http/server.hpp"
 #include "connectors/kafka.hpp"
 #include "engine/views.hpp"
@@ -43,40 +44,6 @@ bool read_http_config(const std::string& path, std::string& listen, http::Server
   return true;
 }
 
-// Follows one action through the service's batch: parse() opens it, format() collects the
-// case events it caused (same case, trigger = the action), dead_letter() marks it invalid,
-// the next parse() or the end of the batch closes it. This leans on the Service calling
-// them in that order for each record (engine/service.cpp: parse, process -> format..., dead
-// letter); outcomes are handed out only after run_once() committed and published the batch.
-struct Tracker {
-  struct Current {
-    bool active = false;
-    std::string action_id, case_id, action;
-    std::vector<std::string> events;
-    bool invalid = false;
-    std::string reason;
-  };
-  struct Done {
-    std::string action_id;
-    http::ActionOutcome outcome;
-    std::vector<std::string> events;
-  };
-  Current cur;
-  std::vector<Done> done;
-
-  void close() {
-    if (cur.active) {
-      http::ActionOutcome o;
-      o.kind = cur.invalid          ? http::ActionOutcome::Kind::Invalid
-               : cur.events.empty() ? http::ActionOutcome::Kind::Duplicate
-                                    : http::ActionOutcome::Kind::Applied;
-      o.reason = cur.reason;
-      done.push_back({cur.action_id, o, std::move(cur.events)});
-    }
-    cur = Current{};
-  }
-};
-
 }  // namespace
 
 struct HttpFace::Impl {
@@ -85,7 +52,7 @@ struct HttpFace::Impl {
   std::unique_ptr<http::GroupCommitIntake> intake;
   std::shared_ptr<CaseViews> views;
   std::unique_ptr<http::HttpServer> server;  // last: stopped first
-  Tracker tracker;
+  http::OutcomeTracker tracker;
   // Mirrors of the service's counters, read by /metrics on the HTTP threads.
   std::atomic<uint64_t> batches{0}, records{0}, dead_letters{0}, published{0};
   std::atomic<int64_t> last_ok_ms{0};
@@ -129,6 +96,11 @@ std::optional<std::unique_ptr<HttpFace>> HttpFace::start(const ServeOptions& opt
   http::ServerOptions so;
   if (!read_http_config(opt.config, listen, so)) return std::nullopt;
   if (listen.empty()) return std::unique_ptr<HttpFace>();
+  if (opt.until_idle && opt.http.empty()) {
+    // A run that drains its input and stops (demos, tests) takes no HTTP input unless asked.
+    spdlog::info("--until-idle: HTTP 未启动 / HTTP not started (use --http to have it)");
+    return std::unique_ptr<HttpFace>();
+  }
   auto impl = std::make_unique<Impl>();
   auto tokens =
       http::TokenStore::open((std::filesystem::path(opt.state_dir) / "tokens.json").string());
@@ -202,53 +174,24 @@ std::optional<std::unique_ptr<HttpFace>> HttpFace::start(const ServeOptions& opt
 }
 
 void HttpFace::wrap(ServiceCodecs& codecs) {
-  Tracker* t = &impl_->tracker;
-  codecs.parse = [t, parse = codecs.parse](std::string_view payload) {
-    t->close();
-    auto r = parse(payload);
-    if (r.ok() && r->type == InputEvent::Type::Action && r->action_id.is_string()) {
-      t->cur.active = true;
-      t->cur.action_id = r->action_id.as_string();
-      t->cur.case_id = r->case_id;
-      t->cur.action = r->action;
-    }
-    return r;
-  };
-  codecs.format = [t, format = codecs.format](const CaseEvent& e) {
-    std::string line = format(e);
-    if (t->cur.active && e.case_id == t->cur.case_id && e.trigger == t->cur.action) {
-      t->cur.events.push_back(line);
-    }
-    return line;
-  };
-  codecs.dead_letter = [t, dead = codecs.dead_letter](const SourceRecord& r,
-                                                      const std::string& reason,
-                                                      const std::string& error) {
-    if (t->cur.active) {
-      t->cur.invalid = true;
-      t->cur.reason = error;
-    }
-    return dead(r, reason, error);
-  };
+  impl_->tracker.wrap(codecs);
 }
 
 void HttpFace::after_batch(const ServiceStats& stats, double seconds, bool ok) {
   Impl& m = *impl_;
-  m.tracker.close();
   m.batches = stats.batches;
   m.records = stats.records;
   m.dead_letters = stats.dead_letters;
   m.published = stats.published;
-  if (!ok) {
-    m.tracker.done.clear();  // not committed: the records will be read again
-    return;
-  }
+  http::HttpServer* server = m.server.get();
+  m.tracker.batch_done(
+      ok, [server](const std::string& id, const http::ActionOutcome& o,
+                   const std::vector<std::string>& events) { server->on_outcome(id, o, events); });
+  if (!ok) return;
   m.last_ok_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
   if (seconds > 0) m.batch_seconds.observe(seconds);
-  for (auto& d : m.tracker.done) m.server->on_outcome(d.action_id, d.outcome, d.events);
-  m.tracker.done.clear();
   if (m.views) m.server->on_feed(m.views->feed_head());
 }
 

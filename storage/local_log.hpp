@@ -50,10 +50,15 @@ class LocalLog {
   LocalLog() = default;
   rocksdb::DB* db_ = nullptr;
   bool follower_ = false;
-  // Guards ends_ and serialises appends: two writers of one topic must never be handed
-  // the same offsets (the spool ingest and the HTTP intake both append to the input topic).
-  std::mutex mu_;
+  // Appends to one topic are serialised: two writers must never be handed the same offsets
+  // (the spool ingest and the HTTP intake both append to the input topic), and a reader
+  // must never see offset N+1 before N. Appends to different topics run concurrently, so
+  // RocksDB merges their synced writes into one WAL sync (the engine publishing case events
+  // while the HTTP intake appends input).
+  std::mutex& topic_mutex(const std::string& topic);
+  std::mutex mu_;  // guards ends_ and topic_mu_ (held briefly, never across a write)
   std::vector<std::pair<std::string, int64_t>> ends_;  // cached end offsets per topic
+  std::vector<std::pair<std::string, std::unique_ptr<std::mutex>>> topic_mu_;
   int64_t end_offset_locked(const std::string& topic);
 };
 

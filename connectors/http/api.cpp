@@ -476,16 +476,19 @@ void Api::post_report(const Caller& caller, ApiRequest& req, Reply reply) {
     return;
   }
   std::vector<FieldError> fields;
-  auto valid = check_report(body.value(), report_context(caller, "app"), &fields);
+  auto valid = check_report(std::move(body).value(), report_context(caller, "app"), &fields);
   if (!valid.ok()) {
     reply(error_response(
         {400, "validation_failed", "上报内容有误 / the report is invalid", std::move(fields)}));
     return;
   }
   ValidReport v = std::move(valid).value();
-  json answer = {{"case_id", v.report_id}, {"report_id", v.report_id}};
+  // The answer is built once, before the append: the intake's callback only copies it.
+  std::string answer = dump(json{{"case_id", v.report_id}, {"report_id", v.report_id}});
   auto accepted = [answer](bool replay) {
-    ApiResponse r = json_response(202, answer);
+    ApiResponse r;
+    r.status = 202;
+    r.body = answer;
     if (replay) r.headers.emplace_back("Idempotent-Replayed", "true");
     return r;
   };
@@ -560,9 +563,9 @@ void Api::post_batch(const Caller& caller, ApiRequest& req, Reply reply) {
     ++batch->rejected;
   };
   ReportContext ctx = report_context(caller, "batch");
-  auto consider = [&](size_t line, const json& report) {
+  auto consider = [&](size_t line, json report) {
     std::vector<FieldError> fields;
-    auto valid = check_report(report, ctx, &fields);
+    auto valid = check_report(std::move(report), ctx, &fields);
     if (!valid.ok()) {
       reject(line,
              {400, "validation_failed", "上报内容有误 / the report is invalid", std::move(fields)});
@@ -580,7 +583,7 @@ void Api::post_batch(const Caller& caller, ApiRequest& req, Reply reply) {
         reject(line, e);
         continue;
       }
-      consider(line, j.value());
+      consider(line, std::move(j).value());
     }
   } else {
     auto records = parse_csv(req.body);
@@ -619,7 +622,7 @@ void Api::post_batch(const Caller& caller, ApiRequest& req, Reply reply) {
                           std::move(fields)});
         continue;
       }
-      consider(rec.line, report);
+      consider(rec.line, std::move(report));
     }
   }
   if (lines > options_.batch_max_lines) {
@@ -1227,8 +1230,13 @@ void Api::on_outcome(const std::string& action_id, const ActionOutcome& outcome,
   std::string rejected;
   for (const auto& line : events) {
     json ev = json::parse(line, nullptr, false);
-    if (ev.is_discarded()) continue;
-    if (ev.value("type", "") == "event_rejected") rejected = ev.value("reason", "");
+    if (!ev.is_object()) continue;  // value() would throw on anything else
+    auto type = ev.find("type");
+    if (type != ev.end() && *type == "event_rejected") {
+      auto reason = ev.find("reason");
+      rejected = reason != ev.end() && reason->is_string() ? reason->get<std::string>()
+                                                           : std::string("rejected");
+    }
     evs.push_back(std::move(ev));
   }
   switch (outcome.kind) {

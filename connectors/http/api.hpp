@@ -69,7 +69,7 @@ struct ApiOptions {
   std::chrono::milliseconds action_timeout{5000};  // then 202: the outcome comes later
   double rate_per_second = 50;                     // per token, write endpoints; <= 0: no limit
   double rate_burst = 100;
-  size_t remembered_reports = 1000000;  // report ids kept for idempotent retries
+  size_t remembered_reports = 200000;  // report ids kept for idempotent retries (~30 MB)
   size_t page_limit_max = 200;
 };
 

@@ -34,7 +34,9 @@ class Intake {
 
 // Group commit over any durable append: one writer thread takes every submission pending
 // when it wakes and appends them with ONE call (one fsync, one Kafka flush), so the cost
-// of durability is shared by all concurrent requests.
+// of durability is shared by all concurrent requests. The callbacks of a finished group
+// run on a second thread while the writer already appends the next group: answering a
+// group's requests never delays the next fsync.
 class GroupCommitIntake final : public Intake {
  public:
   using Append = std::function<Result<bool>(const std::vector<IntakeRecord>&)>;
@@ -55,6 +57,7 @@ class GroupCommitIntake final : public Intake {
 
  private:
   void run();
+  void notify();
 
   struct Pending {
     std::vector<IntakeRecord> records;
@@ -68,6 +71,12 @@ class GroupCommitIntake final : public Intake {
   bool stop_ = false;
   std::string last_error_;
   Stats stats_;
+  // Finished groups waiting for their callbacks, in order.
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::deque<std::pair<std::vector<Pending>, Result<bool>>> finished_;
+  bool writer_done_ = false;
+  std::thread notifier_;
   std::thread writer_;
 };
 

@@ -58,12 +58,19 @@ void metric_line(std::string& out, std::string_view name, std::string_view label
 
 void RequestCounters::count(std::string_view method, std::string_view route, int status) {
   std::lock_guard g(mu_);
-  ++counts_[{std::string(method), std::string(route), status}];
+  auto it =
+      counts_.find(std::tuple<std::string_view, std::string_view, int>{method, route, status});
+  if (it != counts_.end()) {
+    ++it->second;
+    return;
+  }
+  counts_.emplace(std::tuple<std::string, std::string, int>{method, route, status}, 1);
 }
 
 uint64_t RequestCounters::get(std::string_view method, std::string_view route, int status) const {
   std::lock_guard g(mu_);
-  auto it = counts_.find({std::string(method), std::string(route), status});
+  auto it =
+      counts_.find(std::tuple<std::string_view, std::string_view, int>{method, route, status});
   return it == counts_.end() ? 0 : it->second;
 }
 

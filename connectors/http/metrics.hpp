@@ -20,7 +20,8 @@ class RequestCounters {
 
  private:
   mutable std::mutex mu_;
-  std::map<std::tuple<std::string, std::string, int>, uint64_t> counts_;
+  // Transparent comparison: a hit looks up string_views, no allocation per request.
+  std::map<std::tuple<std::string, std::string, int>, uint64_t, std::less<>> counts_;
 };
 
 class Histogram {

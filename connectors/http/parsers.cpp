@@ -210,7 +210,7 @@ std::vector<std::pair<std::string, std::string>> parse_form(std::string_view tex
   return out;
 }
 
-Result<ValidReport> check_report(const json& body, const ReportContext& ctx,
+Result<ValidReport> check_report(json body, const ReportContext& ctx,
                                  std::vector<FieldError>* errors) {
   errors->clear();
   auto bad = [&](std::string field, std::string message) {
@@ -322,7 +322,7 @@ Result<ValidReport> check_report(const json& body, const ReportContext& ctx,
   }
   if (!errors->empty()) return err("invalid report");
 
-  json report = body;
+  json report = std::move(body);
   if (out.report_id.empty()) {
     out.report_id = ctx.new_report_id ? ctx.new_report_id() : std::string("r-unnamed");
     out.id_generated = true;

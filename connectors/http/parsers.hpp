@@ -68,7 +68,8 @@ struct ValidReport {
 
 // Checks a report object (the fields of interfaces.md's report, report_id optional) and
 // returns the input event, or every bad field at once (paths "report.grid", ...).
-Result<ValidReport> check_report(const nlohmann::json& body, const ReportContext& ctx,
+// `body` by value: callers move the parsed request in, and it becomes the event's report.
+Result<ValidReport> check_report(nlohmann::json body, const ReportContext& ctx,
                                  std::vector<FieldError>* errors);
 
 // CSV (RFC 4180: quotes, doubled quotes, CRLF, newlines inside quotes). A record that is

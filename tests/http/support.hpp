@@ -1,5 +1,7 @@
 #pragma once
 // Shared by the HTTP tests: a small org with every role, a CaseViews fake, an HTTP client.
+#include <utility>  // before Asio: 1.74 needs it for std::exchange in C++20
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>

@@ -12,8 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kJson = "application/json; charset=utf-8";
-
 std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }

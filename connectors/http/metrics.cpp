@@ -56,21 +56,35 @@ void metric_line(std::string& out, std::string_view name, std::string_view label
   out += '\n';
 }
 
+namespace {
+
+const std::string& counter_key(std::string_view method, std::string_view route, int status) {
+  thread_local std::string key;
+  key.assign(method);
+  key += '\n';
+  key += route;
+  key += '\n';
+  key += std::to_string(status);
+  return key;
+}
+
+}  // namespace
+
 void RequestCounters::count(std::string_view method, std::string_view route, int status) {
+  const std::string& key = counter_key(method, route, status);
   std::lock_guard g(mu_);
-  auto it =
-      counts_.find(std::tuple<std::string_view, std::string_view, int>{method, route, status});
+  auto it = counts_.find(key);
   if (it != counts_.end()) {
     ++it->second;
     return;
   }
-  counts_.emplace(std::tuple<std::string, std::string, int>{method, route, status}, 1);
+  counts_.emplace(key, 1);
 }
 
 uint64_t RequestCounters::get(std::string_view method, std::string_view route, int status) const {
+  const std::string& key = counter_key(method, route, status);
   std::lock_guard g(mu_);
-  auto it =
-      counts_.find(std::tuple<std::string_view, std::string_view, int>{method, route, status});
+  auto it = counts_.find(key);
   return it == counts_.end() ? 0 : it->second;
 }
 
@@ -79,10 +93,12 @@ void RequestCounters::render(std::string& out) const {
   metric_header(out, "gridcase_http_requests_total", "counter",
                 "HTTP requests by method, route template and status");
   for (const auto& [k, n] : counts_) {
-    const auto& [method, route, status] = k;
+    size_t a = k.find('\n'), b = k.rfind('\n');
+    std::string_view key = k;
     metric_line(out, "gridcase_http_requests_total",
-                "method=\"" + escape_label(method) + "\",route=\"" + escape_label(route) +
-                    "\",status=\"" + std::to_string(status) + "\"",
+                "method=\"" + escape_label(key.substr(0, a)) + "\",route=\"" +
+                    escape_label(key.substr(a + 1, b - a - 1)) + "\",status=\"" +
+                    std::string(key.substr(b + 1)) + "\"",
                 static_cast<double>(n));
   }
 }

@@ -20,8 +20,8 @@ class RequestCounters {
 
  private:
   mutable std::mutex mu_;
-  // Transparent comparison: a hit looks up string_views, no allocation per request.
-  std::map<std::tuple<std::string, std::string, int>, uint64_t, std::less<>> counts_;
+  // Key "METHOD\nROUTE\nSTATUS", built in a per-thread buffer: no allocation per request.
+  std::map<std::string, uint64_t> counts_;
 };
 
 class Histogram {

@@ -57,6 +57,7 @@ struct ServeOptions {
   int poll_timeout_ms = 200;
   std::string log_format, log_level;
   bool until_idle = false;  // stop once the input is drained and nothing is due (tests, demos)
+  std::string http;         // --http HOST:PORT; empty: the config's http.listen (none: no HTTP)
 };
 int run_serve(ServeOptions opt);
 
@@ -68,6 +69,17 @@ struct SubmitOptions {
   std::string file = "-";
 };
 int run_submit(const SubmitOptions& opt);
+
+struct TokenOptions {
+  std::string command;  // add | list | revoke
+  std::string person;
+  std::string name;
+  std::string id;  // revoke
+  bool sms_gateway = false;
+  std::string org = "config/org.yaml";
+  std::string state_dir = "state";
+};
+int run_token(const TokenOptions& opt);
 
 struct TailOptions {
   std::string kafka;  // brokers: read the Kafka topic instead of the embedded log

@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_flag("--until-idle", serve.until_idle, "stop once all input is processed");
   auto* partitions_opt = serve_cmd->add_option("--partitions", serve.partitions,
                                                "partitions of topics created (Kafka)");
+  serve_cmd->add_option("--http", serve.http,
+                        "HTTP API address HOST:PORT (default: config http.listen)");
 
   SubmitOptions submit;
   auto* submit_cmd = app.add_subcommand("submit", "提交输入事件 / send input events (JSON Lines)");
@@ -78,6 +80,23 @@ int main(int argc, char** argv) {
   submit_cmd->add_option("--partitions", submit.partitions, "partitions of topics created (Kafka)");
   submit_cmd->add_option("--state-dir", submit.state_dir, "the embedded engine's state directory");
   submit_cmd->add_option("file", submit.file, "JSON Lines file, - for stdin");
+
+  TokenOptions token;
+  auto* token_cmd = app.add_subcommand("token", "HTTP 接口访问令牌 / API tokens of the HTTP face");
+  token_cmd->require_subcommand(1);
+  auto* token_add =
+      token_cmd->add_subcommand("add", "创建令牌（只显示一次）/ create a token (shown once)");
+  token_add->add_option("--person", token.person, "person id in the org");
+  token_add->add_option("--name", token.name, "a label");
+  token_add->add_flag("--sms-gateway", token.sms_gateway,
+                      "a token for the SMS gateway (no person)");
+  token_add->add_option("--org", token.org, "org tree YAML (checks the person)");
+  auto* token_list = token_cmd->add_subcommand("list", "列出令牌 / list tokens");
+  auto* token_revoke = token_cmd->add_subcommand("revoke", "吊销令牌 / revoke a token");
+  token_revoke->add_option("id", token.id, "token id (see list)")->required();
+  for (auto* c : {token_add, token_list, token_revoke}) {
+    c->add_option("--state-dir", token.state_dir, "the engine's state directory");
+  }
 
   TailOptions tail;
   auto* tail_cmd =
@@ -107,5 +126,9 @@ int main(int argc, char** argv) {
   }
   if (submit_cmd->parsed()) return run_submit(submit);
   if (tail_cmd->parsed()) return run_tail(tail);
+  if (token_cmd->parsed()) {
+    token.command = token_add->parsed() ? "add" : token_list->parsed() ? "list" : "revoke";
+    return run_token(token);
+  }
   return 2;
 }

@@ -12,9 +12,11 @@
 
 #include "app/commands.hpp"
 #include "app/loading.hpp"
+#include "app/serve_http.hpp"
 #include "connectors/json_events.hpp"
 #include "connectors/kafka.hpp"
 #include "engine/service.hpp"
+#include "engine/views.hpp"
 #include "storage/local_log.hpp"
 #include "storage/rocksdb_store.hpp"
 
@@ -112,6 +114,8 @@ int run_serve(ServeOptions opt) {
   fs::create_directories(opt.state_dir, mkdir_error);
   RocksOptions ro;
   ro.sync_on_commit = true;
+  // The read models behind the HTTP API cost writes: kept only when the API runs.
+  ro.views = HttpFace::wanted(opt);
   auto store = RocksStore::open((fs::path(opt.state_dir) / "engine").string(), *engine, ro);
   if (!store.ok()) {
     spdlog::error("state {}: {}", opt.state_dir, store.error().message);
@@ -170,6 +174,11 @@ int run_serve(ServeOptions opt) {
                           const std::string& error) {
     return json::dead_letter_json(reason, error, r.topic, r.partition, r.offset, r.payload);
   };
+  // The HTTP face (app/serve_http.cpp), if configured: it appends to the same input topic.
+  auto http =
+      HttpFace::start(opt, org, log.get(), std::shared_ptr<CaseViews>(store.value()->views()));
+  if (!http) return 2;
+  if (*http) (*http)->wrap(codecs);
   ServiceOptions so;
   so.max_batch = opt.max_batch;
   so.poll_timeout_ms = opt.poll_timeout_ms;
@@ -189,7 +198,12 @@ int run_serve(ServeOptions opt) {
   bool first_batch_logged = false;
   uint64_t logged_records = 0;
   while (!g_stop.load()) {
+    auto t0 = std::chrono::steady_clock::now();
     auto r = service.run_once();
+    if (*http) {
+      std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
+      (*http)->after_batch(service.stats(), r.ok() && *r > 0 ? took.count() : 0, r.ok());
+    }
     if (!r.ok()) {
       if (!service.publish_pending()) {
         spdlog::error("batch failed: {}", r.error().message);

@@ -248,6 +248,9 @@ struct OrgLoader {
     if (n["role"]) {
       if (auto s = yaml::get_string(n["role"], file, "role", diags)) p.role = *s;
     }
+    if (n["phone"]) {
+      if (auto s = yaml::get_string(n["phone"], file, "phone", diags)) p.phone = *s;
+    }
     if (n["unit"]) {
       if (auto s = yaml::get_string(n["unit"], file, "person unit", diags)) {
         p.unit = *s;

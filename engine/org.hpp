@@ -30,6 +30,7 @@ struct Person {
   std::string unit;  // unit id
   UnitIdx unit_idx = kNoUnit;
   std::string role;
+  std::string phone;  // optional; the SMS channel maps a sender's number to the person
 };
 
 class Org {

@@ -11,6 +11,7 @@ PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config git python3
   # libraries / 依赖库
   libboost-dev            # Asio / Beast
+  libssl-dev              # libcrypto: SHA-256 of API tokens, CSPRNG
   librdkafka-dev
   libssl-dev              # SHA-256 / HMAC / base64 (libcrypto)
   librocksdb-dev
@@ -21,6 +22,7 @@ PACKAGES=(
   libcli11-dev            # the command line of the gridcase executable
   # tests & benchmarks / 测试与基准
   libgtest-dev libgmock-dev libbenchmark-dev
+  wrk                     # HTTP load generator (ops/bench/http_bench.sh)
   # clang, formatting, libFuzzer + sanitizer runtime / clang、格式化、模糊测试与 sanitizer 运行时
   clang clang-format libclang-rt-14-dev
   # Java for the local Kafka broker (ops/kafka) / 本地 Kafka broker 所需的 Java

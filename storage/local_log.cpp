@@ -93,11 +93,17 @@ LocalLog::~LocalLog() {
 Result<bool> LocalLog::catch_up() {
   auto s = db_->TryCatchUpWithPrimary();
   if (!s.ok()) return status_error(s, "catch up");
+  std::lock_guard lock(mu_);
   ends_.clear();
   return true;
 }
 
 int64_t LocalLog::end_offset(const std::string& topic) {
+  std::lock_guard lock(mu_);
+  return end_offset_locked(topic);
+}
+
+int64_t LocalLog::end_offset_locked(const std::string& topic) {
   for (const auto& [t, end] : ends_) {
     if (t == topic) return end;
   }
@@ -121,10 +127,20 @@ bool LocalLog::has_marker(const std::string& marker) {
   return db_->Get(rocksdb::ReadOptions(), "\x01marker/" + marker, &v).ok();
 }
 
+std::mutex& LocalLog::topic_mutex(const std::string& topic) {
+  std::lock_guard lock(mu_);
+  for (auto& [t, m] : topic_mu_) {
+    if (t == topic) return *m;
+  }
+  topic_mu_.emplace_back(topic, std::make_unique<std::mutex>());
+  return *topic_mu_.back().second;
+}
+
 Result<int64_t> LocalLog::append(const std::string& topic,
                                  const std::vector<std::pair<std::string, std::string>>& records,
                                  const std::string& marker) {
   if (follower_) return err("local log: a follower cannot append");
+  std::lock_guard topic_lock(topic_mutex(topic));
   int64_t first = end_offset(topic);
   rocksdb::WriteBatch batch;
   int64_t off = first;
@@ -134,6 +150,7 @@ Result<int64_t> LocalLog::append(const std::string& topic,
   wo.sync = true;
   auto s = db_->Write(wo, &batch);
   if (!s.ok()) return status_error(s, "append to " + topic);
+  std::lock_guard lock(mu_);
   for (auto& [t, end] : ends_) {
     if (t == topic) end = off;
   }

@@ -11,6 +11,7 @@
 // Other processes read the log (gridcase tail) as a RocksDB secondary instance.
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,7 +26,9 @@ namespace gridcase {
 
 class LocalLog {
  public:
-  // Opens (creating) the log for writing; one process at a time.
+  // Opens (creating) the log for writing; one process at a time. Within that process,
+  // append() and read() may be called from any thread (the engine's loop and the HTTP
+  // intake share one log in `serve`).
   static Result<std::unique_ptr<LocalLog>> open(const std::string& dir);
   // Opens a read-only follower of a log another process may be writing.
   static Result<std::unique_ptr<LocalLog>> open_follower(const std::string& dir,
@@ -47,7 +50,16 @@ class LocalLog {
   LocalLog() = default;
   rocksdb::DB* db_ = nullptr;
   bool follower_ = false;
+  // Appends to one topic are serialised: two writers must never be handed the same offsets
+  // (the spool ingest and the HTTP intake both append to the input topic), and a reader
+  // must never see offset N+1 before N. Appends to different topics run concurrently, so
+  // RocksDB merges their synced writes into one WAL sync (the engine publishing case events
+  // while the HTTP intake appends input).
+  std::mutex& topic_mutex(const std::string& topic);
+  std::mutex mu_;  // guards ends_ and topic_mu_ (held briefly, never across a write)
   std::vector<std::pair<std::string, int64_t>> ends_;  // cached end offsets per topic
+  std::vector<std::pair<std::string, std::unique_ptr<std::mutex>>> topic_mu_;
+  int64_t end_offset_locked(const std::string& topic);
 };
 
 // Reads the input topic of a LocalLog, first ingesting the spool directory.

@@ -1,0 +1,205 @@
+#include "app/serve_http.hpp"
+
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "connectors/http/outcomes.hpp"
+#include "connectors/http/server.hpp"
+#include "connectors/kafka.hpp"
+#include "engine/views.hpp"
+#include "storage/local_log.hpp"
+
+namespace gridcase::app {
+
+namespace {
+
+// The `http:` section of config/gridcase.yaml.
+bool read_http_config(const std::string& path, std::string& listen, http::ServerOptions& o) {
+  if (path.empty()) return true;
+  try {
+    YAML::Node c = YAML::LoadFile(path);
+    YAML::Node h = c["http"];
+    if (!h) return true;
+    if (h["listen"] && listen.empty()) listen = h["listen"].as<std::string>();
+    if (h["threads"]) o.threads = h["threads"].as<int>();
+    if (h["body_limit"]) o.api.body_limit = h["body_limit"].as<size_t>();
+    if (h["batch_body_limit"]) o.api.batch_body_limit = h["batch_body_limit"].as<size_t>();
+    if (h["batch_max_lines"]) o.api.batch_max_lines = h["batch_max_lines"].as<size_t>();
+    if (h["read_timeout_ms"])
+      o.read_timeout = std::chrono::milliseconds(h["read_timeout_ms"].as<int>());
+    if (h["action_timeout_ms"]) {
+      o.api.action_timeout = std::chrono::milliseconds(h["action_timeout_ms"].as<int>());
+    }
+    if (YAML::Node r = h["rate_limit"]) {
+      if (r["per_second"]) o.api.rate_per_second = r["per_second"].as<double>();
+      if (r["burst"]) o.api.rate_burst = r["burst"].as<double>();
+    }
+  } catch (const YAML::Exception& e) {
+    spdlog::error("{}:{}:{}: http: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+struct HttpFace::Impl {
+  std::unique_ptr<http::TokenStore> tokens;
+  std::unique_ptr<kafka::KafkaSink> kafka_sink;  // Kafka mode: the intake's own producer
+  std::unique_ptr<http::GroupCommitIntake> intake;
+  std::shared_ptr<CaseViews> views;
+  std::unique_ptr<http::HttpServer> server;  // last: stopped first
+  http::OutcomeTracker tracker;
+  // Mirrors of the service's counters, read by /metrics on the HTTP threads.
+  std::atomic<uint64_t> batches{0}, records{0}, dead_letters{0}, published{0};
+  std::atomic<int64_t> last_ok_ms{0};
+  http::Histogram batch_seconds{{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}};
+
+  ~Impl() {
+    if (server) server->stop();  // before the intake and the views it uses go
+  }
+
+  std::string metrics() {
+    std::string out;
+    auto counter = [&](const char* name, const char* help, double v) {
+      http::metric_header(out, name, "counter", help);
+      http::metric_line(out, name, "", v);
+    };
+    counter("gridcase_engine_batches_total", "batches committed", batches.load());
+    counter("gridcase_engine_events_in_total", "input records processed", records.load());
+    counter("gridcase_engine_messages_out_total", "case events and dead letters published",
+            published.load());
+    counter("gridcase_engine_dead_letters_total", "input records sent to the dead-letter topic",
+            dead_letters.load());
+    batch_seconds.render(out, "gridcase_engine_batch_seconds", "time of one batch (run_once)");
+    auto st = intake->stats();
+    counter("gridcase_http_intake_groups_total", "durable appends of the HTTP intake", st.groups);
+    counter("gridcase_http_intake_records_total", "input events appended by the HTTP intake",
+            st.records);
+    counter("gridcase_http_intake_failures_total", "failed intake appends", st.failures);
+    // TODO(views): open cases and pending timers once the store's views are merged
+    // (CaseViews::stats gives open_by_level; timers need a store count).
+    return out;
+  }
+};
+
+HttpFace::HttpFace(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpFace::~HttpFace() = default;
+
+bool HttpFace::wanted(const ServeOptions& opt) {
+  std::string listen = opt.http;
+  http::ServerOptions so;
+  if (!read_http_config(opt.config, listen, so)) return true;  // start() reports the error
+  return !listen.empty() && !(opt.until_idle && opt.http.empty());
+}
+
+std::optional<std::unique_ptr<HttpFace>> HttpFace::start(const ServeOptions& opt, const Org& org,
+                                                         LocalLog* log,
+                                                         std::shared_ptr<CaseViews> views) {
+  std::string listen = opt.http;
+  http::ServerOptions so;
+  if (!read_http_config(opt.config, listen, so)) return std::nullopt;
+  if (listen.empty()) return std::unique_ptr<HttpFace>();
+  if (opt.until_idle && opt.http.empty()) {
+    // A run that drains its input and stops (demos, tests) takes no HTTP input unless asked.
+    spdlog::info("--until-idle: HTTP 未启动 / HTTP not started (use --http to have it)");
+    return std::unique_ptr<HttpFace>();
+  }
+  auto impl = std::make_unique<Impl>();
+  auto tokens =
+      http::TokenStore::open((std::filesystem::path(opt.state_dir) / "tokens.json").string());
+  if (!tokens.ok()) {
+    spdlog::error("http: {}", tokens.error().message);
+    return std::nullopt;
+  }
+  impl->tokens = std::move(tokens).value();
+  std::string topic = opt.input_topic;
+  if (log) {
+    // The same log the service reads: LocalLog serialises appends (offsets never collide).
+    impl->intake = std::make_unique<http::GroupCommitIntake>(
+        [log, topic](const std::vector<http::IntakeRecord>& records) -> Result<bool> {
+          std::vector<std::pair<std::string, std::string>> kv;
+          kv.reserve(records.size());
+          for (const auto& r : records) kv.emplace_back(r.key, r.payload);
+          auto r = log->append(topic, kv);
+          if (!r.ok()) return r.error();
+          return true;
+        });
+  } else {
+    kafka::KafkaOptions ko;
+    ko.brokers = opt.kafka;
+    ko.input_topic = topic;
+    ko.client_id = "gridcase-http";
+    auto sink = kafka::KafkaSink::open(ko);
+    if (!sink.ok()) {
+      spdlog::error("http: Kafka producer: {}", sink.error().message);
+      return std::nullopt;
+    }
+    impl->kafka_sink = std::move(sink).value();
+    kafka::KafkaSink* raw = impl->kafka_sink.get();
+    // One writer thread calls publish(): KafkaSink is not thread-safe, and one flush per
+    // group is the point anyway. acks=all: 202 means on every in-sync replica.
+    impl->intake = std::make_unique<http::GroupCommitIntake>(
+        [raw, topic](const std::vector<http::IntakeRecord>& records) -> Result<bool> {
+          std::vector<OutMessage> msgs;
+          msgs.reserve(records.size());
+          for (const auto& r : records) msgs.push_back({topic, r.key, r.payload});
+          return raw->publish(msgs);
+        });
+  }
+  impl->views = std::move(views);
+  http::ApiDeps deps;
+  deps.org = &org;
+  deps.tokens = impl->tokens.get();
+  deps.intake = impl->intake.get();
+  deps.views = impl->views;
+  Impl* raw = impl.get();
+  deps.hooks.store_ready = [raw](std::string* why) {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    int64_t last = raw->last_ok_ms.load();
+    if (last > 0 && now - last < 10000) return true;
+    *why = last == 0 ? "引擎尚未完成第一批 / no batch yet"
+                     : "引擎 10 秒内没有完成批次 / engine stalled";
+    return false;
+  };
+  deps.hooks.service_metrics = [raw] { return raw->metrics(); };
+  so.listen = listen;
+  auto server = http::HttpServer::start(std::move(deps), so);
+  if (!server.ok()) {
+    spdlog::error("{}", server.error().message);
+    return std::nullopt;
+  }
+  impl->server = std::move(server).value();
+  spdlog::info("HTTP 接口已启动 / HTTP API on http://{} ({} threads{})", impl->server->address(),
+               so.threads, impl->views ? "" : ", case views not available: read endpoints 503");
+  return std::unique_ptr<HttpFace>(new HttpFace(std::move(impl)));
+}
+
+void HttpFace::wrap(ServiceCodecs& codecs) {
+  impl_->tracker.wrap(codecs);
+}
+
+void HttpFace::after_batch(const ServiceStats& stats, double seconds, bool ok) {
+  Impl& m = *impl_;
+  m.batches = stats.batches;
+  m.records = stats.records;
+  m.dead_letters = stats.dead_letters;
+  m.published = stats.published;
+  http::HttpServer* server = m.server.get();
+  m.tracker.batch_done(
+      ok, [server](const std::string& id, const http::ActionOutcome& o,
+                   const std::vector<std::string>& events) { server->on_outcome(id, o, events); });
+  if (!ok) return;
+  m.last_ok_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  if (seconds > 0) m.batch_seconds.observe(seconds);
+  if (m.views) m.server->on_feed(m.views->feed_head());
+}
+
+}  // namespace gridcase::app

@@ -1,0 +1,42 @@
+#pragma once
+// The HTTP face of `gridcase serve`, wired beside the engine loop: reports and actions go
+// into the same input topic the service reads (the embedded log or Kafka), and the
+// service's codecs are wrapped so the outcome of each action is known after its batch.
+#include <memory>
+#include <optional>
+
+#include "app/commands.hpp"
+#include "engine/service.hpp"
+
+namespace gridcase {
+class Org;
+class LocalLog;
+class CaseViews;
+}  // namespace gridcase
+
+namespace gridcase::app {
+
+class HttpFace {
+ public:
+  // nullopt: the configuration is wrong or the server cannot start (logged). A null
+  // pointer: HTTP is not configured (no --http, no http.listen).
+  static std::optional<std::unique_ptr<HttpFace>> start(const ServeOptions& opt, const Org& org,
+                                                        LocalLog* log,
+                                                        std::shared_ptr<CaseViews> views);
+  ~HttpFace();
+  // Whether start() will run a server for these options (then the store keeps its views).
+  static bool wanted(const ServeOptions& opt);
+
+  // Wraps parse/format/dead_letter to follow each action through its batch.
+  void wrap(ServiceCodecs& codecs);
+  // After every run_once(): outcomes to waiting requests, SSE wake-up, metrics.
+  void after_batch(const ServiceStats& stats, double seconds, bool ok);
+
+  struct Impl;
+
+ private:
+  explicit HttpFace(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gridcase::app

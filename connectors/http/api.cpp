@@ -1,0 +1,1348 @@
+#include "connectors/http/api.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "connectors/http/openapi_doc.hpp"
+
+namespace gridcase::http {
+
+using nlohmann::json;
+
+namespace {
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+ApiResponse json_response(int status, const json& body) {
+  ApiResponse r;
+  r.status = status;
+  r.body = dump(body);
+  return r;
+}
+
+ApiError unavailable_views() {
+  return {503,
+          "views_unavailable",
+          "案件视图尚未启用，暂不能查询 / case views are not available in this build",
+          {}};
+}
+
+std::optional<std::string> query_value(const ApiRequest& req, std::string_view name) {
+  for (const auto& [k, v] : req.query) {
+    if (k == name) return v;
+  }
+  return std::nullopt;
+}
+
+std::string param(const ApiRequest& req, std::string_view name) {
+  for (const auto& [k, v] : req.params) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+// "application/json; charset=utf-8" -> "application/json"
+std::string media_type(std::string_view ct) {
+  std::string out(ct.substr(0, ct.find(';')));
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool reserved_action(std::string_view a) {
+  return a == "opened" || a == "report" || a == "sla_warning" || a == "sla_expired";
+}
+
+bool valid_action_name(std::string_view a) {
+  if (a.empty() || a.size() > 64) return false;
+  for (char c : a) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return a[0] >= 'a' && a[0] <= 'z';
+}
+
+json summary_json(const CaseSummary& c, Timestamp now) {
+  json j = {{"case_id", c.case_id},
+            {"workflow", c.workflow},
+            {"state", c.state},
+            {"level", c.level},
+            {"unit", c.unit},
+            {"grid", c.grid},
+            {"category", c.category},
+            {"title", c.title},
+            {"severity", c.severity},
+            {"closed", c.closed},
+            {"opened_at", format_timestamp(c.opened_at)},
+            {"updated_at", format_timestamp(c.updated_at)},
+            {"sla_due", c.sla_due ? json(format_timestamp(*c.sla_due)) : json(nullptr)},
+            {"overdue", !c.closed && c.sla_due && *c.sla_due < now},
+            {"seq", c.seq},
+            {"co_handlers", c.co_handlers}};
+  return j;
+}
+
+// The SMS reply is short: the zh-CN part of a message ("中文 / English" -> "中文").
+std::string zh_only(const std::string& m) {
+  size_t p = m.find(" / ");
+  return p == std::string::npos ? m : m.substr(0, p);
+}
+
+std::string today_compact(Timestamp t) {
+  std::string s = format_timestamp(t);  // 2026-06-12T08:30:00Z
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < 10; ++i) {
+    if (s[i] != '-') out.push_back(s[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---- access -------------------------------------------------------------------------------
+
+bool is_supervisor_role(std::string_view role) {
+  return role == "grid_instructor" || role == "village_officer" || role == "community_officer" ||
+         role == "township_officer" || role == "county_officer";
+}
+
+std::optional<ApiError> check_capability(const Caller& caller, Capability cap) {
+  auto deny = [](std::string why) { return ApiError{403, "forbidden", std::move(why), {}}; };
+  if (caller.gateway) {
+    if (cap == Capability::Sms) return std::nullopt;
+    return deny("短信网关令牌只能用于 /v1/sms / the SMS gateway token is for /v1/sms only");
+  }
+  if (caller.admin) return std::nullopt;
+  const std::string& role = caller.role;
+  if (cap == Capability::Sms) {
+    return deny("只有短信网关令牌可以调用 /v1/sms / only the SMS gateway's token may post SMS");
+  }
+  if (role == "grid_worker" || role == "grid_head") {
+    // Grid staff report, and handle what their own grid holds: the shipped workflows give
+    // grid-level cases to the grid (`by: assignee`), so they must see and act on those.
+    if (cap == Capability::Report || cap == Capability::ReadCase || cap == Capability::Act) {
+      return std::nullopt;
+    }
+    return deny(
+        "网格员只能上报和处理本网格的案件，无权进行此查询 / grid staff may not use this "
+        "endpoint");
+  }
+  if (is_supervisor_role(role)) return std::nullopt;
+  return deny("角色“" + role + "”没有访问权限 / this role has no access");
+}
+
+// ---- idempotent reports ------------------------------------------------------------------
+
+// Report ids accepted (or being accepted) by this process: a retry gets the same answer and
+// writes nothing; a retry racing the first attempt waits for its outcome.
+class Api::ReportLedger {
+ public:
+  explicit ReportLedger(size_t capacity) : capacity_(capacity) {}
+  enum class Begin { New, Done, Waiting, Conflict };
+
+  Begin begin(const std::string& id, const std::string& grid, std::function<void(bool)> waiter) {
+    std::lock_guard g(mu_);
+    auto it = map_.find(id);
+    if (it == map_.end()) {
+      map_.emplace(id, Entry{grid, false, {}});
+      return Begin::New;
+    }
+    if (it->second.grid != grid) return Begin::Conflict;
+    if (it->second.done) return Begin::Done;
+    it->second.waiters.push_back(std::move(waiter));
+    return Begin::Waiting;
+  }
+
+  // ok: remembered for retries; else forgotten (a retry tries again).
+  void finish(const std::string& id, bool ok) {
+    std::vector<std::function<void(bool)>> waiters;
+    {
+      std::lock_guard g(mu_);
+      auto it = map_.find(id);
+      if (it == map_.end()) return;
+      waiters = std::move(it->second.waiters);
+      if (ok) {
+        it->second.done = true;
+        order_.push_back(id);
+        while (order_.size() > capacity_) {
+          map_.erase(order_.front());
+          order_.pop_front();
+        }
+      } else {
+        map_.erase(it);
+      }
+    }
+    for (auto& w : waiters) w(ok);
+  }
+
+ private:
+  struct Entry {
+    std::string grid;
+    bool done = false;
+    std::vector<std::function<void(bool)>> waiters;
+  };
+  size_t capacity_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> map_;
+  std::deque<std::string> order_;
+};
+
+// A token bucket per API token.
+class Api::RateLimiter {
+ public:
+  RateLimiter(double rate, double burst) : rate_(rate), burst_(std::max(burst, 1.0)) {}
+  // 0 when allowed, else the seconds until one request would be.
+  double take(const std::string& key) {
+    if (rate_ <= 0) return 0;
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard g(mu_);
+    auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now});
+    Bucket& b = it->second;
+    if (!fresh) {
+      double dt = std::chrono::duration<double>(now - b.last).count();
+      b.tokens = std::min(burst_, b.tokens + dt * rate_);
+      b.last = now;
+    }
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return (1 - b.tokens) / rate_;
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point last;
+  };
+  double rate_, burst_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+struct Api::Waiter {
+  Reply reply;
+  std::string action_id;
+};
+
+ApiResponse error_response(const ApiError& e) {
+  ApiResponse r;
+  r.status = e.status;
+  r.body = error_body(e);
+  if (e.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+Api::Api(ApiDeps deps, ApiOptions options)
+    : deps_(std::move(deps)),
+      options_(options),
+      ledger_(std::make_unique<ReportLedger>(options.remembered_reports)),
+      limiter_(std::make_unique<RateLimiter>(options.rate_per_second, options.rate_burst)) {
+  for (const Person& p : deps_.org->people) {
+    if (!p.phone.empty()) by_phone_.emplace(normalize_phone(p.phone), &p);
+  }
+}
+
+Api::~Api() = default;
+
+void Api::submit(std::vector<IntakeRecord> records, Intake::Done done) {
+  {
+    std::lock_guard g(inflight_mu_);
+    ++inflight_;
+  }
+  deps_.intake->submit(std::move(records), [this, done = std::move(done)](Result<bool> r) {
+    done(std::move(r));
+    std::lock_guard g(inflight_mu_);
+    if (--inflight_ == 0) inflight_cv_.notify_all();
+  });
+}
+
+void Api::drain() {
+  std::unique_lock lock(inflight_mu_);
+  inflight_cv_.wait(lock, [this] { return inflight_ == 0; });
+}
+
+Timestamp Api::now() const {
+  if (deps_.now) return deps_.now();
+  auto d = std::chrono::system_clock::now().time_since_epoch();
+  return Timestamp{std::chrono::duration_cast<std::chrono::milliseconds>(d).count()};
+}
+
+size_t Api::body_limit(const Route* route) const {
+  if (route && route->id == RouteId::ReportsBatch) return options_.batch_body_limit;
+  return options_.body_limit;
+}
+
+void Api::handle(const Route& route, ApiRequest req, Reply reply) noexcept {
+  try {
+    dispatch(route, req, reply);
+  } catch (const std::exception& e) {
+    // Nothing here should throw; if it does, the client still gets an answer. `reply` may
+    // have been moved into a pending operation already: then that one answers.
+    if (reply)
+      reply(error_response(
+          {500, "internal", std::string("内部错误 / internal error: ") + e.what(), {}}));
+  } catch (...) {
+    if (reply) reply(error_response({500, "internal", "内部错误 / internal error", {}}));
+  }
+}
+
+Result<Caller> Api::authenticate(const ApiRequest& req, ApiError* error) {
+  std::string_view h = req.authorization;
+  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+  if (h.size() < 7 || !(h.substr(0, 7) == "Bearer " || h.substr(0, 7) == "bearer ")) {
+    *error = {
+        401, "unauthorized", "缺少访问令牌（Authorization: Bearer ...）/ missing bearer token", {}};
+    return err(error->message);
+  }
+  std::string_view token = h.substr(7);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  auto info = deps_.tokens->find(token);
+  if (!info) {
+    *error = {401, "unauthorized", "访问令牌无效或已吊销 / invalid or revoked token", {}};
+    return err(error->message);
+  }
+  Caller c;
+  c.token = *info;
+  if (info->kind == "sms_gateway") {
+    c.gateway = true;
+    return c;
+  }
+  c.person = deps_.org->find_person(info->person);
+  if (!c.person) {
+    *error = {
+        401,
+        "unauthorized",
+        "令牌所属人员“" + info->person + "”不在组织架构中 / the token's person is not in the org",
+        {}};
+    return err(error->message);
+  }
+  c.role = c.person->role;
+  c.admin = c.role == "admin";
+  c.unit = c.admin ? kNoUnit : deps_.org->find_unit(c.person->unit);
+  if (!c.admin && c.unit == kNoUnit) {
+    *error = {401, "unauthorized", "令牌所属人员没有所属单位 / the token's person has no unit", {}};
+    return err(error->message);
+  }
+  return c;
+}
+
+std::optional<ApiResponse> Api::rate_limit(const Caller& caller) {
+  double wait = limiter_->take(caller.token.id);
+  if (wait <= 0) return std::nullopt;
+  int seconds = std::max(1, static_cast<int>(std::ceil(wait)));
+  ApiResponse r = error_response(
+      {429,
+       "rate_limited",
+       "请求过于频繁，请 " + std::to_string(seconds) + " 秒后重试 / too many requests",
+       {}});
+  r.headers.emplace_back("Retry-After", std::to_string(seconds));
+  return r;
+}
+
+ReportContext Api::report_context(const Caller& caller, std::string channel) {
+  ReportContext ctx;
+  ctx.org = deps_.org;
+  ctx.reporter = caller.person ? caller.person->id : "";
+  ctx.reporter_unit = caller.person ? caller.person->unit : "";
+  ctx.scope = caller.admin ? kNoUnit : caller.unit;
+  ctx.may_name_reporter = caller.admin;
+  ctx.channel = std::move(channel);
+  ctx.now = now();
+  Timestamp t = ctx.now;
+  ctx.new_report_id = [t] { return "r-" + today_compact(t) + "-" + random_hex(6); };
+  return ctx;
+}
+
+void Api::dispatch(const Route& route, ApiRequest& req, Reply& reply) {
+  switch (route.id) {
+    case RouteId::Healthz:
+      reply(json_response(200, {{"status", "ok"}}));
+      return;
+    case RouteId::Readyz:
+      get_ready(reply);
+      return;
+    case RouteId::Metrics:
+      get_metrics(reply);
+      return;
+    case RouteId::OpenApi: {
+      ApiResponse r;
+      r.body = std::string(kOpenApiJson);
+      reply(std::move(r));
+      return;
+    }
+    default:
+      break;
+  }
+  ApiError e;
+  auto caller = authenticate(req, &e);
+  if (!caller.ok()) {
+    reply(error_response(e));
+    return;
+  }
+  const Caller& c = caller.value();
+  Capability cap = Capability::ReadCase;
+  switch (route.id) {
+    case RouteId::Reports:
+    case RouteId::ReportsBatch:
+      cap = Capability::Report;
+      break;
+    case RouteId::Sms:
+      cap = Capability::Sms;
+      break;
+    case RouteId::Inbox:
+    case RouteId::Case:
+      cap = Capability::ReadCase;
+      break;
+    case RouteId::Cases:
+      cap = Capability::ListCases;
+      break;
+    case RouteId::CaseActions:
+      cap = Capability::Act;
+      break;
+    case RouteId::Stats:
+      cap = Capability::Stats;
+      break;
+    case RouteId::Stream:
+      cap = Capability::Stream;
+      break;
+    default:
+      break;
+  }
+  if (auto denied = check_capability(c, cap)) {
+    reply(error_response(*denied));
+    return;
+  }
+  bool writes = cap == Capability::Report || cap == Capability::Sms || cap == Capability::Act;
+  if (writes) {
+    if (auto limited = rate_limit(c)) {
+      reply(std::move(*limited));
+      return;
+    }
+  }
+  switch (route.id) {
+    case RouteId::Reports:
+      post_report(c, req, std::move(reply));
+      return;
+    case RouteId::ReportsBatch:
+      post_batch(c, req, std::move(reply));
+      return;
+    case RouteId::Sms:
+      post_sms(c, req, std::move(reply));
+      return;
+    case RouteId::Inbox:
+      get_cases(c, req, reply, true);
+      return;
+    case RouteId::Cases:
+      get_cases(c, req, reply, false);
+      return;
+    case RouteId::Case:
+      get_case(c, req, reply);
+      return;
+    case RouteId::CaseActions:
+      post_action(c, req, std::move(reply));
+      return;
+    case RouteId::Stats:
+      get_stats(c, req, reply);
+      return;
+    case RouteId::Stream:
+      get_stream(c, req, reply);
+      return;
+    default:
+      reply(error_response({404, "not_found", "未找到 / not found", {}}));
+  }
+}
+
+// ---- reports -------------------------------------------------------------------------------
+
+void Api::post_report(const Caller& caller, ApiRequest& req, Reply reply) {
+  std::string mt = media_type(req.content_type);
+  if (!mt.empty() && mt != "application/json") {
+    reply(error_response({415,
+                          "unsupported_media_type",
+                          "请求体须为 application/json / the body must be JSON",
+                          {}}));
+    return;
+  }
+  ApiError e;
+  auto body = parse_json_body(req.body, &e);
+  if (!body.ok()) {
+    reply(error_response(e));
+    return;
+  }
+  std::vector<FieldError> fields;
+  auto valid = check_report(std::move(body).value(), report_context(caller, "app"), &fields);
+  if (!valid.ok()) {
+    reply(error_response(
+        {400, "validation_failed", "上报内容有误 / the report is invalid", std::move(fields)}));
+    return;
+  }
+  ValidReport v = std::move(valid).value();
+  // The answer is built once, before the append: the intake's callback only copies it.
+  std::string answer = dump(json{{"case_id", v.report_id}, {"report_id", v.report_id}});
+  auto accepted = [answer](bool replay) {
+    ApiResponse r;
+    r.status = 202;
+    r.body = answer;
+    if (replay) r.headers.emplace_back("Idempotent-Replayed", "true");
+    return r;
+  };
+  auto failed = [] {
+    return error_response({503,
+                           "intake_unavailable",
+                           "暂时无法保存上报，请稍后重试 / could not store the report, retry",
+                           {}});
+  };
+  auto shared_reply = std::make_shared<Reply>(std::move(reply));
+  auto begin = ledger_->begin(v.report_id, v.grid, [shared_reply, accepted, failed](bool ok) {
+    (*shared_reply)(ok ? accepted(true) : failed());
+  });
+  switch (begin) {
+    case ReportLedger::Begin::Done:
+      (*shared_reply)(accepted(true));
+      return;
+    case ReportLedger::Begin::Waiting:
+      return;  // answered when the first attempt finishes
+    case ReportLedger::Begin::Conflict:
+      (*shared_reply)(error_response({409,
+                                      "conflict",
+                                      "report_id“" + v.report_id +
+                                          "”已用于另一个网格的上报 / report_id already used for "
+                                          "another grid",
+                                      {{"report.report_id", "已被使用 / already used"}}}));
+      return;
+    case ReportLedger::Begin::New:
+      break;
+  }
+  std::vector<IntakeRecord> records;
+  records.push_back({v.grid, std::move(v.event_line)});
+  std::string id = v.report_id;
+  submit(std::move(records), [this, id, shared_reply, accepted, failed](Result<bool> r) {
+    ledger_->finish(id, r.ok());
+    (*shared_reply)(r.ok() ? accepted(false) : failed());
+  });
+}
+
+void Api::post_batch(const Caller& caller, ApiRequest& req, Reply reply) {
+  std::string mt = media_type(req.content_type);
+  bool csv = mt == "text/csv";
+  bool jsonl = mt == "application/x-ndjson" || mt == "application/jsonl" ||
+               mt == "application/json-lines" || mt == "application/jsonlines";
+  if (!csv && !jsonl) {
+    reply(error_response({415,
+                          "unsupported_media_type",
+                          "批量上报须为 application/x-ndjson 或 text/csv / use JSON Lines or CSV",
+                          {}}));
+    return;
+  }
+  // One result per input line; `pending` counts lines still waiting for the append.
+  struct Batch {
+    std::mutex mu;
+    json results = json::array();
+    size_t pending = 0;
+    size_t accepted = 0, rejected = 0;
+    Reply reply;
+    bool answered = false;
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->reply = std::move(reply);
+  struct Candidate {
+    size_t line;
+    ValidReport report;
+  };
+  std::vector<Candidate> candidates;
+  auto reject = [&](size_t line, const ApiError& e) {
+    json r = {{"line", line}, {"status", e.status}};
+    r.update(error_json(e));
+    batch->results.push_back(std::move(r));
+    ++batch->rejected;
+  };
+  ReportContext ctx = report_context(caller, "batch");
+  auto consider = [&](size_t line, json report) {
+    std::vector<FieldError> fields;
+    auto valid = check_report(std::move(report), ctx, &fields);
+    if (!valid.ok()) {
+      reject(line,
+             {400, "validation_failed", "上报内容有误 / the report is invalid", std::move(fields)});
+      return;
+    }
+    candidates.push_back({line, std::move(valid).value()});
+  };
+  size_t lines = 0;
+  if (jsonl) {
+    for (auto [line, text] : split_lines(req.body)) {
+      if (++lines > options_.batch_max_lines) break;
+      ApiError e;
+      auto j = parse_json_body(text, &e);
+      if (!j.ok()) {
+        reject(line, e);
+        continue;
+      }
+      consider(line, std::move(j).value());
+    }
+  } else {
+    auto records = parse_csv(req.body);
+    if (records.empty() || !records[0].error.empty()) {
+      batch->reply(
+          error_response({400,
+                          "invalid_csv",
+                          "CSV 须有表头行（如 grid,category,severity,title）/ CSV needs a header",
+                          {}}));
+      return;
+    }
+    std::vector<std::string> header;
+    for (std::string h : records[0].cells) {
+      while (!h.empty() && (h.back() == ' ' || h.back() == '\r')) h.pop_back();
+      while (!h.empty() && h.front() == ' ') h.erase(0, 1);
+      for (char& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      header.push_back(std::move(h));
+    }
+    for (size_t i = 1; i < records.size(); ++i) {
+      if (++lines > options_.batch_max_lines) break;
+      const CsvRecord& rec = records[i];
+      if (!rec.error.empty()) {
+        reject(rec.line, {400, "invalid_csv", rec.error, {}});
+        continue;
+      }
+      bool utf8 = true;
+      for (const auto& cell : rec.cells) utf8 = utf8 && valid_utf8(cell);
+      if (!utf8) {
+        reject(rec.line, {400, "invalid_utf8", "此行不是合法的 UTF-8 编码 / not valid UTF-8", {}});
+        continue;
+      }
+      std::vector<FieldError> fields;
+      json report = csv_record_to_report(header, rec.cells, &fields);
+      if (!fields.empty()) {
+        reject(rec.line, {400, "validation_failed", "上报内容有误 / the report is invalid",
+                          std::move(fields)});
+        continue;
+      }
+      consider(rec.line, std::move(report));
+    }
+  }
+  if (lines > options_.batch_max_lines) {
+    batch->reply(error_response(
+        {413,
+         "too_many_lines",
+         "一次最多上报 " + std::to_string(options_.batch_max_lines) + " 行 / too many lines",
+         {}}));
+    return;
+  }
+  auto finish_if_done = [](const std::shared_ptr<Batch>& b) {
+    // Called with b->mu held.
+    if (b->pending != 0 || b->answered) return std::optional<ApiResponse>{};
+    b->answered = true;
+    auto& arr = b->results;
+    std::stable_sort(arr.begin(), arr.end(), [](const json& x, const json& y) {
+      return x["line"].get<size_t>() < y["line"].get<size_t>();
+    });
+    json body = {{"accepted", b->accepted}, {"rejected", b->rejected}, {"results", arr}};
+    return std::optional<ApiResponse>(json_response(200, body));
+  };
+  auto settle = [finish_if_done](const std::shared_ptr<Batch>& b, size_t line,
+                                 const std::string& id, bool ok) {
+    std::optional<ApiResponse> done;
+    {
+      std::lock_guard g(b->mu);
+      if (ok) {
+        b->results.push_back({{"line", line}, {"status", 202}, {"case_id", id}, {"report_id", id}});
+        ++b->accepted;
+      } else {
+        json r = {{"line", line}, {"status", 503}};
+        r.update(error_json({503,
+                             "intake_unavailable",
+                             "暂时无法保存上报，请稍后重试 / could not store the report",
+                             {}}));
+        b->results.push_back(std::move(r));
+        ++b->rejected;
+      }
+      --b->pending;
+      done = finish_if_done(b);
+    }
+    if (done) b->reply(std::move(*done));
+  };
+  std::vector<IntakeRecord> records;
+  std::vector<std::pair<size_t, std::string>> fresh;  // (line, report id) in this append
+  {
+    std::lock_guard g(batch->mu);
+    batch->pending = candidates.size() + 1;  // +1: released below, once all are registered
+  }
+  for (auto& c : candidates) {
+    std::string id = c.report.report_id;
+    size_t line = c.line;
+    auto begin = ledger_->begin(
+        id, c.report.grid, [batch, settle, line, id](bool ok) { settle(batch, line, id, ok); });
+    switch (begin) {
+      case ReportLedger::Begin::New:
+        records.push_back({c.report.grid, std::move(c.report.event_line)});
+        fresh.emplace_back(line, id);
+        break;
+      case ReportLedger::Begin::Done:
+        settle(batch, line, id, true);
+        break;
+      case ReportLedger::Begin::Waiting:
+        break;
+      case ReportLedger::Begin::Conflict: {
+        std::lock_guard g(batch->mu);
+        json r = {{"line", line}, {"status", 409}};
+        r.update(
+            error_json({409,
+                        "conflict",
+                        "report_id“" + id + "”已用于另一个网格 / report_id used for another grid",
+                        {}}));
+        batch->results.push_back(std::move(r));
+        ++batch->rejected;
+        --batch->pending;
+        break;
+      }
+    }
+  }
+  auto release = [batch, finish_if_done] {
+    std::optional<ApiResponse> done;
+    {
+      std::lock_guard g(batch->mu);
+      --batch->pending;
+      done = finish_if_done(batch);
+    }
+    if (done) batch->reply(std::move(*done));
+  };
+  if (records.empty()) {
+    release();
+    return;
+  }
+  submit(std::move(records), [this, batch, settle, fresh, release](Result<bool> r) {
+    for (const auto& [line, id] : fresh) {
+      ledger_->finish(id, r.ok());  // answers retries (and repeats within this batch)
+      settle(batch, line, id, r.ok());
+    }
+    release();
+  });
+}
+
+// ---- SMS -----------------------------------------------------------------------------------
+
+void Api::post_sms(const Caller& caller, ApiRequest& req, Reply reply) {
+  (void)caller;
+  // Gateways post a form or JSON: from (the sender's phone), text, optionally a message id.
+  std::string from, text, msg_id;
+  std::string mt = media_type(req.content_type);
+  if (mt == "application/json") {
+    ApiError e;
+    auto body = parse_json_body(req.body, &e);
+    if (!body.ok()) {
+      reply(error_response(e));
+      return;
+    }
+    const json& j = body.value();
+    if (!j.is_object()) {
+      reply(error_response(
+          {400, "validation_failed", "请求体须为 JSON 对象 / must be an object", {}}));
+      return;
+    }
+    auto str = [&](const char* k) {
+      auto it = j.find(k);
+      return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    from = str("from");
+    text = str("text");
+    msg_id = str("id");
+    if (msg_id.empty()) msg_id = str("msg_id");
+  } else if (mt == "application/x-www-form-urlencoded" || mt.empty()) {
+    if (!valid_utf8(req.body)) {
+      reply(error_response(
+          {400, "invalid_utf8", "请求体不是合法的 UTF-8 编码 / not valid UTF-8", {}}));
+      return;
+    }
+    for (auto& [k, v] : parse_form(req.body)) {
+      if (k == "from") from = v;
+      if (k == "text") text = v;
+      if (k == "id" || k == "msg_id") msg_id = v;
+    }
+  } else {
+    reply(error_response(
+        {415, "unsupported_media_type", "须为表单或 JSON / use a form or JSON", {}}));
+    return;
+  }
+  std::vector<FieldError> missing;
+  if (from.empty()) missing.push_back({"from", "缺少发送号码 / missing"});
+  if (!valid_utf8(text) || !valid_utf8(from))
+    missing.push_back({"text", "不是合法的 UTF-8 / not UTF-8"});
+  if (!missing.empty()) {
+    reply(error_response(
+        {400, "validation_failed", "短信网关请求有误 / bad gateway request", std::move(missing)}));
+    return;
+  }
+  // From here on the sender gets an SMS back: 200 with ok=false says what to fix (a gateway
+  // retries on errors, which would only repeat the same mistake).
+  bool plain = req.accept.find("text/plain") != std::string::npos;
+  auto answer = [plain](bool ok, const std::string& message, const std::string& case_id) {
+    ApiResponse r;
+    if (plain) {
+      r.content_type = "text/plain; charset=utf-8";
+      r.body = message;
+      return r;
+    }
+    json j = {{"ok", ok}, {"reply", message}};
+    if (!case_id.empty()) j["case_id"] = case_id;
+    r.body = dump(j);
+    return r;
+  };
+  auto it = by_phone_.find(normalize_phone(from));
+  if (it == by_phone_.end()) {
+    reply(answer(false, "本号码未登记，不能上报，请联系管理员。", ""));
+    return;
+  }
+  const Person* person = it->second;
+  Caller sender;
+  sender.token = caller.token;
+  sender.person = person;
+  sender.role = person->role;
+  sender.admin = person->role == "admin";
+  sender.unit = sender.admin ? kNoUnit : deps_.org->find_unit(person->unit);
+  if (check_capability(sender, Capability::Report) || (!sender.admin && sender.unit == kNoUnit)) {
+    reply(answer(false, "您的账号不能上报，请联系管理员。", ""));
+    return;
+  }
+  std::string error;
+  auto sms = parse_sms(text, &error);
+  if (!sms) {
+    reply(answer(false, error, ""));
+    return;
+  }
+  json report = {{"grid", sms->grid},
+                 {"category", sms->category},
+                 {"severity", sms->severity},
+                 {"channel", "sms"}};
+  if (!sms->text.empty()) {
+    report["description"] = sms->text;
+    // The title is the text's first 20 characters (code points, not bytes).
+    std::string title;
+    size_t i = 0, cps = 0;
+    while (i < sms->text.size() && cps < 20) {
+      size_t start = i;
+      auto b = static_cast<unsigned char>(sms->text[i]);
+      i += b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : 4;
+      title.append(sms->text, start, std::min(i, sms->text.size()) - start);
+      ++cps;
+    }
+    report["title"] = title;
+  }
+  if (!msg_id.empty()) {
+    // The gateway's message id makes a redelivered SMS the same report.
+    report["report_id"] = "sms-" + sha256_hex(normalize_phone(from) + "\n" + msg_id).substr(0, 20);
+  }
+  std::vector<FieldError> fields;
+  auto valid = check_report(report, report_context(sender, "sms"), &fields);
+  if (!valid.ok()) {
+    std::string msg = fields.empty() ? std::string("上报内容有误") : zh_only(fields[0].message);
+    reply(answer(false, msg + "。格式：SB 网格编号 类别代码 紧急程度(1-5) 描述", ""));
+    return;
+  }
+  ValidReport v = std::move(valid).value();
+  std::string id = v.report_id;
+  auto ok_reply = answer(true, "已受理，案件编号 " + id + "。", id);
+  auto fail_reply = answer(false, "系统繁忙，请稍后重发。", "");
+  auto shared_reply = std::make_shared<Reply>(std::move(reply));
+  auto begin = ledger_->begin(id, v.grid, [shared_reply, ok_reply, fail_reply](bool ok) {
+    (*shared_reply)(ok ? ok_reply : fail_reply);
+  });
+  if (begin == ReportLedger::Begin::Done) {
+    (*shared_reply)(ok_reply);
+    return;
+  }
+  if (begin == ReportLedger::Begin::Waiting) return;
+  if (begin == ReportLedger::Begin::Conflict) {
+    (*shared_reply)(answer(false, "重复的短信编号，请重新发送。", ""));
+    return;
+  }
+  std::vector<IntakeRecord> records;
+  records.push_back({v.grid, std::move(v.event_line)});
+  submit(std::move(records), [this, id, shared_reply, ok_reply, fail_reply](Result<bool> r) {
+    ledger_->finish(id, r.ok());
+    (*shared_reply)(r.ok() ? ok_reply : fail_reply);
+  });
+}
+
+// ---- supervisors ---------------------------------------------------------------------------
+
+Result<UnitIdx> Api::scope_unit(const Caller& caller, const ApiRequest& req, ApiError* error) {
+  const Org& org = *deps_.org;
+  auto unit = query_value(req, "unit");
+  if (!unit || unit->empty()) {
+    if (caller.unit != kNoUnit) return caller.unit;
+    // Admin: the root of the tree (the first top-level unit).
+    for (size_t i = 0; i < org.units.size(); ++i) {
+      if (org.units[i].parent == kNoUnit) return static_cast<UnitIdx>(i);
+    }
+    *error = {400, "validation_failed", "组织架构为空 / the org has no units", {}};
+    return err(error->message);
+  }
+  UnitIdx u = org.find_unit(*unit);
+  if (u == kNoUnit) {
+    *error = {400,
+              "validation_failed",
+              "未知单位 / unknown unit",
+              {{"unit", "未知单位“" + *unit + "” / unknown unit"}}};
+    return err(error->message);
+  }
+  if (caller.unit != kNoUnit && !org.in_subtree(u, caller.unit)) {
+    *error = {403,
+              "forbidden",
+              "单位“" + *unit + "”不在您的辖区（" + org.units[caller.unit].id +
+                  "）内 / outside your area",
+              {}};
+    return err(error->message);
+  }
+  return u;
+}
+
+bool Api::may_see_case(const Caller& caller, const CaseSummary& c) const {
+  if (caller.unit == kNoUnit) return caller.admin;
+  const Org& org = *deps_.org;
+  auto within = [&](const std::string& id) {
+    UnitIdx u = org.find_unit(id);
+    return u != kNoUnit && org.in_subtree(u, caller.unit);
+  };
+  if (within(c.unit)) return true;
+  for (const auto& co : c.co_handlers) {
+    if (within(co)) return true;
+  }
+  return false;
+}
+
+void Api::get_cases(const Caller& caller, const ApiRequest& req, Reply& reply, bool inbox) {
+  if (!deps_.views) {
+    reply(error_response(unavailable_views()));
+    return;
+  }
+  ApiError e;
+  auto unit = scope_unit(caller, req, &e);
+  if (!unit.ok()) {
+    reply(error_response(e));
+    return;
+  }
+  CaseQuery q;
+  q.unit = deps_.org->units[unit.value()].id;
+  std::vector<FieldError> bad;
+  for (auto [name, into] : {std::pair{"level", &q.level}, std::pair{"state", &q.state},
+                            std::pair{"category", &q.category}, std::pair{"grid", &q.grid},
+                            std::pair{"cursor", &q.cursor}}) {
+    if (auto v = query_value(req, name)) *into = *v;
+  }
+  if (!q.level.empty() && deps_.org->level_index(q.level) < 0) {
+    bad.push_back({"level", "未知层级“" + q.level + "” / unknown level"});
+  }
+  if (auto v = query_value(req, "overdue")) {
+    if (*v == "true" || *v == "1") {
+      q.overdue = true;
+    } else if (*v == "false" || *v == "0") {
+      q.overdue = false;
+    } else {
+      bad.push_back({"overdue", "须为 true 或 false / must be true or false"});
+    }
+  }
+  if (auto v = query_value(req, "limit")) {
+    size_t n = 0;
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || p != v->data() + v->size() || n == 0 || n > options_.page_limit_max) {
+      bad.push_back({"limit", "须为 1 到 " + std::to_string(options_.page_limit_max) +
+                                  " 的整数 / must be an integer in range"});
+    } else {
+      q.limit = n;
+    }
+  }
+  if (!bad.empty()) {
+    reply(error_response({400, "validation_failed", "查询参数有误 / bad query", std::move(bad)}));
+    return;
+  }
+  q.now = now();
+  if (inbox) q.open = true;
+  auto page = inbox ? deps_.views->inbox(q) : deps_.views->cases(q);
+  if (!page.ok()) {
+    reply(error_response(
+        {503, "views_error", "查询失败 / query failed: " + page.error().message, {}}));
+    return;
+  }
+  json items = json::array();
+  for (const auto& c : page->items) items.push_back(summary_json(c, q.now));
+  reply(json_response(
+      200, {{"unit", q.unit},
+            {"items", std::move(items)},
+            {"next_cursor", page->next_cursor.empty() ? json(nullptr) : json(page->next_cursor)}}));
+}
+
+void Api::get_case(const Caller& caller, const ApiRequest& req, Reply& reply) {
+  if (!deps_.views) {
+    reply(error_response(unavailable_views()));
+    return;
+  }
+  std::string id = param(req, "id");
+  auto s = deps_.views->summary(id);
+  if (!s.ok()) {
+    reply(
+        error_response({503, "views_error", "查询失败 / query failed: " + s.error().message, {}}));
+    return;
+  }
+  if (!s.value()) {
+    reply(error_response({404, "not_found", "案件“" + id + "”不存在 / no such case", {}}));
+    return;
+  }
+  const CaseSummary& c = *s.value();
+  if (!may_see_case(caller, c)) {
+    reply(error_response(
+        {403, "forbidden", "案件“" + id + "”不在您的辖区内 / the case is outside your area", {}}));
+    return;
+  }
+  auto tl = deps_.views->timeline(id);
+  if (!tl.ok()) {
+    reply(
+        error_response({503, "views_error", "查询失败 / query failed: " + tl.error().message, {}}));
+    return;
+  }
+  json timeline = json::array();
+  for (const auto& line : tl.value()) {
+    json ev = json::parse(line, nullptr, false);
+    timeline.push_back(ev.is_discarded() ? json(line) : std::move(ev));
+  }
+  reply(json_response(200, {{"case", summary_json(c, now())}, {"timeline", std::move(timeline)}}));
+}
+
+void Api::get_stats(const Caller& caller, const ApiRequest& req, Reply& reply) {
+  if (!deps_.views) {
+    reply(error_response(unavailable_views()));
+    return;
+  }
+  ApiError e;
+  auto unit = scope_unit(caller, req, &e);
+  if (!unit.ok()) {
+    reply(error_response(e));
+    return;
+  }
+  Timestamp to = now();
+  Timestamp from{to.ms - 30LL * 24 * 3600 * 1000};  // the last 30 days by default
+  std::vector<FieldError> bad;
+  for (auto [name, into] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
+    if (auto v = query_value(req, name)) {
+      auto t = parse_timestamp(*v);
+      if (!t.ok()) {
+        bad.push_back({name, "须为 RFC 3339 时间 / must be an RFC 3339 time"});
+      } else {
+        *into = t.value();
+      }
+    }
+  }
+  if (bad.empty() && !(from < to)) bad.push_back({"from", "须早于 to / must be before `to`"});
+  if (!bad.empty()) {
+    reply(error_response({400, "validation_failed", "查询参数有误 / bad query", std::move(bad)}));
+    return;
+  }
+  const std::string& uid = deps_.org->units[unit.value()].id;
+  auto st = deps_.views->stats(uid, from, to);
+  if (!st.ok()) {
+    reply(
+        error_response({503, "views_error", "查询失败 / query failed: " + st.error().message, {}}));
+    return;
+  }
+  const UnitStats& u = st.value();
+  auto levels = [](const std::vector<LevelCount>& v) {
+    json o = json::object();
+    for (const auto& l : v) o[l.level] = l.count;
+    return o;
+  };
+  reply(json_response(
+      200, {{"unit", u.unit.empty() ? uid : u.unit},
+            {"from", format_timestamp(from)},
+            {"to", format_timestamp(to)},
+            {"opened", u.opened},
+            {"closed", u.closed},
+            {"closed_at_grid_share", u.closed_at_grid_share},
+            {"closed_in_village_share", u.closed_in_village_share},
+            {"sla_breaches", levels(u.sla_breaches)},
+            {"open_by_level", levels(u.open_by_level)},
+            {"median_close_ms", u.median_close_ms ? json(*u.median_close_ms) : json(nullptr)},
+            {"reopen_rate", u.reopen_rate}}));
+}
+
+void Api::post_action(const Caller& caller, ApiRequest& req, Reply reply) {
+  if (!deps_.views) {
+    // The action needs the case's origin grid (the partition key) and a jurisdiction check.
+    reply(error_response(unavailable_views()));
+    return;
+  }
+  std::string mt = media_type(req.content_type);
+  if (!mt.empty() && mt != "application/json") {
+    reply(error_response({415,
+                          "unsupported_media_type",
+                          "请求体须为 application/json / the body must be JSON",
+                          {}}));
+    return;
+  }
+  ApiError e;
+  auto body = parse_json_body(req.body, &e);
+  if (!body.ok()) {
+    reply(error_response(e));
+    return;
+  }
+  const json& b = body.value();
+  std::vector<FieldError> bad;
+  std::string action, action_id;
+  if (!b.is_object()) {
+    bad.push_back({"", "请求体须为 JSON 对象 / must be an object"});
+  } else {
+    auto a = b.find("action");
+    if (a == b.end() || a->is_null()) {
+      bad.push_back({"action", "缺少操作名 / missing"});
+    } else if (!a->is_string() || !valid_action_name(a->get_ref<const std::string&>())) {
+      bad.push_back({"action", "操作名须为小写字母、数字和下划线 / lowercase letters, digits, _"});
+    } else if (reserved_action(a->get_ref<const std::string&>())) {
+      bad.push_back({"action", "“" + a->get<std::string>() + "”由引擎保留 / reserved"});
+    } else {
+      action = a->get<std::string>();
+    }
+    if (auto n = b.find("note");
+        n != b.end() && !n->is_null() &&
+        (!n->is_string() || n->get_ref<const std::string&>().size() > 4000)) {
+      bad.push_back({"note", "须为字符串，最长 4000 字节 / a string of at most 4000 bytes"});
+    }
+    if (auto d = b.find("data"); d != b.end() && !d->is_null() && !d->is_object()) {
+      bad.push_back({"data", "须为对象 / must be an object"});
+    }
+    if (auto i = b.find("action_id"); i != b.end() && !i->is_null()) {
+      const std::string* s = i->is_string() ? &i->get_ref<const std::string&>() : nullptr;
+      bool ok = s && !s->empty() && s->size() <= 128;
+      if (ok) {
+        for (char c : *s) {
+          ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                      c == '.' || c == ':');
+        }
+      }
+      if (!ok) {
+        bad.push_back({"action_id", "只能包含字母、数字和 - _ . : / letters, digits, - _ . :"});
+      } else {
+        action_id = *s;
+      }
+    }
+  }
+  if (!bad.empty()) {
+    reply(error_response(
+        {400, "validation_failed", "操作内容有误 / the action is invalid", std::move(bad)}));
+    return;
+  }
+  std::string id = param(req, "id");
+  auto s = deps_.views->summary(id);
+  if (!s.ok()) {
+    reply(
+        error_response({503, "views_error", "查询失败 / query failed: " + s.error().message, {}}));
+    return;
+  }
+  if (!s.value()) {
+    reply(error_response({404, "not_found", "案件“" + id + "”不存在 / no such case", {}}));
+    return;
+  }
+  if (!may_see_case(caller, *s.value())) {
+    reply(
+        error_response({403,
+                        "forbidden",
+                        "案件“" + id + "”不在您的辖区内，不能操作 / the case is outside your area",
+                        {}}));
+    return;
+  }
+  if (action_id.empty()) action_id = "a-" + random_hex(8);
+  json ev = {{"type", "action"},
+             {"at", format_timestamp(now())},
+             {"case_id", id},
+             {"grid", s.value()->grid},
+             {"action", action},
+             {"actor", caller.person ? caller.person->id : ""},
+             {"actor_unit", caller.person ? caller.person->unit : ""},
+             {"action_id", action_id}};
+  if (auto n = b.find("note"); n != b.end() && !n->is_null()) ev["note"] = *n;
+  if (auto d = b.find("data"); d != b.end() && !d->is_null()) ev["data"] = *d;
+
+  // The waiter is in place before the event can reach the engine, so no outcome is missed.
+  auto waiter = std::make_shared<Waiter>();
+  waiter->reply = std::move(reply);
+  waiter->action_id = action_id;
+  {
+    std::lock_guard g(waiters_mu_);
+    if (waiters_.count(action_id)) {
+      waiter->reply(error_response({409,
+                                    "conflict",
+                                    "相同 action_id 的操作正在处理 / an action with this id is in "
+                                    "flight",
+                                    {}}));
+      return;
+    }
+    waiters_[action_id] = waiter;
+  }
+  auto take = [this](const std::string& aid) -> std::shared_ptr<Waiter> {
+    std::lock_guard g(waiters_mu_);
+    auto it = waiters_.find(aid);
+    if (it == waiters_.end()) return nullptr;
+    auto w = std::move(it->second);
+    waiters_.erase(it);
+    return w;
+  };
+  std::vector<IntakeRecord> records;
+  records.push_back({s.value()->grid, dump(ev)});
+  auto timeout = options_.action_timeout;
+  submit(std::move(records), [this, take, action_id, id, timeout](Result<bool> r) {
+    if (!r.ok()) {
+      if (auto w = take(action_id)) {
+        w->reply(error_response({503,
+                                 "intake_unavailable",
+                                 "暂时无法保存操作，请稍后重试 / could not store the action",
+                                 {}}));
+      }
+      return;
+    }
+    auto pending = [take, action_id, id] {
+      if (auto w = take(action_id)) {
+        // Durable, not yet processed: the outcome shows in the case's timeline later.
+        w->reply(
+            json_response(202, {{"action_id", action_id}, {"case_id", id}, {"status", "pending"}}));
+      }
+    };
+    if (deps_.after) {
+      deps_.after(timeout, pending);
+    } else {
+      pending();
+    }
+  });
+}
+
+void Api::on_outcome(const std::string& action_id, const ActionOutcome& outcome,
+                     const std::vector<std::string>& events) {
+  std::shared_ptr<Waiter> w;
+  {
+    std::lock_guard g(waiters_mu_);
+    auto it = waiters_.find(action_id);
+    if (it == waiters_.end()) return;  // not ours, or it already timed out (202)
+    w = std::move(it->second);
+    waiters_.erase(it);
+  }
+  json evs = json::array();
+  std::string rejected;
+  for (const auto& line : events) {
+    json ev = json::parse(line, nullptr, false);
+    if (!ev.is_object()) continue;  // value() would throw on anything else
+    auto type = ev.find("type");
+    if (type != ev.end() && *type == "event_rejected") {
+      auto reason = ev.find("reason");
+      rejected = reason != ev.end() && reason->is_string() ? reason->get<std::string>()
+                                                           : std::string("rejected");
+    }
+    evs.push_back(std::move(ev));
+  }
+  switch (outcome.kind) {
+    case ActionOutcome::Kind::Invalid:
+      w->reply(error_response({422,
+                               "invalid_action",
+                               "引擎拒绝了该操作：" + outcome.reason + " / the engine rejected it",
+                               {}}));
+      return;
+    case ActionOutcome::Kind::Duplicate:
+      w->reply(json_response(
+          200, {{"action_id", action_id}, {"duplicate", true}, {"events", json::array()}}));
+      return;
+    case ActionOutcome::Kind::Applied:
+      break;
+  }
+  if (!rejected.empty()) {
+    json body = error_json(
+        {409, "rejected", "当前状态下不能执行该操作：" + rejected + " / not allowed now", {}});
+    body["events"] = std::move(evs);
+    w->reply(json_response(409, body));
+    return;
+  }
+  w->reply(json_response(200, {{"action_id", action_id}, {"events", std::move(evs)}}));
+}
+
+// ---- the feed --------------------------------------------------------------------------------
+
+void Api::get_stream(const Caller& caller, const ApiRequest& req, Reply& reply) {
+  if (!deps_.views) {
+    reply(error_response(unavailable_views()));
+    return;
+  }
+  // Resume after Last-Event-ID (the header, or `last_event_id` for clients that cannot set
+  // it); a new subscriber starts at the head: only what happens from now on.
+  std::string from = req.last_event_id;
+  if (from.empty()) from = query_value(req, "last_event_id").value_or("");
+  uint64_t after = 0;
+  if (from.empty()) {
+    after = deps_.views->feed_head();
+  } else {
+    auto [p, ec] = std::from_chars(from.data(), from.data() + from.size(), after);
+    if (ec != std::errc() || p != from.data() + from.size()) {
+      reply(error_response({400,
+                            "validation_failed",
+                            "Last-Event-ID 须为整数 / must be an integer",
+                            {{"Last-Event-ID", "须为整数 / must be an integer"}}}));
+      return;
+    }
+  }
+  ApiResponse r;
+  r.content_type = "text/event-stream; charset=utf-8";
+  r.stream = StreamStart{caller, after};
+  reply(std::move(r));
+}
+
+Result<std::vector<FeedEntry>> Api::stream_batch(const Caller& caller, uint64_t after, size_t max,
+                                                 uint64_t* scanned) {
+  *scanned = after;
+  if (!deps_.views) return std::vector<FeedEntry>{};
+  auto entries = deps_.views->feed(after, max);
+  if (!entries.ok()) return entries.error();
+  std::vector<FeedEntry> out;
+  const Org& org = *deps_.org;
+  for (auto& e : entries.value()) {
+    *scanned = std::max(*scanned, e.id);
+    bool visible = caller.admin;
+    for (size_t i = 0; !visible && i < e.units.size(); ++i) {
+      UnitIdx u = org.find_unit(e.units[i]);
+      visible = u != kNoUnit && caller.unit != kNoUnit && org.in_subtree(u, caller.unit);
+    }
+    if (visible) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// ---- operations ------------------------------------------------------------------------------
+
+void Api::get_ready(Reply& reply) {
+  json checks = json::object();
+  bool ok = true;
+  std::string why;
+  if (deps_.intake->ready(&why)) {
+    checks["intake"] = "ok";
+  } else {
+    checks["intake"] = why;
+    ok = false;
+  }
+  if (deps_.hooks.store_ready) {
+    why.clear();
+    if (deps_.hooks.store_ready(&why)) {
+      checks["store"] = "ok";
+    } else {
+      checks["store"] = why;
+      ok = false;
+    }
+  }
+  checks["views"] = deps_.views ? "ok" : "disabled";
+  reply(
+      json_response(ok ? 200 : 503, {{"status", ok ? "ready" : "not_ready"}, {"checks", checks}}));
+}
+
+void Api::get_metrics(Reply& reply) {
+  ApiResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  counters_.render(r.body);
+  if (deps_.hooks.service_metrics) r.body += deps_.hooks.service_metrics();
+  reply(std::move(r));
+}
+
+}  // namespace gridcase::http

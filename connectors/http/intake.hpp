@@ -1,0 +1,83 @@
+#pragma once
+// The Intake port: where the HTTP API puts the input events it accepts. An answer of 202
+// means the event is durable in the input topic (the embedded log: a synced RocksDB write;
+// Kafka: acknowledged by all in-sync replicas), so the engine will see it even if the
+// process dies right after answering.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/result.hpp"
+
+namespace gridcase::http {
+
+struct IntakeRecord {
+  std::string key;      // origin grid (the Kafka partition key)
+  std::string payload;  // one input event (interfaces.md), JSON on one line
+};
+
+class Intake {
+ public:
+  using Done = std::function<void(Result<bool>)>;
+  virtual ~Intake() = default;
+  // Appends the records durably and in order, all or none, then calls `done` once, on a
+  // thread of the intake's own (never inside submit()).
+  virtual void submit(std::vector<IntakeRecord> records, Done done) = 0;
+  // Whether the intake can take records now; `why` says what is wrong when not.
+  virtual bool ready(std::string* why) = 0;
+};
+
+// Group commit over any durable append: one writer thread takes every submission pending
+// when it wakes and appends them with ONE call (one fsync, one Kafka flush), so the cost
+// of durability is shared by all concurrent requests. The callbacks of a finished group
+// run on a second thread while the writer already appends the next group: answering a
+// group's requests never delays the next fsync.
+class GroupCommitIntake final : public Intake {
+ public:
+  using Append = std::function<Result<bool>(const std::vector<IntakeRecord>&)>;
+  explicit GroupCommitIntake(Append append, size_t max_group_records = 10000);
+  ~GroupCommitIntake() override;  // finishes what was submitted, then stops
+  GroupCommitIntake(const GroupCommitIntake&) = delete;
+  GroupCommitIntake& operator=(const GroupCommitIntake&) = delete;
+
+  void submit(std::vector<IntakeRecord> records, Done done) override;
+  bool ready(std::string* why) override;
+
+  struct Stats {
+    uint64_t groups = 0;
+    uint64_t records = 0;
+    uint64_t failures = 0;
+  };
+  Stats stats();
+
+ private:
+  void run();
+  void notify();
+
+  struct Pending {
+    std::vector<IntakeRecord> records;
+    Done done;
+  };
+  Append append_;
+  size_t max_group_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool stop_ = false;
+  std::string last_error_;
+  Stats stats_;
+  // Finished groups waiting for their callbacks, in order.
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::deque<std::pair<std::vector<Pending>, Result<bool>>> finished_;
+  bool writer_done_ = false;
+  std::thread notifier_;
+  std::thread writer_;
+};
+
+}  // namespace gridcase::http

@@ -1,0 +1,471 @@
+#include "connectors/http/server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <array>
+#include <mutex>
+#include <thread>
+
+namespace gridcase::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// Closed by stop(): answers and timers that arrive later are dropped instead of being
+// posted to an io_context that is going away.
+struct Gate {
+  std::mutex mu;
+  bool open = true;
+};
+
+class Session;
+
+std::string str(beast::string_view v) {
+  return std::string(v.data(), v.size());
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  std::unique_ptr<Api> api;  // outlives the io_context (declared first, destroyed last)
+  Router router{api_routes()};
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  std::shared_ptr<Gate> gate = std::make_shared<Gate>();
+  std::mutex streams_mu;
+  std::vector<std::weak_ptr<Session>> streams;
+  bool stopped = false;
+  std::mutex stop_mu;
+
+  explicit Impl(ServerOptions o) : options(std::move(o)), ioc(std::max(1, options.threads)) {}
+  void accept();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl& srv)
+      : socket_(std::move(socket)),
+        srv_(srv),
+        timer_(socket_.get_executor()),
+        sse_wait_(socket_.get_executor()) {}
+
+  void run() {
+    net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+  }
+
+  // From on_feed(), any thread.
+  void wake() {
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
+      self->woken_ = true;
+      self->sse_wait_.cancel();
+    });
+  }
+
+ private:
+  // Every read and write runs under a deadline; on expiry the pending operation is
+  // cancelled (not the socket closed), so a slow client can still be told 408.
+  void arm() {
+    uint64_t gen = ++timer_gen_;
+    timed_out_ = false;
+    timer_.expires_after(srv_.options.read_timeout);
+    timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
+      if (ec || gen != self->timer_gen_) return;
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->socket_.cancel(ignored);
+    });
+  }
+  void disarm() {
+    ++timer_gen_;
+    timer_.cancel();
+  }
+
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(srv_.options.header_limit));
+    // The largest limit of any route until the route is known (then narrowed).
+    parser_->body_limit(std::max(srv_.api->body_limit(nullptr), srv_.options.api.batch_body_limit));
+    route_ = nullptr;
+    close_after_ = false;
+    arm();
+    bhttp::async_read_header(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    disarm();
+    if (ec) return fail_read(ec);
+    auto& req = parser_->get();
+    method_ = str(req.method_string());
+    std::string target_text = str(req.target());
+    std::string_view target = target_text;
+    path_ = std::string(target.substr(0, target.find('?')));
+    query_ = target.find('?') == std::string_view::npos
+                 ? std::string()
+                 : std::string(target.substr(target.find('?') + 1));
+    match_ = srv_.router.match(method_, path_);
+    route_ = match_.kind == Router::Match::Kind::Found ? match_.route : nullptr;
+    size_t limit = srv_.api->body_limit(route_);
+    if (auto len = parser_->content_length(); len && *len > limit) {
+      return protocol_error(413, "payload_too_large",
+                            "请求体超过上限 " + std::to_string(limit) + " 字节 / body too large");
+    }
+    parser_->body_limit(limit);
+    if (parser_->is_done()) return on_body({});
+    arm();
+    bhttp::async_read(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
+  }
+
+  void fail_read(beast::error_code ec) {
+    if (timed_out_) {
+      // Idle keep-alive connections just close; a request cut short is told why.
+      if (parser_ && (parser_->got_some() || buffer_.size() > 0)) {
+        return protocol_error(408, "request_timeout", "请求超时 / request timeout");
+      }
+      return close();
+    }
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+      return close();
+    }
+    if (ec == bhttp::error::body_limit) {
+      return protocol_error(413, "payload_too_large", "请求体过大 / body too large");
+    }
+    if (ec == bhttp::error::header_limit) {
+      return protocol_error(431, "headers_too_large", "请求头过大 / headers too large");
+    }
+    if (ec == bhttp::error::partial_message) return close();
+    protocol_error(400, "bad_request", "请求格式错误 / malformed request: " + ec.message());
+  }
+
+  // An error found by the protocol layer: the rest of the request is unread, so the
+  // connection closes after the answer.
+  void protocol_error(int status, const std::string& code, const std::string& message) {
+    close_after_ = true;
+    keep_alive_ = false;
+    respond(error_response({status, code, message, {}}));
+  }
+
+  void on_body(beast::error_code ec) {
+    disarm();
+    if (ec) return fail_read(ec);
+    auto req = parser_->release();
+    keep_alive_ = req.keep_alive();
+    if (match_.kind == Router::Match::Kind::NotFound) {
+      return respond(
+          error_response({404, "not_found", "没有这个接口 / no such route: " + path_, {}}));
+    }
+    if (match_.kind == Router::Match::Kind::MethodNotAllowed) {
+      ApiResponse r = error_response(
+          {405, "method_not_allowed", "此接口不支持 " + method_ + " / method not allowed", {}});
+      r.headers.emplace_back("Allow", match_.allow);
+      return respond(std::move(r));
+    }
+    ApiRequest ar;
+    ar.method = method_;
+    ar.path = path_;
+    ar.query = parse_form(query_);
+    ar.params = match_.params;
+    ar.authorization = str(req[bhttp::field::authorization]);
+    ar.content_type = str(req[bhttp::field::content_type]);
+    ar.accept = str(req[bhttp::field::accept]);
+    ar.last_event_id = str(req["Last-Event-ID"]);
+    ar.body = std::move(req.body());
+    std::weak_ptr<Gate> gate = srv_.gate;
+    Reply reply = [self = shared_from_this(), gate](ApiResponse r) {
+      auto g = gate.lock();
+      if (!g) return;
+      std::lock_guard lock(g->mu);
+      if (!g->open) return;
+      net::post(self->socket_.get_executor(),
+                [self, r = std::move(r)]() mutable { self->respond(std::move(r)); });
+    };
+    srv_.api->handle(*route_, std::move(ar), std::move(reply));
+  }
+
+  void respond(ApiResponse r) {
+    srv_.api->counters().count(method_, route_ ? std::string_view(route_->path) : "unmatched",
+                               r.status);
+    if (r.stream) return start_stream(std::move(r));
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+        static_cast<bhttp::status>(r.status), 11);
+    res->set(bhttp::field::server, "gridcase");
+    res->set(bhttp::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) res->set(k, v);
+    res->body() = std::move(r.body);
+    res->keep_alive(keep_alive_ && !close_after_);
+    res->prepare_payload();
+    arm();
+    bhttp::async_write(socket_, *res,
+                       [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                         self->disarm();
+                         if (ec) return self->close();
+                         if (!res->keep_alive()) {
+                           return self->close_after_ ? self->linger_close() : self->close();
+                         }
+                         self->read_header();
+                       });
+  }
+
+  // ---- Server-Sent Events ----
+
+  void start_stream(ApiResponse r) {
+    caller_ = r.stream->caller;
+    after_ = r.stream->after;
+    {
+      std::lock_guard g(srv_.streams_mu);
+      srv_.streams.push_back(weak_from_this());
+    }
+    sse_res_ = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::ok, 11);
+    sse_res_->set(bhttp::field::server, "gridcase");
+    sse_res_->set(bhttp::field::content_type, r.content_type);
+    sse_res_->set(bhttp::field::cache_control, "no-cache");
+    sse_res_->set("X-Accel-Buffering", "no");  // nginx: do not buffer the stream
+    sse_res_->chunked(true);
+    sse_sr_ = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*sse_res_);
+    arm();
+    bhttp::async_write_header(
+        socket_, *sse_sr_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          self->disarm();
+          if (ec) return self->close();
+          // The retry hint first, so clients reconnect quickly.
+          self->write_chunk("retry: 3000\n\n", [self] { self->stream_next(); });
+        });
+  }
+
+  void stream_next() {
+    woken_ = false;
+    uint64_t scanned = after_;
+    auto batch = srv_.api->stream_batch(caller_, after_, 200, &scanned);
+    if (!batch.ok()) {
+      return write_chunk("event: error\ndata: " + batch.error().message + "\n\n",
+                         [self = shared_from_this()] { self->close(); });
+    }
+    bool moved = scanned != after_;
+    after_ = scanned;
+    if (batch->empty()) {
+      if (moved) {
+        // Everything scanned was outside the caller's area: look further at once.
+        net::post(socket_.get_executor(), [self = shared_from_this()] { self->stream_next(); });
+      } else {
+        wait();
+      }
+      return;
+    }
+    std::string data;
+    for (const auto& e : batch.value()) {
+      data += "id: " + std::to_string(e.id) + "\nevent: case_event\ndata: " + e.json + "\n\n";
+    }
+    write_chunk(std::move(data), [self = shared_from_this()] { self->stream_next(); });
+  }
+
+  void wait() {
+    if (woken_) {
+      net::post(socket_.get_executor(), [self = shared_from_this()] { self->stream_next(); });
+      return;
+    }
+    sse_wait_.expires_after(srv_.options.sse_heartbeat);
+    sse_wait_.async_wait([self = shared_from_this()](beast::error_code) {
+      if (!self->socket_.is_open()) return;
+      if (self->woken_) return self->stream_next();
+      self->write_chunk(": ping\n\n", [self] { self->wait(); });
+    });
+  }
+
+  template <typename Next>
+  void write_chunk(std::string data, Next next) {
+    auto buf = std::make_shared<std::string>(std::move(data));
+    arm();
+    net::async_write(socket_, bhttp::make_chunk(net::buffer(*buf)),
+                     [self = shared_from_this(), buf, next](beast::error_code ec, std::size_t) {
+                       self->disarm();
+                       if (ec) return self->close();
+                       next();
+                     });
+  }
+
+  // After an error answer the client may still be sending the rest of its request; closing
+  // with unread input would reset the connection and could destroy the answer in flight.
+  // So: stop sending, read and drop what still comes (bounded by the read timeout), close.
+  void linger_close() {
+    beast::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    arm();
+    drain();
+  }
+  void drain() {
+    socket_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) {
+                                self->disarm();
+                                return self->close();
+                              }
+                              self->drain();
+                            });
+  }
+
+  void close() {
+    beast::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    socket_.close(ec);
+    timer_.cancel();
+    sse_wait_.cancel();
+  }
+
+  tcp::socket socket_;
+  HttpServer::Impl& srv_;
+  net::steady_timer timer_;
+  net::steady_timer sse_wait_;
+  uint64_t timer_gen_ = 0;
+  bool timed_out_ = false;
+  beast::flat_buffer buffer_;
+  std::array<char, 4096> scratch_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Router::Match match_;
+  const Route* route_ = nullptr;
+  std::string method_, path_, query_;
+  bool keep_alive_ = false;
+  bool close_after_ = false;
+  // SSE
+  Caller caller_;
+  uint64_t after_ = 0;
+  bool woken_ = false;
+  std::shared_ptr<bhttp::response<bhttp::empty_body>> sse_res_;
+  std::shared_ptr<bhttp::response_serializer<bhttp::empty_body>> sse_sr_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (!acceptor.is_open()) return;
+    if (!ec) {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(std::move(socket), *this)->run();
+    }
+    accept();
+  });
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::start(ApiDeps deps, ServerOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  Impl* raw = impl.get();
+  std::weak_ptr<Gate> gate = impl->gate;
+  deps.after = [raw, gate](std::chrono::milliseconds delay, std::function<void()> f) {
+    auto g = gate.lock();
+    if (!g) return;
+    std::lock_guard lock(g->mu);
+    if (!g->open) return;
+    auto timer = std::make_shared<net::steady_timer>(raw->ioc, delay);
+    timer->async_wait([timer, f = std::move(f)](beast::error_code ec) {
+      if (!ec) f();
+    });
+  };
+  impl->api = std::make_unique<Api>(std::move(deps), impl->options.api);
+
+  const std::string& listen = impl->options.listen;
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos)
+    return err("http: listen must be HOST:PORT, got '" + listen + "'");
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  int port = 0;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (...) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) return err("http: bad port in '" + listen + "'");
+  beast::error_code ec;
+  auto addr = net::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  if (ec) return err("http: bad address '" + host + "': " + ec.message());
+  tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+  impl->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(ep, ec);
+  if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return err("http: cannot listen on " + listen + ": " + ec.message());
+  impl->accept();
+  for (int i = 0; i < std::max(1, impl->options.threads); ++i) {
+    impl->threads.emplace_back([raw] { raw->ioc.run(); });
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+uint16_t HttpServer::port() const {
+  beast::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+std::string HttpServer::address() const {
+  beast::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+void HttpServer::stop() {
+  {
+    std::lock_guard g(impl_->stop_mu);
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+  }
+  {
+    std::lock_guard g(impl_->gate->mu);
+    impl_->gate->open = false;
+  }
+  net::post(impl_->ioc, [impl = impl_.get()] {
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+  });
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  impl_->api->drain();
+}
+
+void HttpServer::on_outcome(const std::string& action_id, const ActionOutcome& outcome,
+                            const std::vector<std::string>& events) {
+  impl_->api->on_outcome(action_id, outcome, events);
+}
+
+void HttpServer::on_feed(uint64_t /*head*/) {
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard g(impl_->streams_mu);
+    auto& v = impl_->streams;
+    v.erase(std::remove_if(v.begin(), v.end(), [](const auto& w) { return w.expired(); }), v.end());
+    for (const auto& w : v) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+  }
+  std::lock_guard g(impl_->gate->mu);
+  if (!impl_->gate->open) return;
+  for (auto& s : live) s->wake();
+}
+
+Api& HttpServer::api() {
+  return *impl_->api;
+}
+
+}  // namespace gridcase::http

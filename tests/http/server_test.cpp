@@ -1,0 +1,759 @@
+// The real server over real HTTP on 127.0.0.1, with the embedded log (RocksDB in a temp
+// dir) behind the intake and a fake CaseViews. No sleeps: the tests wait on what they
+// observe (responses, the intake's appends).
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "connectors/http/server.hpp"
+#include "connectors/json_events.hpp"
+#include "storage/local_log.hpp"
+#include "tests/http/support.hpp"
+
+namespace gridcase::http {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::Client;
+using testing::FakeViews;
+using testing::Response;
+
+constexpr const char* kTopic = "gridcase.input";
+const Timestamp kNow{1781253000000};  // 2026-06-12T08:30:00Z
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("gridcase-http-" + random_hex(6));
+    fs::create_directories(dir_);
+    log_ = std::move(LocalLog::open((dir_ / "log").string())).value();
+    tokens_ = std::move(TokenStore::open((dir_ / "tokens.json").string())).value();
+    for (const char* p : {"w1", "gh2", "gi1", "vo1", "co2", "to1", "cty", "adm", "w4", "vis"}) {
+      token_[p] = tokens_->add(p, "", "person").value();
+    }
+    token_["gateway"] = tokens_->add("", "gw", "sms_gateway").value();
+    intake_ = std::make_unique<GroupCommitIntake>(
+        [this](const std::vector<IntakeRecord>& records) -> Result<bool> {
+          if (fail_appends_) return err("disk on fire");
+          std::vector<std::pair<std::string, std::string>> kv;
+          for (const auto& r : records) kv.emplace_back(r.key, r.payload);
+          auto r = log_->append(kTopic, kv);
+          if (!r.ok()) return r.error();
+          {
+            std::lock_guard g(mu_);
+            appended_ += records.size();
+          }
+          cv_.notify_all();
+          return true;
+        });
+    views_ = std::make_shared<FakeViews>(org_);
+    CaseSummary c1;
+    c1.case_id = "c-g1";
+    c1.workflow = "grid-escalation";
+    c1.state = "handling";
+    c1.level = "grid";
+    c1.unit = "g1";
+    c1.grid = "g1";
+    c1.category = "sanitation";
+    c1.sla_due = Timestamp{kNow.ms - 1000};
+    views_->add_case(c1, {R"({"case_id": "c-g1", "seq": 1, "type": "opened"})"});
+    CaseSummary c4 = c1;
+    c4.case_id = "c-g4";
+    c4.unit = "v3";
+    c4.level = "village";
+    c4.grid = "g4";
+    views_->add_case(c4);
+  }
+
+  void TearDown() override {
+    server_.reset();
+    intake_.reset();
+    log_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void start(ServerOptions o = {}, bool with_views = true) {
+    o.listen = "127.0.0.1:0";
+    if (o.api.rate_per_second == ApiOptions{}.rate_per_second) o.api.rate_per_second = 0;
+    ApiDeps deps;
+    deps.org = &org_;
+    deps.tokens = tokens_.get();
+    deps.intake = intake_.get();
+    if (with_views) deps.views = views_;
+    deps.now = [] { return kNow; };
+    auto s = HttpServer::start(std::move(deps), o);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    server_ = std::move(s).value();
+  }
+
+  Response call(const std::string& method, const std::string& target, const std::string& who,
+                const std::string& body = "",
+                const std::string& content_type = "application/json") {
+    Client c(server_->port());
+    std::vector<std::pair<std::string, std::string>> h;
+    if (!who.empty()) h.emplace_back("Authorization", "Bearer " + token_.at(who));
+    if (!content_type.empty() && method == "POST") h.emplace_back("Content-Type", content_type);
+    return c.request(method, target, body, h);
+  }
+
+  std::vector<SourceRecord> input() { return log_->read(kTopic, 0, 1000000).value(); }
+
+  // Waits (on the intake's notification, not the clock) until `n` records were appended.
+  void wait_appended(size_t n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return appended_ >= n; });
+  }
+
+  static json body(const Response& r) { return json::parse(r.body); }
+  static std::vector<std::string> error_fields(const Response& r) {
+    std::vector<std::string> out;
+    for (const auto& f : json::parse(r.body)["error"].value("fields", json::array())) {
+      out.push_back(f["field"]);
+    }
+    return out;
+  }
+
+  Org org_ = testing::load_test_org();
+  fs::path dir_;
+  std::unique_ptr<LocalLog> log_;
+  std::unique_ptr<TokenStore> tokens_;
+  std::map<std::string, std::string> token_;
+  std::unique_ptr<GroupCommitIntake> intake_;
+  std::shared_ptr<FakeViews> views_;
+  std::unique_ptr<HttpServer> server_;
+  std::atomic<bool> fail_appends_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t appended_ = 0;
+};
+
+// ---- operations ----
+
+TEST_F(HttpServerTest, HealthReadinessMetricsAndTheDocument) {
+  start();
+  EXPECT_EQ(call("GET", "/healthz", "").status, 200);
+  auto ready = call("GET", "/readyz", "");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(body(ready)["checks"]["intake"], "ok");
+  auto doc = call("GET", "/v1/openapi.json", "");
+  EXPECT_EQ(doc.status, 200);
+  EXPECT_TRUE(body(doc).contains("paths"));
+  call("GET", "/v1/cases/c-g1", "vo1");
+  call("GET", "/v1/nowhere", "");
+  auto m = call("GET", "/metrics", "");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.headers["content-type"].find("text/plain"), std::string::npos);
+  EXPECT_NE(
+      m.body.find(
+          R"(gridcase_http_requests_total{method="GET",route="/v1/cases/{id}",status="200"} 1)"),
+      std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find(R"(route="unmatched",status="404"} 1)"), std::string::npos);
+  EXPECT_NE(m.body.find(R"(route="/healthz",status="200"} 1)"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, ReadinessFailsWhenTheIntakeFails) {
+  start();
+  fail_appends_ = true;
+  auto r = call("POST", "/v1/reports", "w1", R"({"grid": "g1", "category": "road"})");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(call("GET", "/readyz", "").status, 503);
+  EXPECT_TRUE(input().empty());
+}
+
+// ---- identity ----
+
+TEST_F(HttpServerTest, NoOrUnknownOrRevokedTokenIs401) {
+  start();
+  auto r = call("GET", "/v1/inbox", "");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.headers["www-authenticate"], "Bearer");
+  EXPECT_EQ(body(r)["error"]["code"], "unauthorized");
+  Client c(server_->port());
+  EXPECT_EQ(c.request("GET", "/v1/inbox", "", {{"Authorization", "Bearer gc_nope_nope"}}).status,
+            401);
+  EXPECT_EQ(c.request("GET", "/v1/inbox", "", {{"Authorization", "Basic abc"}}).status, 401);
+  TokenInfo info;
+  std::string t = tokens_->add("vo1", "", "person", &info).value();
+  EXPECT_EQ(c.request("GET", "/v1/inbox", "", {{"Authorization", "Bearer " + t}}).status, 200);
+  ASSERT_TRUE(tokens_->revoke(info.id).value());
+  EXPECT_EQ(c.request("GET", "/v1/inbox", "", {{"Authorization", "Bearer " + t}}).status, 401);
+}
+
+// ---- reports ----
+
+TEST_F(HttpServerTest, AReportIsDurableBeforeTheAnswerAndIsTheContractsInputEvent) {
+  start();
+  auto r = call("POST", "/v1/reports", "w1",
+                R"({"report_id": "r-1", "grid": "g1", "category": "sanitation", "severity": 2,
+                    "title": "垃圾堆积", "location": {"lat": 33.85, "lon": 95.6}})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(body(r), (json{{"case_id", "r-1"}, {"report_id", "r-1"}}));
+  auto in = input();  // 202 came after the synced append: it is there now
+  ASSERT_EQ(in.size(), 1u);
+  EXPECT_EQ(in[0].key, "g1");
+  auto ev = json::parse(in[0].payload);
+  EXPECT_EQ(ev["at"], "2026-06-12T08:30:00Z");
+  EXPECT_EQ(ev["report"]["reporter"], "w1");
+  EXPECT_EQ(ev["report"]["reporter_unit"], "g1");
+  EXPECT_EQ(ev["report"]["channel"], "app");
+  auto parsed = gridcase::json::parse_input_event(in[0].payload, org_);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->report_id, "r-1");
+  EXPECT_EQ(parsed->grid, "g1");
+}
+
+TEST_F(HttpServerTest, AReportWithoutAnIdGetsOne) {
+  start();
+  auto r = call("POST", "/v1/reports", "vo1", R"({"grid": "g2", "category": "road"})");
+  ASSERT_EQ(r.status, 202);
+  std::string id = body(r)["case_id"];
+  EXPECT_TRUE(id.starts_with("r-20260612-")) << id;
+  EXPECT_EQ(json::parse(input().at(0).payload)["report"]["report_id"], id);
+}
+
+TEST_F(HttpServerTest, RetriesGetTheSameAnswerAndWriteOnce) {
+  start();
+  const std::string report = R"({"report_id": "r-retry", "grid": "g1", "category": "road"})";
+  auto first = call("POST", "/v1/reports", "w1", report);
+  auto second = call("POST", "/v1/reports", "w1", report);
+  EXPECT_EQ(first.status, 202);
+  EXPECT_EQ(second.status, 202);
+  EXPECT_EQ(first.body, second.body);
+  EXPECT_EQ(second.headers["idempotent-replayed"], "true");
+  // Concurrent retries: all get the same answer, one event.
+  std::vector<std::future<Response>> f;
+  for (int i = 0; i < 6; ++i) {
+    f.push_back(std::async(std::launch::async, [&] {
+      return call("POST", "/v1/reports", "w1",
+                  R"({"report_id": "r-race", "grid": "g1", "category": "road"})");
+    }));
+  }
+  for (auto& x : f) {
+    auto r = x.get();
+    EXPECT_EQ(r.status, 202);
+    EXPECT_EQ(body(r)["case_id"], "r-race");
+  }
+  EXPECT_EQ(input().size(), 2u);
+  // The same id for another grid is a conflict, not a retry.
+  auto clash = call("POST", "/v1/reports", "vo1",
+                    R"({"report_id": "r-retry", "grid": "g2", "category": "road"})");
+  EXPECT_EQ(clash.status, 409);
+  EXPECT_EQ(input().size(), 2u);
+}
+
+TEST_F(HttpServerTest, AFailedAppendIsForgottenSoARetryWorks) {
+  start();
+  const std::string report = R"({"report_id": "r-f", "grid": "g1", "category": "road"})";
+  fail_appends_ = true;
+  EXPECT_EQ(call("POST", "/v1/reports", "w1", report).status, 503);
+  fail_appends_ = false;
+  EXPECT_EQ(call("POST", "/v1/reports", "w1", report).status, 202);
+  EXPECT_EQ(input().size(), 1u);
+}
+
+TEST_F(HttpServerTest, ValidationListsEveryBadFieldAndWritesNothing) {
+  start();
+  auto r = call("POST", "/v1/reports", "w1",
+                R"({"grid": "g4", "severity": 9, "households_affected": "many"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(body(r)["error"]["code"], "validation_failed");
+  EXPECT_EQ(error_fields(r),
+            (std::vector<std::string>{"report.grid", "report.category", "report.severity",
+                                      "report.households_affected"}));
+  EXPECT_NE(r.body.find("不在您的辖区"), std::string::npos);
+  r = call("POST", "/v1/reports", "w1", R"({"grid": "zz", "category": "road"})");
+  EXPECT_EQ(error_fields(r), std::vector<std::string>{"report.grid"});
+  r = call("POST", "/v1/reports", "w1", R"(["grid"])");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(input().empty());
+}
+
+TEST_F(HttpServerTest, MalformedBodiesAre400AndNothingIsWritten) {
+  start();
+  auto r = call("POST", "/v1/reports", "w1", R"({"grid": "g1", )");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(body(r)["error"]["code"], "invalid_json");
+  r = call("POST", "/v1/reports", "w1", "{\"grid\": \"g1\", \"category\": \"\xff\xfe\"}");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(body(r)["error"]["code"], "invalid_utf8");
+  r = call("POST", "/v1/reports", "w1", R"({"grid": ["g1"], "category": {"a": 1}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_fields(r), (std::vector<std::string>{"report.grid", "report.category"}));
+  r = call("POST", "/v1/reports", "w1", "grid=g1", "application/x-www-form-urlencoded");
+  EXPECT_EQ(r.status, 415);
+  EXPECT_TRUE(input().empty());
+}
+
+TEST_F(HttpServerTest, OversizedBodiesAre413) {
+  ServerOptions o;
+  o.api.body_limit = 1000;
+  start(o);
+  std::string big =
+      R"({"grid": "g1", "category": "road", "description": ")" + std::string(2000, 'x') + "\"}";
+  auto r = call("POST", "/v1/reports", "w1", big);
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(body(r)["error"]["code"], "payload_too_large");
+  EXPECT_FALSE(r.keep_alive);
+  // Chunked, so the size shows only while reading.
+  Client c(server_->port());
+  std::string chunk(1500, 'y');
+  std::string raw =
+      c.raw("POST /v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_["w1"] +
+            "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5dc\r\n" +
+            chunk + "\r\n0\r\n\r\n");
+  EXPECT_TRUE(raw.starts_with("HTTP/1.1 413")) << raw.substr(0, 80);
+  EXPECT_TRUE(input().empty());
+}
+
+TEST_F(HttpServerTest, UnknownRoutesAndWrongMethods) {
+  start();
+  auto r = call("GET", "/v1/nothing", "w1");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(body(r)["error"]["code"], "not_found");
+  r = call("GET", "/v1/reports", "w1");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "POST");
+  r = call("DELETE", "/v1/cases/c-g1", "vo1");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "GET");
+  EXPECT_TRUE(r.keep_alive);  // the request was read whole: the connection stays
+}
+
+TEST_F(HttpServerTest, MalformedRequestsAre400) {
+  start();
+  Client c(server_->port());
+  std::string out = c.raw("THIS IS NOT HTTP\r\n\r\n");
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 400")) << out;
+  Client d(server_->port());
+  out = d.raw("POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n");
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 400")) << out;
+}
+
+TEST_F(HttpServerTest, SlowClientsGet408AndAreClosed) {
+  ServerOptions o;
+  o.read_timeout = std::chrono::milliseconds(150);
+  start(o);
+  {
+    // Headers that never end.
+    Client c(server_->port());
+    c.send("POST /v1/reports HTTP/1.1\r\nHost: x\r\n");
+    std::string out = c.read_to_end();
+    EXPECT_TRUE(out.starts_with("HTTP/1.1 408")) << out;
+    EXPECT_NE(out.find("request_timeout"), std::string::npos);
+  }
+  {
+    // A body that never comes in full.
+    Client c(server_->port());
+    c.send("POST /v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_["w1"] +
+           "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"grid\":");
+    std::string out = c.read_to_end();
+    EXPECT_TRUE(out.starts_with("HTTP/1.1 408")) << out;
+  }
+  {
+    // An idle keep-alive connection is closed without a word.
+    Client c(server_->port());
+    EXPECT_EQ(c.request("GET", "/healthz").status, 200);
+    EXPECT_EQ(c.read_to_end(), "");
+  }
+  EXPECT_TRUE(input().empty());
+}
+
+TEST_F(HttpServerTest, RateLimitIsPerTokenWithRetryAfter) {
+  ServerOptions o;
+  o.api.rate_per_second = 0.001;  // one token per ~17 minutes: no refill during the test
+  o.api.rate_burst = 2;
+  start(o);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(call("POST", "/v1/reports", "w1", R"({"grid": "g1", "category": "road"})").status,
+              202);
+  }
+  auto r = call("POST", "/v1/reports", "w1", R"({"grid": "g1", "category": "road"})");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_GE(std::stoi(r.headers["retry-after"]), 1);
+  // Another token has its own bucket; reads are not limited.
+  EXPECT_EQ(call("POST", "/v1/reports", "vo1", R"({"grid": "g1", "category": "road"})").status,
+            202);
+  EXPECT_EQ(call("GET", "/v1/inbox", "w1").status, 200);
+  EXPECT_EQ(input().size(), 3u);
+}
+
+// ---- batch ----
+
+TEST_F(HttpServerTest, BatchJsonLinesOneResultPerLine) {
+  start();
+  std::string body_text = R"({"report_id": "b-1", "grid": "g1", "category": "road"})"
+                          "\n{not json\n"
+                          R"({"report_id": "b-1", "grid": "g1", "category": "road"})"
+                          "\n"
+                          R"({"report_id": "b-3", "grid": "g4", "category": "road"})"
+                          "\n\n"
+                          "{\"report_id\": \"b-4\", \"grid\": \"g2\", \"category\": \"\xff\"}\r\n"
+                          R"({"grid": "g1", "category": "noise", "severity": 5})"
+                          "\n";
+  auto r = call("POST", "/v1/reports/batch", "w1", body_text, "application/x-ndjson");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json b = body(r);
+  EXPECT_EQ(b["accepted"], 3);
+  EXPECT_EQ(b["rejected"], 3);
+  std::vector<std::pair<int, int>> got;
+  for (const auto& x : b["results"]) got.emplace_back(x["line"], x["status"]);
+  EXPECT_EQ(got, (std::vector<std::pair<int, int>>{
+                     {1, 202}, {2, 400}, {3, 202}, {4, 400}, {6, 400}, {7, 202}}));
+  EXPECT_EQ(b["results"][1]["error"]["code"], "invalid_json");
+  EXPECT_EQ(b["results"][3]["error"]["fields"][0]["field"], "report.grid");
+  EXPECT_EQ(b["results"][4]["error"]["code"], "invalid_utf8");
+  EXPECT_EQ(b["results"][2]["case_id"], "b-1");
+  auto in = input();
+  ASSERT_EQ(in.size(), 2u);  // b-1 once, and the generated one
+  EXPECT_EQ(json::parse(in[0].payload)["report"]["channel"], "batch");
+  // The same batch again: same answers for the good lines, nothing new written.
+  auto again =
+      call("POST", "/v1/reports/batch", "w1",
+           R"({"report_id": "b-1", "grid": "g1", "category": "road"})", "application/x-ndjson");
+  EXPECT_EQ(body(again)["results"][0]["status"], 202);
+  EXPECT_EQ(input().size(), 2u);
+}
+
+TEST_F(HttpServerTest, BatchCsvWithAHeader) {
+  start();
+  std::string csv =
+      "report_id,grid,category,severity,title,lat,lon\r\n"
+      "c-1,g1,sanitation,2,\"垃圾, 很多\",33.8,95.6\r\n"
+      "c-2,g1,road,high,坑,,\r\n"
+      "c-3,g1,road,1,\"bad\"quote,,\r\n"
+      "c-4,g2,noise,3,\"两行\n说明\",,\r\n"
+      "c-5,g1,road\r\n";
+  auto r = call("POST", "/v1/reports/batch", "vo1", csv, "text/csv; charset=utf-8");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json b = body(r);
+  std::vector<std::pair<int, int>> got;
+  for (const auto& x : b["results"]) got.emplace_back(x["line"], x["status"]);
+  EXPECT_EQ(got,
+            (std::vector<std::pair<int, int>>{{2, 202}, {3, 400}, {4, 400}, {5, 202}, {7, 400}}));
+  EXPECT_EQ(b["results"][1]["error"]["fields"][0]["field"], "report.severity");
+  auto in = input();
+  ASSERT_EQ(in.size(), 2u);
+  auto first = json::parse(in[0].payload)["report"];
+  EXPECT_EQ(first["title"], "垃圾, 很多");
+  EXPECT_EQ(first["location"]["lat"], 33.8);
+  EXPECT_EQ(json::parse(in[1].payload)["report"]["title"], "两行\n说明");
+  EXPECT_EQ(call("POST", "/v1/reports/batch", "vo1", "", "text/csv").status, 400);
+  EXPECT_EQ(call("POST", "/v1/reports/batch", "vo1", "x", "application/xml").status, 415);
+}
+
+// ---- SMS ----
+
+TEST_F(HttpServerTest, SmsFromAKnownPhoneBecomesAReport) {
+  start();
+  auto r =
+      call("POST", "/v1/sms", "gateway",
+           "from=%2B86+138-0000-0001&id=m-77&text=SB+g1+01+3+%E5%9E%83%E5%9C%BE%E5%A0%86%E7%A7%AF",
+           "application/x-www-form-urlencoded");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json b = body(r);
+  EXPECT_TRUE(b["ok"].get<bool>());
+  std::string id = b["case_id"];
+  EXPECT_NE(b["reply"].get<std::string>().find("已受理，案件编号 " + id), std::string::npos);
+  auto in = input();
+  ASSERT_EQ(in.size(), 1u);
+  auto rep = json::parse(in[0].payload)["report"];
+  EXPECT_EQ(rep["reporter"], "w1");
+  EXPECT_EQ(rep["channel"], "sms");
+  EXPECT_EQ(rep["category"], "sanitation");
+  EXPECT_EQ(rep["severity"], 3);
+  EXPECT_EQ(rep["description"], "垃圾堆积");
+  // The gateway redelivers the same message: same case, nothing new.
+  auto again = call("POST", "/v1/sms", "gateway",
+                    R"({"from": "13800000001", "id": "m-77", "text": "SB g1 01 3 垃圾堆积"})");
+  EXPECT_EQ(body(again)["case_id"], id);
+  EXPECT_EQ(input().size(), 1u);
+  // A plain-text answer for gateways that relay the body as the reply SMS.
+  Client c(server_->port());
+  auto plain = c.request("POST", "/v1/sms", "from=13800000004&text=SB+g4+02+1",
+                         {{"Authorization", "Bearer " + token_["gateway"]},
+                          {"Content-Type", "application/x-www-form-urlencoded"},
+                          {"Accept", "text/plain"}});
+  EXPECT_TRUE(plain.body.starts_with("已受理")) << plain.body;
+  EXPECT_EQ(input().size(), 2u);
+}
+
+TEST_F(HttpServerTest, SmsErrorsTellTheSenderWhatToFix) {
+  start();
+  auto sms = [&](const std::string& from, const std::string& text) {
+    auto r = call("POST", "/v1/sms", "gateway", json{{"from", from}, {"text", text}}.dump());
+    EXPECT_EQ(r.status, 200);
+    json b = body(r);
+    EXPECT_FALSE(b["ok"].get<bool>());
+    return b["reply"].get<std::string>();
+  };
+  EXPECT_NE(sms("13900000000", "SB g1 01 1 x").find("未登记"), std::string::npos);
+  EXPECT_NE(sms("13800000001", "SB g1 99 1 x").find("类别代码"), std::string::npos);
+  EXPECT_NE(sms("13800000001", "SB g4 01 1 x").find("不在您的辖区"), std::string::npos);
+  EXPECT_NE(sms("13800000001", "SB gx 01 1 x").find("未知网格"), std::string::npos);
+  EXPECT_NE(sms("13800000001", "hello").find("格式：SB"), std::string::npos);
+  EXPECT_NE(sms("13800000007", "SB g1 01 1 x").find("不能上报"), std::string::npos);  // visitor
+  EXPECT_TRUE(input().empty());
+  auto bad = call("POST", "/v1/sms", "gateway", R"({"text": "SB g1 01 1"})");
+  EXPECT_EQ(bad.status, 400);
+}
+
+// ---- the access matrix: every role x every endpoint ----
+
+TEST_F(HttpServerTest, AccessMatrix) {
+  ServerOptions o;
+  o.api.action_timeout = std::chrono::milliseconds(1);  // no engine here: 202 when allowed
+  start(o);
+  struct Endpoint {
+    std::string name, method, target, body, content_type;
+  };
+  std::vector<Endpoint> endpoints = {
+      {"report", "POST", "/v1/reports", R"({"grid": "g1", "category": "road"})",
+       "application/json"},
+      {"batch", "POST", "/v1/reports/batch", R"({"grid": "g1", "category": "road"})",
+       "application/x-ndjson"},
+      {"inbox", "GET", "/v1/inbox", "", ""},
+      {"cases", "GET", "/v1/cases", "", ""},
+      {"case", "GET", "/v1/cases/c-g1", "", ""},
+      {"action", "POST", "/v1/cases/c-g1/actions", R"({"action": "comment", "note": "x"})",
+       "application/json"},
+      {"stats", "GET", "/v1/stats", "", ""},
+      {"sms", "POST", "/v1/sms", R"({"from": "13800000001", "text": "SB g1 01 1"})",
+       "application/json"},
+      {"stream", "GET", "/v1/stream", "", ""},
+  };
+  // Expected status per caller, in the order of `endpoints`. Reports outside one's area are
+  // 400 (a bad report.grid); a batch answers 200 with the verdict per line.
+  std::map<std::string, std::vector<int>> expected = {
+      //        report batch inbox cases case action stats sms stream
+      {"w1", {202, 200, 200, 403, 200, 202, 403, 403, 403}},
+      {"gh2", {400, 200, 200, 403, 403, 403, 403, 403, 403}},
+      {"gi1", {202, 200, 200, 200, 200, 202, 200, 403, 200}},
+      {"vo1", {202, 200, 200, 200, 200, 202, 200, 403, 200}},
+      {"co2", {400, 200, 200, 200, 403, 403, 200, 403, 200}},
+      {"to1", {202, 200, 200, 200, 200, 202, 200, 403, 200}},
+      {"cty", {202, 200, 200, 200, 200, 202, 200, 403, 200}},
+      {"adm", {202, 200, 200, 200, 200, 202, 200, 200, 200}},  // admin: everything
+      {"w4", {400, 200, 200, 403, 403, 403, 403, 403, 403}},
+      {"vis", {403, 403, 403, 403, 403, 403, 403, 403, 403}},
+      {"gateway", {403, 403, 403, 403, 403, 403, 403, 200, 403}},
+  };
+  for (const auto& [who, statuses] : expected) {
+    for (size_t i = 0; i < endpoints.size(); ++i) {
+      const auto& e = endpoints[i];
+      int status;
+      if (e.name == "stream") {
+        // A granted stream stays open: read its status line only.
+        Client c(server_->port());
+        c.send("GET /v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_[who] +
+               "\r\n\r\n");
+        std::string head = c.read_until_count("\r\n", 1);
+        status = std::stoi(head.substr(9, 3));
+      } else {
+        status = call(e.method, e.target, who, e.body, e.content_type).status;
+      }
+      EXPECT_EQ(status, statuses[i]) << who << " " << e.name;
+    }
+  }
+}
+
+// ---- supervisors ----
+
+TEST_F(HttpServerTest, InboxIsScopedToTheCallersSubtree) {
+  start();
+  auto r = call("GET", "/v1/inbox", "to1");
+  ASSERT_EQ(r.status, 200);
+  json b = body(r);
+  EXPECT_EQ(b["unit"], "t1");
+  ASSERT_EQ(b["items"].size(), 1u);
+  EXPECT_EQ(b["items"][0]["case_id"], "c-g1");
+  EXPECT_TRUE(b["items"][0]["overdue"].get<bool>());
+  EXPECT_TRUE(b["next_cursor"].is_null());
+  EXPECT_EQ(views_->last_query().open, std::optional<bool>(true));
+  r = call("GET",
+           "/v1/inbox?unit=v1&level=grid&overdue=true&category=road&grid=g1&cursor=abc&limit=10",
+           "to1");
+  ASSERT_EQ(r.status, 200);
+  auto q = views_->last_query();
+  EXPECT_EQ(q.unit, "v1");
+  EXPECT_EQ(q.level, "grid");
+  EXPECT_EQ(q.overdue, std::optional<bool>(true));
+  EXPECT_EQ(q.category, "road");
+  EXPECT_EQ(q.grid, "g1");
+  EXPECT_EQ(q.cursor, "abc");
+  EXPECT_EQ(q.limit, 10u);
+  EXPECT_EQ(q.now, kNow);
+  r = call("GET", "/v1/inbox?unit=v3", "to1");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("不在您的辖区"), std::string::npos);
+  EXPECT_EQ(call("GET", "/v1/inbox?unit=nowhere", "to1").status, 400);
+  EXPECT_EQ(call("GET", "/v1/inbox?overdue=maybe&limit=0", "to1").status, 400);
+  EXPECT_EQ(call("GET", "/v1/inbox?level=planet", "to1").status, 400);
+  // Admin sees the whole tree; the county officer too, from the county down.
+  EXPECT_EQ(body(call("GET", "/v1/cases", "adm"))["items"].size(), 2u);
+  EXPECT_EQ(body(call("GET", "/v1/cases", "cty"))["unit"], "zhiduo");
+}
+
+TEST_F(HttpServerTest, ACaseWithItsTimeline) {
+  start();
+  auto r = call("GET", "/v1/cases/c-g1", "vo1");
+  ASSERT_EQ(r.status, 200);
+  json b = body(r);
+  EXPECT_EQ(b["case"]["unit"], "g1");
+  EXPECT_EQ(b["timeline"][0]["type"], "opened");
+  EXPECT_EQ(call("GET", "/v1/cases/c-nope", "vo1").status, 404);
+  EXPECT_EQ(call("GET", "/v1/cases/c-g4", "vo1").status, 403);
+  auto s = call("GET", "/v1/stats?from=2026-06-01T00:00:00Z&to=2026-06-12T00:00:00Z", "vo1");
+  ASSERT_EQ(s.status, 200);
+  EXPECT_EQ(body(s)["unit"], "v1");
+  EXPECT_EQ(body(s)["opened"], 3);
+  EXPECT_EQ(call("GET", "/v1/stats?from=yesterday", "vo1").status, 400);
+  EXPECT_EQ(call("GET", "/v1/stats?unit=t2", "vo1").status, 403);
+}
+
+TEST_F(HttpServerTest, WithoutViewsTheReadEndpointsSay503) {
+  start({}, false);
+  for (const char* t : {"/v1/inbox", "/v1/cases", "/v1/cases/c-g1", "/v1/stats", "/v1/stream"}) {
+    auto r = call("GET", t, "vo1");
+    EXPECT_EQ(r.status, 503) << t;
+    EXPECT_EQ(body(r)["error"]["code"], "views_unavailable");
+  }
+  EXPECT_EQ(call("POST", "/v1/cases/c-g1/actions", "vo1", R"({"action": "accept"})").status, 503);
+  EXPECT_EQ(call("POST", "/v1/reports", "w1", R"({"grid": "g1", "category": "road"})").status, 202);
+}
+
+// An action: the event in the log carries the actor, the unit and the case's origin grid;
+// the answer waits for the engine's outcome (delivered here by the test, as the service
+// does after its batch).
+TEST_F(HttpServerTest, ActionsWaitForTheEnginesOutcome) {
+  ServerOptions o;
+  o.api.action_timeout = std::chrono::minutes(5);  // the outcome always comes first here
+  start(o);
+  auto act = [&](const std::string& body_text, size_t appended_before) {
+    auto f = std::async(std::launch::async, [&, body_text] {
+      return call("POST", "/v1/cases/c-g1/actions", "vo1", body_text);
+    });
+    wait_appended(appended_before + 1);
+    return f;
+  };
+  auto f = act(R"({"action": "escalate", "note": "需要村里协调"})", 0);
+  auto ev = json::parse(input().at(0).payload);
+  EXPECT_EQ(ev["type"], "action");
+  EXPECT_EQ(ev["case_id"], "c-g1");
+  EXPECT_EQ(ev["grid"], "g1");
+  EXPECT_EQ(ev["actor"], "vo1");
+  EXPECT_EQ(ev["actor_unit"], "v1");
+  EXPECT_EQ(ev["note"], "需要村里协调");
+  EXPECT_EQ(ev["at"], "2026-06-12T08:30:00Z");
+  std::string aid = ev["action_id"];
+  ASSERT_TRUE(gridcase::json::parse_input_event(input().at(0).payload, org_).ok());
+  server_->on_outcome("someone-else", {}, {});  // not waited for: ignored
+  server_->on_outcome(aid, {ActionOutcome::Kind::Applied, ""},
+                      {R"({"case_id": "c-g1", "seq": 3, "type": "transition"})",
+                       R"({"case_id": "c-g1", "seq": 4, "type": "level_changed"})"});
+  auto r = f.get();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body(r)["events"].size(), 2u);
+  EXPECT_EQ(body(r)["action_id"], aid);
+
+  f = act(R"({"action": "verify", "action_id": "a-mine"})", 1);
+  server_->on_outcome(
+      "a-mine", {ActionOutcome::Kind::Applied, ""},
+      {R"({"case_id": "c-g1", "seq": 5, "type": "event_rejected", "reason": "no transition"})"});
+  r = f.get();
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(body(r)["error"]["code"], "rejected");
+  EXPECT_NE(r.body.find("no transition"), std::string::npos);
+
+  f = act(R"({"action": "resolve"})", 2);
+  server_->on_outcome(json::parse(input().at(2).payload)["action_id"],
+                      {ActionOutcome::Kind::Invalid, "unknown case 'c-g1'"}, {});
+  r = f.get();
+  EXPECT_EQ(r.status, 422);
+
+  f = act(R"({"action": "comment", "action_id": "a-dup"})", 3);
+  server_->on_outcome("a-dup", {ActionOutcome::Kind::Duplicate, ""}, {});
+  EXPECT_TRUE(body(f.get())["duplicate"].get<bool>());
+
+  EXPECT_EQ(call("POST", "/v1/cases/c-g1/actions", "vo1", R"({"action": "opened"})").status, 400);
+  EXPECT_EQ(call("POST", "/v1/cases/c-g1/actions", "vo1", R"({"action": "Bad Name"})").status, 400);
+  EXPECT_EQ(call("POST", "/v1/cases/c-g1/actions", "vo1", R"({"note": 5})").status, 400);
+  EXPECT_EQ(call("POST", "/v1/cases/c-nope/actions", "vo1", R"({"action": "accept"})").status, 404);
+  EXPECT_EQ(call("POST", "/v1/cases/c-g4/actions", "vo1", R"({"action": "accept"})").status, 403);
+  EXPECT_EQ(input().size(), 4u);
+}
+
+TEST_F(HttpServerTest, AnActionWithNoOutcomeInTimeIs202) {
+  ServerOptions o;
+  o.api.action_timeout = std::chrono::milliseconds(20);
+  start(o);
+  auto r = call("POST", "/v1/cases/c-g1/actions", "w1", R"({"action": "accept"})");
+  EXPECT_EQ(r.status, 202);
+  EXPECT_EQ(body(r)["status"], "pending");
+  EXPECT_EQ(input().size(), 1u);
+  // A late outcome finds nobody waiting and is dropped.
+  server_->on_outcome(body(r)["action_id"], {}, {});
+}
+
+// ---- the SSE stream ----
+
+TEST_F(HttpServerTest, StreamShowsTheCallersAreaAndResumes) {
+  start();
+  views_->add_feed("c-g1", {"g1"}, R"({"case_id": "c-g1", "seq": 1})");
+  views_->add_feed("c-g4", {"g4", "v3"}, R"({"case_id": "c-g4", "seq": 1})");
+  views_->add_feed("c-x", {"t2", "v1"}, R"({"case_id": "c-x", "seq": 1})");  // from t2 to v1
+  Client c(server_->port());
+  c.send("GET /v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_["vo1"] +
+         "\r\nLast-Event-ID: 0\r\n\r\n");
+  std::string got = c.read_until_count("\nevent: case_event\n", 2);
+  EXPECT_NE(got.find("text/event-stream"), std::string::npos);
+  EXPECT_NE(got.find("id: 1\nevent: case_event\ndata: {\"case_id\": \"c-g1\""), std::string::npos);
+  EXPECT_EQ(got.find("id: 2\n"), std::string::npos);  // g4 is not vo1's
+  EXPECT_NE(got.find("id: 3\n"), std::string::npos);
+  // New entries wake the stream.
+  views_->add_feed("c-g4", {"g4"}, R"({"case_id": "c-g4", "seq": 2})");
+  views_->add_feed("c-g1", {"g1"}, R"({"case_id": "c-g1", "seq": 2})");
+  server_->on_feed(views_->feed_head());
+  got = c.read_until_count("\nevent: case_event\n", 1);
+  EXPECT_NE(got.find("id: 5\n"), std::string::npos) << got;
+  EXPECT_EQ(got.find("id: 4\n"), std::string::npos);
+
+  // Resuming after 3: only what came after. Without Last-Event-ID: from the head on.
+  Client d(server_->port());
+  d.send("GET /v1/stream?last_event_id=3 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+         token_["adm"] + "\r\n\r\n");
+  got = d.read_until_count("\nevent: case_event\n", 2);
+  EXPECT_NE(got.find("id: 4\n"), std::string::npos);
+  EXPECT_NE(got.find("id: 5\n"), std::string::npos);
+  EXPECT_EQ(got.find("id: 3\n"), std::string::npos);
+  Client e(server_->port());
+  e.send("GET /v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_["cty"] +
+         "\r\n\r\n");
+  e.read_until_count("retry: 3000", 1);  // subscribed
+  views_->add_feed("c-g4", {"g4"}, R"({"case_id": "c-g4", "seq": 3})");
+  server_->on_feed(views_->feed_head());
+  got = e.read_until_count("\nevent: case_event\n", 1);
+  EXPECT_NE(got.find("id: 6\n"), std::string::npos) << got;
+  EXPECT_EQ(got.find("id: 5\n"), std::string::npos);
+  EXPECT_EQ(call("GET", "/v1/stream?last_event_id=x", "vo1").status, 400);
+}
+
+TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
+  start();
+  Client c(server_->port());
+  for (int i = 0; i < 20; ++i) {
+    auto r = c.request(
+        "POST", "/v1/reports", R"({"grid": "g1", "category": "road"})",
+        {{"Authorization", "Bearer " + token_["w1"]}, {"Content-Type", "application/json"}});
+    ASSERT_EQ(r.status, 202);
+    EXPECT_TRUE(r.keep_alive);
+  }
+  EXPECT_EQ(input().size(), 20u);
+}
+
+}  // namespace
+}  // namespace gridcase::http

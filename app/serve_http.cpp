@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 
+#include "connectors/http/kafka_intake.hpp"
 #include "connectors/http/outcomes.hpp"
 #include "connectors/http/server.hpp"
 #include "connectors/kafka.hpp"
@@ -48,8 +49,10 @@ bool read_http_config(const std::string& path, std::string& listen, http::Server
 
 struct HttpFace::Impl {
   std::unique_ptr<http::TokenStore> tokens;
-  std::unique_ptr<kafka::KafkaSink> kafka_sink;  // Kafka mode: the intake's own producer
-  std::unique_ptr<http::GroupCommitIntake> intake;
+  std::unique_ptr<http::GroupCommitIntake> log_intake;  // embedded log
+  std::unique_ptr<http::KafkaIntake> kafka_intake;      // Kafka: its own producer
+  http::Intake* intake = nullptr;
+  http::GroupCommitIntake* group = nullptr;  // for the metrics
   std::shared_ptr<CaseViews> views;
   std::unique_ptr<http::HttpServer> server;  // last: stopped first
   http::OutcomeTracker tracker;
@@ -75,7 +78,7 @@ struct HttpFace::Impl {
     counter("gridcase_engine_dead_letters_total", "input records sent to the dead-letter topic",
             dead_letters.load());
     batch_seconds.render(out, "gridcase_engine_batch_seconds", "time of one batch (run_once)");
-    auto st = intake->stats();
+    auto st = group->stats();
     counter("gridcase_http_intake_groups_total", "durable appends of the HTTP intake", st.groups);
     counter("gridcase_http_intake_records_total", "input events appended by the HTTP intake",
             st.records);
@@ -118,8 +121,9 @@ std::optional<std::unique_ptr<HttpFace>> HttpFace::start(const ServeOptions& opt
   impl->tokens = std::move(tokens).value();
   std::string topic = opt.input_topic;
   if (log) {
-    // The same log the service reads: LocalLog serialises appends (offsets never collide).
-    impl->intake = std::make_unique<http::GroupCommitIntake>(
+    // The same log the service reads: LocalLog serialises appends per topic (offsets never
+    // collide) and lets the engine's publishing share the WAL syncs.
+    impl->log_intake = std::make_unique<http::GroupCommitIntake>(
         [log, topic](const std::vector<http::IntakeRecord>& records) -> Result<bool> {
           std::vector<std::pair<std::string, std::string>> kv;
           kv.reserve(records.size());
@@ -128,33 +132,26 @@ std::optional<std::unique_ptr<HttpFace>> HttpFace::start(const ServeOptions& opt
           if (!r.ok()) return r.error();
           return true;
         });
+    impl->intake = impl->group = impl->log_intake.get();
   } else {
     kafka::KafkaOptions ko;
     ko.brokers = opt.kafka;
     ko.input_topic = topic;
     ko.client_id = "gridcase-http";
-    auto sink = kafka::KafkaSink::open(ko);
-    if (!sink.ok()) {
-      spdlog::error("http: Kafka producer: {}", sink.error().message);
+    auto k = http::KafkaIntake::open(ko);
+    if (!k.ok()) {
+      spdlog::error("http: Kafka producer: {}", k.error().message);
       return std::nullopt;
     }
-    impl->kafka_sink = std::move(sink).value();
-    kafka::KafkaSink* raw = impl->kafka_sink.get();
-    // One writer thread calls publish(): KafkaSink is not thread-safe, and one flush per
-    // group is the point anyway. acks=all: 202 means on every in-sync replica.
-    impl->intake = std::make_unique<http::GroupCommitIntake>(
-        [raw, topic](const std::vector<http::IntakeRecord>& records) -> Result<bool> {
-          std::vector<OutMessage> msgs;
-          msgs.reserve(records.size());
-          for (const auto& r : records) msgs.push_back({topic, r.key, r.payload});
-          return raw->publish(msgs);
-        });
+    impl->kafka_intake = std::move(k).value();
+    impl->intake = impl->kafka_intake.get();
+    impl->group = &impl->kafka_intake->group();
   }
   impl->views = std::move(views);
   http::ApiDeps deps;
   deps.org = &org;
   deps.tokens = impl->tokens.get();
-  deps.intake = impl->intake.get();
+  deps.intake = impl->intake;
   deps.views = impl->views;
   Impl* raw = impl.get();
   deps.hooks.store_ready = [raw](std::string* why) {

@@ -1,7 +1,8 @@
-// http_intake_server ORG STATE_DIR PORT [THREADS]: the HTTP face exactly as `serve` wires it
-// on the embedded log (TokenStore, GroupCommitIntake over a synced LocalLog append,
+// http_intake_server ORG STATE_DIR PORT [THREADS [null]]: the HTTP face exactly as `serve`
+// wires it on the embedded log (TokenStore, GroupCommitIntake over a synced LocalLog append,
 // HttpServer), without the engine consuming the log in the same process: what the intake
 // alone accepts per second (ops/bench/http_bench.sh runs it beside the full `serve`).
+// `null`: the append does nothing (the HTTP path's own cost, without the disk).
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -27,8 +28,10 @@ int main(int argc, char** argv) {
   auto tokens = http::TokenStore::open((state / "tokens.json").string());
   if (!log.ok() || !tokens.ok()) return 2;
   LocalLog* raw = log.value().get();
+  bool null_intake = argc > 5 && std::string(argv[5]) == "null";
   http::GroupCommitIntake intake(
-      [raw](const std::vector<http::IntakeRecord>& records) -> Result<bool> {
+      [raw, null_intake](const std::vector<http::IntakeRecord>& records) -> Result<bool> {
+        if (null_intake) return true;
         std::vector<std::pair<std::string, std::string>> kv;
         kv.reserve(records.size());
         for (const auto& r : records) kv.emplace_back(r.key, r.payload);

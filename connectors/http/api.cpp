@@ -306,7 +306,7 @@ Result<Caller> Api::authenticate(const ApiRequest& req, ApiError* error) {
     return err(error->message);
   }
   Caller c;
-  c.token = *info;
+  c.token = info;
   if (info->kind == "sms_gateway") {
     c.gateway = true;
     return c;
@@ -331,7 +331,7 @@ Result<Caller> Api::authenticate(const ApiRequest& req, ApiError* error) {
 }
 
 std::optional<ApiResponse> Api::rate_limit(const Caller& caller) {
-  double wait = limiter_->take(caller.token.id);
+  double wait = limiter_->take(caller.token ? caller.token->id : std::string());
   if (wait <= 0) return std::nullopt;
   int seconds = std::max(1, static_cast<int>(std::ceil(wait)));
   ApiResponse r = error_response(

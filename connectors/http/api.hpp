@@ -29,7 +29,7 @@ namespace gridcase::http {
 
 // Who is calling: the person behind the token (none for the SMS gateway).
 struct Caller {
-  TokenInfo token;
+  std::shared_ptr<const TokenInfo> token;
   const Person* person = nullptr;
   UnitIdx unit = kNoUnit;  // the person's unit; kNoUnit for admin = the whole tree
   std::string role;
@@ -111,7 +111,8 @@ struct StreamStart {
 
 struct ApiResponse {
   int status = 200;
-  std::string content_type = "application/json; charset=utf-8";
+  // Always a string literal: a std::string of this length would allocate per response.
+  const char* content_type = "application/json; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::optional<StreamStart> stream;

@@ -4,7 +4,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <mutex>
 #include <thread>
 
@@ -42,6 +44,11 @@ struct HttpServer::Impl {
   std::shared_ptr<Gate> gate = std::make_shared<Gate>();
   std::mutex streams_mu;
   std::vector<std::weak_ptr<Session>> streams;
+  // Every live connection, for the deadline sweep (see Session::arm).
+  std::mutex sessions_mu;
+  std::vector<std::weak_ptr<Session>> sessions;
+  std::unique_ptr<net::steady_timer> sweep_timer;
+  void sweep();
   bool stopped = false;
   std::mutex stop_mu;
 
@@ -54,13 +61,36 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl& srv)
-      : socket_(std::move(socket)),
-        srv_(srv),
-        timer_(socket_.get_executor()),
-        sse_wait_(socket_.get_executor()) {}
+      : socket_(std::move(socket)), srv_(srv), sse_wait_(socket_.get_executor()) {}
 
   void run() {
+    {
+      std::lock_guard g(srv_.sessions_mu);
+      srv_.sessions.push_back(weak_from_this());
+    }
     net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+  }
+
+  // From the sweep (any thread): has the pending operation run past its deadline?
+  bool overdue(int64_t now_ns) const {
+    int64_t d = deadline_ns_.load(std::memory_order_relaxed);
+    return d != 0 && now_ns >= d;
+  }
+  // On the strand: cancel the pending operation if it is still overdue (it may have
+  // finished, and another begun, since the sweep looked).
+  void expire() {
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (!self->overdue(now_ns())) return;
+      self->deadline_ns_ = 0;
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->socket_.cancel(ignored);
+    });
+  }
+  static int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
   }
 
   // From on_feed(), any thread.
@@ -72,23 +102,18 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
-  // Every read and write runs under a deadline; on expiry the pending operation is
-  // cancelled (not the socket closed), so a slow client can still be told 408.
+  // Every read and write runs under a deadline; past it the pending operation is
+  // cancelled (not the socket closed), so a slow client can still be told 408. A deadline
+  // is a number set and cleared on the strand; one server-wide sweep cancels what is
+  // overdue. (A timer per operation cost two timerfd updates per request.)
   void arm() {
-    uint64_t gen = ++timer_gen_;
     timed_out_ = false;
-    timer_.expires_after(srv_.options.read_timeout);
-    timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
-      if (ec || gen != self->timer_gen_) return;
-      self->timed_out_ = true;
-      beast::error_code ignored;
-      self->socket_.cancel(ignored);
-    });
+    deadline_ns_.store(
+        now_ns() +
+            std::chrono::duration_cast<std::chrono::nanoseconds>(srv_.options.read_timeout).count(),
+        std::memory_order_relaxed);
   }
-  void disarm() {
-    ++timer_gen_;
-    timer_.cancel();
-  }
+  void disarm() { deadline_ns_.store(0, std::memory_order_relaxed); }
 
   void read_header() {
     parser_.emplace();
@@ -202,7 +227,6 @@ class Session : public std::enable_shared_from_this<Session> {
     if (r.stream) return start_stream(std::move(r));
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(r.status), 11);
-    res->set(bhttp::field::server, "gridcase");
     res->set(bhttp::field::content_type, r.content_type);
     for (const auto& [k, v] : r.headers) res->set(k, v);
     res->body() = std::move(r.body);
@@ -321,15 +345,14 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);
     socket_.close(ec);
-    timer_.cancel();
+    disarm();
     sse_wait_.cancel();
   }
 
   tcp::socket socket_;
   HttpServer::Impl& srv_;
-  net::steady_timer timer_;
   net::steady_timer sse_wait_;
-  uint64_t timer_gen_ = 0;
+  std::atomic<int64_t> deadline_ns_{0};  // steady clock ns; 0 = no operation pending
   bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::array<char, 4096> scratch_;
@@ -348,6 +371,31 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 }  // namespace
+
+void HttpServer::Impl::sweep() {
+  // A quarter of the timeout: a slow client is cut off between 1 and 1.25 timeouts.
+  auto every = std::clamp(options.read_timeout / 4, std::chrono::milliseconds(5),
+                          std::chrono::milliseconds(1000));
+  sweep_timer->expires_after(every);
+  sweep_timer->async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+    std::vector<std::shared_ptr<Session>> overdue;
+    {
+      std::lock_guard g(sessions_mu);
+      auto& v = sessions;
+      v.erase(std::remove_if(v.begin(), v.end(), [](const auto& w) { return w.expired(); }),
+              v.end());
+      for (const auto& w : v) {
+        if (auto s = w.lock(); s && s->overdue(now)) overdue.push_back(std::move(s));
+      }
+    }
+    for (auto& s : overdue) s->expire();
+    sweep();
+  });
+}
 
 void HttpServer::Impl::accept() {
   acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
@@ -407,6 +455,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(ApiDeps deps, ServerOption
   if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) return err("http: cannot listen on " + listen + ": " + ec.message());
   impl->accept();
+  impl->sweep_timer = std::make_unique<net::steady_timer>(impl->ioc);
+  impl->sweep();
   for (int i = 0; i < std::max(1, impl->options.threads); ++i) {
     impl->threads.emplace_back([raw] { raw->ioc.run(); });
   }

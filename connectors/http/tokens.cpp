@@ -143,7 +143,13 @@ Result<bool> TokenStore::load_locked() {
   if (!tokens.ok()) return tokens.error();
   by_hash_ = std::move(tokens).value();
   file_stamp_ = stamp;
+  index_locked();
   return true;
+}
+
+void TokenStore::index_locked() {
+  lookup_.clear();
+  for (const auto& [h, t] : by_hash_) lookup_.emplace(h, std::make_shared<const TokenInfo>(t));
 }
 
 void TokenStore::maybe_reload() {
@@ -181,6 +187,7 @@ Result<bool> TokenStore::update(F&& change) {
     } else {
       r = write_file(path_, by_hash_);
       file_stamp_ = file_stamp(path_);
+      index_locked();
     }
   }
   ::flock(lfd, LOCK_UN);
@@ -242,13 +249,13 @@ std::vector<TokenInfo> TokenStore::list() {
   return out;
 }
 
-std::optional<TokenInfo> TokenStore::find(std::string_view token) {
-  if (token.empty() || token.size() > 256) return std::nullopt;
+std::shared_ptr<const TokenInfo> TokenStore::find(std::string_view token) {
+  if (token.empty() || token.size() > 256) return nullptr;
   maybe_reload();
   std::string h = sha256_hex(token);
   std::shared_lock r(mu_);
-  auto it = by_hash_.find(h);
-  if (it == by_hash_.end()) return std::nullopt;
+  auto it = lookup_.find(h);
+  if (it == lookup_.end()) return nullptr;
   return it->second;
 }
 

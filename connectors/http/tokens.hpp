@@ -49,8 +49,9 @@ class TokenStore {
   // false when no token has this id.
   Result<bool> revoke(const std::string& id);
   std::vector<TokenInfo> list();
-  // The token's entry, or nullopt for an unknown or revoked token. Thread-safe.
-  std::optional<TokenInfo> find(std::string_view token);
+  // The token's entry, or null for an unknown or revoked token. Thread-safe. Shared, not
+  // copied: this runs on every request.
+  std::shared_ptr<const TokenInfo> find(std::string_view token);
 
  private:
   TokenStore(std::string path, std::chrono::milliseconds reload_every)
@@ -65,6 +66,8 @@ class TokenStore {
   std::chrono::milliseconds reload_every_;
   std::shared_mutex mu_;
   std::unordered_map<std::string, TokenInfo> by_hash_;
+  std::unordered_map<std::string, std::shared_ptr<const TokenInfo>> lookup_;  // = by_hash_
+  void index_locked();
   int64_t file_stamp_ = -1;  // mtime ns ^ size of what was loaded
   std::chrono::steady_clock::time_point next_check_{};
   std::mutex check_mu_;

@@ -5,7 +5,8 @@
 #      the engine: what the intake accepts per second;
 #   2. `gridcase serve --http` on the embedded log: the same, with the engine consuming the
 #      log in the same process (a 202 still means durable; the engine shares the CPU);
-#   3. a trivial Beast server answering 202 without doing anything (bench/http_baseline).
+#   3. a trivial Beast server answering 202 without doing anything (bench/http_baseline);
+#   and, to show where the time goes, (1) with an intake that writes nothing (`null`).
 # Targets: (1) / (3) >= 0.5, and >= 20,000 accepted reports/s.
 #
 #   ops/bench/http_bench.sh [-d SECONDS] [-c CONNECTIONS] [-t WRK_THREADS] [--server-threads N]
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
     -c) connections=$2; shift ;;
     -t) wrk_threads=$2; shift ;;
     --server-threads) server_threads=$2; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n "2,14p" "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -81,6 +82,14 @@ wait_http "http://127.0.0.1:$port/healthz"
 load intake "$port" "$token"
 stop "$pid"
 
+# 1b. the same HTTP path, the append a no-op: the cost of HTTP, auth and validation alone
+port=$(free_port)
+"$build/bench/http_intake_server" config/org.yaml "$state" "$port" "$server_threads" null 2>/dev/null &
+pids+=($!); pid=$!
+wait_http "http://127.0.0.1:$port/healthz"
+load nodisk "$port" "$token"
+stop "$pid"
+
 # 2. serve: intake + engine in one process
 state=$work/serve
 token=$("$g" token add --person w-0001 --state-dir "$state" --name bench 2>/dev/null)
@@ -113,12 +122,14 @@ def figures(name):
     bad = int(bad.group(1)) if bad else 0
     return rps * (total - bad) / total if total else 0.0, bad
 intake, intake_bad = figures("intake")
+nodisk, _ = figures("nodisk")
 serve, serve_bad = figures("serve")
 base, _ = figures("baseline")
 print()
 print(f"受理 accepted/s, HTTP face on the embedded log (synced): {intake:10,.0f}  ({intake_bad} non-2xx)")
 print(f"受理 accepted/s, gridcase serve (engine in process):     {serve:10,.0f}  ({serve_bad} non-2xx; engine processed {engine_in})")
 print(f"基线 baseline 202/s, trivial Beast handler:              {base:10,.0f}")
+print(f"(the HTTP face with an append that writes nothing:        {nodisk:10,.0f})")
 print(f"比值 ratio intake/baseline: {intake/base:.2f} (target >= 0.5); serve/baseline: {serve/base:.2f}")
 print(f"absolute target >= 20,000/s: intake {'met' if intake >= 20000 else 'NOT met'}, "
       f"serve {'met' if serve >= 20000 else 'NOT met'}")

@@ -623,6 +623,10 @@ Result<CasePage> ViewQueries::inbox(const CaseQuery& q) {
     (*q.overdue ? to : from) = at_now;
   }
   auto reader = open_();
+  if (auto floor = reader->sla_floor()) {
+    std::string live = prefix + be64(time_bits(*floor));
+    if (live > from) from = std::move(live);
+  }
   using Entries = std::vector<std::pair<std::string, std::string>>;
   return page_through(
       *reader, ViewCf::Inbox, prefix, from, to, q,
@@ -751,8 +755,16 @@ Result<UnitStats> ViewQueries::stats(std::string_view unit, Timestamp from, Time
   }
   auto reader = open_();
   constexpr size_t kChunk = 4096;
-  if (grids.size() == org.grids().size()) {
-    // Everything: one sequential pass over the records beats a point read per case.
+  // One sequential pass over all records costs about a tenth of a point read per case
+  // (measured with a million cases: 4 s for all, 22 s of point reads for 64% of them), so
+  // from a tenth of the grids on the pass wins (grids differ in size; close enough).
+  if (grids.size() * 10 >= org.grids().size()) {
+    std::vector<bool> in_subtree(org.units.size(), false);
+    for (UnitIdx g : grids) in_subtree[static_cast<size_t>(g)] = true;
+    auto wanted = [&](const CaseRecord& r) {
+      UnitIdx g = org.find_unit(r.summary.grid);
+      return g != kNoUnit && in_subtree[static_cast<size_t>(g)];
+    };
     std::string next;
     for (;;) {
       auto got = reader->range(ViewCf::Summaries, next, {}, kChunk);
@@ -760,7 +772,7 @@ Result<UnitStats> ViewQueries::stats(std::string_view unit, Timestamp from, Time
       for (const auto& [k, v] : *got) {
         auto r = decode_record(v);
         if (!r.ok()) return err("views: case '" + k + "': " + r.error().message);
-        add(*r);
+        if (wanted(*r)) add(*r);
       }
       if (got->size() < kChunk) break;
       next = got->back().first;

@@ -70,6 +70,10 @@ class ViewReader {
                                                                          std::string_view to,
                                                                          size_t max) = 0;
   virtual uint64_t feed_head() = 0;
+  // A time before which no open case's SLA ends (nullopt: unknown). Deadlines that have
+  // passed have fired: an escalation deletes the case's inbox keys at its old deadline, so
+  // the head of every unit's range is a run of deleted keys, which a scan from here skips.
+  virtual std::optional<Timestamp> sla_floor() { return std::nullopt; }
 };
 
 // ---- encodings (exposed for tests and the stores) ----

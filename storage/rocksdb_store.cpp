@@ -304,6 +304,15 @@ class RocksViewReader final : public ViewReader {
     return parse_u64(sv(v)).value_or(0);
   }
 
+  std::optional<Timestamp> sla_floor() override {
+    rocksdb::PinnableSlice v;
+    if (!db_->Get(ro_, meta_, sl(RocksStore::kSlaFloorKey), &v).ok()) return std::nullopt;
+    int64_t ms = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
+    if (ec != std::errc() || p != v.data() + v.size()) return std::nullopt;
+    return Timestamp{ms};
+  }
+
  private:
   rocksdb::ColumnFamilyHandle* family(ViewCf cf) const { return cf_[static_cast<size_t>(cf)]; }
   static std::string_view name(ViewCf cf) { return kViewCfNames[static_cast<size_t>(cf)]; }
@@ -476,6 +485,9 @@ Result<bool> RocksStore::rebuild_views() {
   }
   if (!it->status().ok()) return err("rocksdb: reading cases: " + it->status().ToString());
   b.Put(h_->cf[kMeta], sl(kViewsKey), sl("1")).PermitUncheckedError();
+  // Written without views, the timers may now start before the stored floor: none until
+  // the next commit writes it.
+  b.Delete(h_->cf[kMeta], sl(kSlaFloorKey)).PermitUncheckedError();
   if (auto s = h_->db->Write(h_->write, &b); !s.ok()) {
     return err("rocksdb: rebuilding views: " + s.ToString());
   }
@@ -537,10 +549,13 @@ namespace {
 class SortedWriter final : public ViewWriter {
  public:
   void put(ViewCf cf, std::string_view key, std::string_view value) override {
-    ops_.push_back({cf, std::string(key), std::string(value), false});
+    // A case's inbox entries share one summary: kept once (compared by content, since the
+    // caller's buffers are reused).
+    if (values_.empty() || values_.back() != value) values_.emplace_back(value);
+    ops_.push_back({cf, std::string(key), static_cast<uint32_t>(values_.size() - 1), false});
   }
   void del(ViewCf cf, std::string_view key) override {
-    ops_.push_back({cf, std::string(key), {}, true});
+    ops_.push_back({cf, std::string(key), 0, true});
   }
   // A key is written at most once per commit (one update per case, case ids in the keys).
   void flush(ViewWriter& out) {
@@ -550,24 +565,28 @@ class SortedWriter final : public ViewWriter {
       if (o.del) {
         out.del(o.cf, o.key);
       } else {
-        out.put(o.cf, o.key, o.value);
+        out.put(o.cf, o.key, values_[o.value]);
       }
     }
     ops_.clear();
+    values_.clear();
   }
 
  private:
   struct Op {
     ViewCf cf;
-    std::string key, value;
+    std::string key;
+    uint32_t value;  // index into values_
     bool del;
   };
   std::vector<Op> ops_;
+  std::vector<std::string> values_;
 };
 
 }  // namespace
 
 Result<bool> RocksStore::commit_views(rocksdb::WriteBatch& b) {
+  pending_sla_floor_.reset();
   if (views_error_) return *views_error_;
   // Cases saved without an event in this batch (none in practice) get their update too.
   for (const auto& [id, c] : dirty_cases_) {
@@ -586,6 +605,15 @@ Result<bool> RocksStore::commit_views(rocksdb::WriteBatch& b) {
     b.Put(h_->cf[kMeta], sl(kFeedHeadKey), sl(std::to_string(feed_head_))).PermitUncheckedError();
   }
   if (!views_marked_) b.Put(h_->cf[kMeta], sl(kViewsKey), sl("1")).PermitUncheckedError();
+  // Every SLA deadline of an open case is a pending timer's due: none lies before the
+  // earliest timer after this batch (none at all: no case has a deadline).
+  auto head = next_timer();
+  if (error_) return *error_;
+  int64_t floor = head ? head->due.ms : INT64_MAX;
+  if (floor != committed_sla_floor_) {
+    b.Put(h_->cf[kMeta], sl(kSlaFloorKey), sl(std::to_string(floor))).PermitUncheckedError();
+    pending_sla_floor_ = floor;
+  }
   return true;
 }
 
@@ -974,6 +1002,8 @@ Result<bool> RocksStore::commit() {
   committed_timer_count_ = timer_count_;
   committed_max_seq_ = max_seq;
   committed_feed_head_ = feed_head_;
+  if (pending_sla_floor_) committed_sla_floor_ = pending_sla_floor_;
+  pending_sla_floor_.reset();
   if (model_) {
     views_batch_->Clear();
     view_updates_.clear();

@@ -144,6 +144,7 @@ class RocksStore final : public CaseStore {
   static constexpr std::string_view kFormatKey = "store.format";
   static constexpr std::string_view kFeedHeadKey = "store.feed_head";
   static constexpr std::string_view kViewsKey = "store.views";
+  static constexpr std::string_view kSlaFloorKey = "store.sla_floor";
 
   // Column family names, in the order open() creates them.
   static constexpr std::string_view kCasesCf = "cases";
@@ -226,7 +227,8 @@ class RocksStore final : public CaseStore {
   std::vector<std::pair<std::string, std::string>> pending_history_;
   uint64_t feed_head_ = 0;            // the last id given, committed or not
   uint64_t committed_feed_head_ = 0;  // the last id committed
-  bool views_marked_ = false;         // meta kViewsKey is committed
+  std::optional<int64_t> committed_sla_floor_, pending_sla_floor_;
+  bool views_marked_ = false;  // meta kViewsKey is committed
   bool views_rebuilt_ = false;
   bool unmark_views_ = false;  // views off over a store that has them: drop the mark
 

@@ -832,6 +832,28 @@ TEST_F(RocksViews, TurningViewsOnRebuildsThemFromTheCases) {
   EXPECT_EQ(views_->feed_head(), 1u);            // the feed keeps what it had
 }
 
+// The inbox scan starts at the earliest pending timer (below it are only the deleted keys of
+// deadlines that fired): no open case's deadline is earlier.
+TEST_F(RocksViews, NoOpenCaseIsDueBeforeTheStoredSlaFloor) {
+  open_four();
+  for (int64_t t : {13 * kHour, 25 * kHour + kMin, 50 * kHour, 80 * kHour}) {
+    run(t);
+    auto floor = store_->get_meta(RocksStore::kSlaFloorKey);
+    ASSERT_TRUE(floor);
+    auto head = store_->next_timer();
+    ASSERT_TRUE(head);
+    EXPECT_EQ(*floor, std::to_string(head->due.ms));
+    auto page = views_->inbox(query("zhiduo"));
+    ASSERT_TRUE(page.ok());
+    EXPECT_EQ(page->items.size(), 4u);
+    for (const auto& s : page->items) {
+      if (s.sla_due) {
+        EXPECT_GE(s.sla_due->ms, head->due.ms) << s.case_id;
+      }
+    }
+  }
+}
+
 // Readers on another thread while the engine commits: every answer is one committed state.
 TEST_F(RocksViews, ReadersOnAnotherThreadSeeWholeCommits) {
   std::atomic<bool> done{false};

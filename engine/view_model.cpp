@@ -4,6 +4,8 @@
 #include <climits>
 #include <map>
 
+#include "engine/byte_codec.hpp"
+
 namespace gridcase {
 
 namespace {
@@ -12,71 +14,10 @@ constexpr uint8_t kSummaryFormat = 1;
 constexpr uint8_t kRecordFormat = 1;
 constexpr uint64_t kSignBit = uint64_t{1} << 63;
 
-// ---- a small binary encoding (varints, length-prefixed strings) ----
-
-void put_varint(uint64_t v, std::string& out) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-void put_signed(int64_t v, std::string& out) {
-  put_varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
-}
-
-void put_str(std::string_view s, std::string& out) {
-  put_varint(s.size(), out);
-  out.append(s);
-}
-
-struct Reader {
-  std::string_view in;
-  bool ok = true;
-
-  uint64_t varint() {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (in.empty()) break;
-      auto b = static_cast<uint8_t>(in.front());
-      in.remove_prefix(1);
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return v;
-    }
-    ok = false;
-    return 0;
-  }
-  int64_t signed_() {
-    uint64_t u = varint();
-    return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
-  }
-  std::string str() {
-    uint64_t n = varint();
-    if (!ok || n > in.size()) {
-      ok = false;
-      return {};
-    }
-    std::string s(in.substr(0, n));
-    in.remove_prefix(n);
-    return s;
-  }
-  uint8_t byte() {
-    if (in.empty()) {
-      ok = false;
-      return 0;
-    }
-    auto b = static_cast<uint8_t>(in.front());
-    in.remove_prefix(1);
-    return b;
-  }
-  // A count that cannot exceed the bytes left (each element takes at least one).
-  uint64_t count() {
-    uint64_t n = varint();
-    if (n > in.size()) ok = false;
-    return ok ? n : 0;
-  }
-};
+using bytes::put_signed;
+using bytes::put_str;
+using bytes::put_varint;
+using Reader = bytes::Reader;
 
 void append_escaped(std::string& out, std::string_view part) {
   for (char ch : part) {

@@ -2,6 +2,7 @@
 // language states): each problem is FILE:LINE:COL pointing at the YAML node, and inside
 // an expression at the offending token. Columns count Unicode code points.
 #include "engine/workflow.hpp"
+#include "tests/fixtures/contract_example.hpp"
 
 #include <gtest/gtest.h>
 
@@ -63,69 +64,7 @@ const Org& test_org() {
 }
 
 // The complete example of workflow-dsl.md, verbatim.
-const char* kExample = R"(apiVersion: gridcase/v1
-kind: Workflow
-name: grid-escalation                  # [a-z0-9-]+, unique among deployed workflows
-description: 小事不出网格、大事不出村
-match: 'report.category != "campaign"' # which new reports open a case here (default: true)
-priority: 0                            # the highest-priority matching workflow wins (ties: by name)
-
-levels: [grid, village, township, county]   # the escalation ladder, lowest first
-sla:                                   # time allowed at each level (levels may be left out)
-  grid: 24h
-  village: 48h
-  township: 72h
-  county: 7d
-sla_warning: 80%                       # optional: warn when this share of the SLA has passed
-
-correlate:                             # optional: merge repeated reports into one open case
-  key: 'report.category + "@" + report.household'
-  window: 2h
-
-vars:                                  # case variables and their initial values
-  tier: minor
-  reopened: 0
-
-initial: triage
-states:
-  triage:
-    on:
-      opened:
-        - when: 'report.category in ["flood", "epidemic", "fire"]'
-          set: { tier: emergency }
-          level: township
-          notify: [county]
-          goto: handling
-        - when: 'report.severity >= 4 || report.households_affected >= 20'
-          set: { tier: major }
-          level: village
-          goto: handling
-        - level: grid
-          goto: handling
-  handling:
-    sla: true
-    timers:
-      - { after: 12h, event: remind, repeat: true }
-    on:
-      resolve: { goto: verifying }
-      escalate: { level: up, by: assignee }
-      return: { when: 'case.level != "grid"', level: down, by: supervisor }
-      report:
-        - when: 'case.report_count >= 5 && case.level == "grid"'
-          level: village
-      sla_expired:
-        - when: 'case.level == "county"'
-          notify: [county]
-        - level: up
-      remind:
-        - notify: [assignee]
-  verifying:
-    on:
-      verify: { goto: closed, by: supervisor }
-      reopen: { goto: handling, set: { reopened: '= case.reopened + 1' } }
-  closed:
-    final: true
-)";
+const char* kExample = fixtures::kContractWorkflowYaml;
 
 // "LINE:COL" of the nth occurrence of `needle` in `text`, the column counted in code points.
 std::string loc(std::string_view text, std::string_view needle, int nth = 0) {

@@ -178,12 +178,12 @@ int run_serve(ServeOptions opt) {
   auto http =
       HttpFace::start(opt, org, log.get(), std::shared_ptr<CaseViews>(store.value()->views()));
   if (!http) return 2;
-  if (*http) (*http)->wrap(codecs);
   ServiceOptions so;
   so.max_batch = opt.max_batch;
   so.poll_timeout_ms = opt.poll_timeout_ms;
   so.case_events_topic = opt.case_events_topic;
   so.dead_letter_topic = opt.dead_letter_topic;
+  if (*http) (*http)->observe(so);
   Service service(*engine, *store.value(), *source, *sink, clock, codecs, so);
   if (auto r = service.start(); !r.ok()) {
     spdlog::error("start: {}", r.error().message);

@@ -55,7 +55,6 @@ struct HttpFace::Impl {
   http::GroupCommitIntake* group = nullptr;  // for the metrics
   std::shared_ptr<CaseViews> views;
   std::unique_ptr<http::HttpServer> server;  // last: stopped first
-  http::OutcomeTracker tracker;
   // Mirrors of the service's counters, read by /metrics on the HTTP threads.
   std::atomic<uint64_t> batches{0}, records{0}, dead_letters{0}, published{0};
   std::atomic<int64_t> last_ok_ms{0};
@@ -177,8 +176,14 @@ std::optional<std::unique_ptr<HttpFace>> HttpFace::start(const ServeOptions& opt
   return std::unique_ptr<HttpFace>(new HttpFace(std::move(impl)));
 }
 
-void HttpFace::wrap(ServiceCodecs& codecs) {
-  impl_->tracker.wrap(codecs);
+void HttpFace::observe(ServiceOptions& options) {
+  http::HttpServer* server = impl_->server.get();
+  options.on_batch = [server](const BatchOutcome& batch) {
+    http::deliver_outcomes(batch, [server](const std::string& id, const http::ActionOutcome& o,
+                                           const std::vector<std::string>& events) {
+      server->on_outcome(id, o, events);
+    });
+  };
 }
 
 void HttpFace::after_batch(const ServiceStats& stats, double seconds, bool ok) {
@@ -187,10 +192,6 @@ void HttpFace::after_batch(const ServiceStats& stats, double seconds, bool ok) {
   m.records = stats.records;
   m.dead_letters = stats.dead_letters;
   m.published = stats.published;
-  http::HttpServer* server = m.server.get();
-  m.tracker.batch_done(
-      ok, [server](const std::string& id, const http::ActionOutcome& o,
-                   const std::vector<std::string>& events) { server->on_outcome(id, o, events); });
   if (!ok) return;
   m.last_ok_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())

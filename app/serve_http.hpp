@@ -1,7 +1,7 @@
 #pragma once
 // The HTTP face of `gridcase serve`, wired beside the engine loop: reports and actions go
 // into the same input topic the service reads (the embedded log or Kafka), and the
-// service's codecs are wrapped so the outcome of each action is known after its batch.
+// service reports each committed batch, so each action is answered with its outcome.
 #include <memory>
 #include <optional>
 
@@ -27,8 +27,8 @@ class HttpFace {
   // Whether start() will run a server for these options (then the store keeps its views).
   static bool wanted(const ServeOptions& opt);
 
-  // Wraps parse/format/dead_letter to follow each action through its batch.
-  void wrap(ServiceCodecs& codecs);
+  // Sets options.on_batch: actions waiting over HTTP get the engine's outcome.
+  void observe(ServiceOptions& options);
   // After every run_once(): outcomes to waiting requests, SSE wake-up, metrics.
   void after_batch(const ServiceStats& stats, double seconds, bool ok);
 

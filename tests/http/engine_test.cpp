@@ -1,6 +1,6 @@
 // HTTP in, the real engine behind: reports and actions go through the embedded log into a
-// running Service whose codecs are wrapped by OutcomeTracker (as `serve --http` wires it),
-// so an action's answer carries the case events the engine actually wrote.
+// running Service whose batch reports reach the server (on_batch -> deliver_outcomes, as `serve
+// --http` wires it), so an action's answer carries the case events the engine actually wrote.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -78,18 +78,19 @@ class HttpEngineTest : public ::testing::Test {
       return gridcase::json::dead_letter_json(reason, error, r.topic, r.partition, r.offset,
                                               r.payload);
     };
-    tracker_.wrap(codecs);
     ServiceOptions opts;
     opts.poll_timeout_ms = 10;
+    opts.on_batch = [this](const BatchOutcome& batch) {
+      deliver_outcomes(batch, [this](const std::string& id, const ActionOutcome& o,
+                                     const std::vector<std::string>& events) {
+        server_->on_outcome(id, o, events);
+      });
+    };
     service_ = std::make_unique<Service>(*engine_, store_, *source_, *sink_, clock_, codecs, opts);
     ASSERT_TRUE(service_->start().ok());
     loop_ = std::thread([this] {
       while (!stop_) {
         auto r = service_->run_once();
-        tracker_.batch_done(r.ok(), [this](const std::string& id, const ActionOutcome& o,
-                                           const std::vector<std::string>& events) {
-          server_->on_outcome(id, o, events);
-        });
         if (!r.ok()) {
           ADD_FAILURE() << r.error().message;
           return;
@@ -134,7 +135,6 @@ class HttpEngineTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<LocalLogSource> source_;
   std::unique_ptr<LocalLogSink> sink_;
-  OutcomeTracker tracker_;
   std::unique_ptr<Service> service_;
   std::atomic<bool> stop_{false};
   std::thread loop_;

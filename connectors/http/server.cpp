@@ -9,6 +9,7 @@
 #include <atomic>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 namespace gridcase::http {
 
@@ -47,6 +48,12 @@ struct HttpServer::Impl {
   // Every live connection, for the deadline sweep (see Session::arm).
   std::mutex sessions_mu;
   std::vector<std::weak_ptr<Session>> sessions;
+  // Connections waiting for an answer from the API (the intake, the engine). The answer
+  // callback holds only a weak reference, so a callback that outlives the server (kept by
+  // the intake's queue, say) never destroys a connection after its io_context; stop()
+  // releases these on its own thread while the io_context still exists.
+  std::mutex awaiting_mu;
+  std::unordered_map<const Session*, std::shared_ptr<Session>> awaiting;
   std::unique_ptr<net::steady_timer> sweep_timer;
   void sweep();
   bool stopped = false;
@@ -210,11 +217,46 @@ class Session : public std::enable_shared_from_this<Session> {
     ar.last_event_id = str(req["Last-Event-ID"]);
     ar.body = std::move(req.body());
     std::weak_ptr<Gate> gate = srv_.gate;
-    Reply reply = [self = shared_from_this(), gate](ApiResponse r) {
-      auto g = gate.lock();
-      if (!g) return;
-      std::lock_guard lock(g->mu);
-      if (!g->open) return;
+    {
+      std::lock_guard g(srv_.awaiting_mu);
+      srv_.awaiting.emplace(this, shared_from_this());
+    }
+    // Shared by the copies of the callback; whichever way it ends (answered, or dropped
+    // unanswered), the connection leaves `awaiting`.
+    struct Waiter {
+      std::weak_ptr<Session> session;
+      std::weak_ptr<Gate> gate;
+      HttpServer::Impl* srv = nullptr;
+      bool answered = false;
+      // Takes the connection out of `awaiting`; null if the server is stopping (then srv
+      // may be going away and stop() releases it).
+      std::shared_ptr<Session> release() {
+        auto g = gate.lock();
+        if (!g) return nullptr;
+        std::lock_guard lock(g->mu);
+        if (!g->open) return nullptr;
+        std::shared_ptr<Session> held;
+        std::lock_guard a(srv->awaiting_mu);
+        auto it = srv->awaiting.find(session.lock().get());
+        if (it != srv->awaiting.end()) {
+          held = std::move(it->second);
+          srv->awaiting.erase(it);
+        }
+        return held;
+      }
+      ~Waiter() {
+        if (!answered) release();
+      }
+    };
+    auto waiter = std::make_shared<Waiter>();  // in place: a temporary would release on its end
+    waiter->session = weak_from_this();
+    waiter->gate = gate;
+    waiter->srv = &srv_;
+    Reply reply = [waiter](ApiResponse r) {
+      if (waiter->answered) return;
+      waiter->answered = true;
+      auto self = waiter->release();
+      if (!self) return;
       net::post(self->socket_.get_executor(),
                 [self, r = std::move(r)]() mutable { self->respond(std::move(r)); });
     };
@@ -491,6 +533,13 @@ void HttpServer::stop() {
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  {
+    std::unordered_map<const Session*, std::shared_ptr<Session>> awaiting;
+    {
+      std::lock_guard g(impl_->awaiting_mu);
+      awaiting.swap(impl_->awaiting);
+    }
+  }  // connections still waiting for an answer close here, before the io_context goes
   impl_->api->drain();
 }
 

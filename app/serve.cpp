@@ -98,6 +98,8 @@ void setup_logging(const ServeOptions& opt) {
 
 int run_serve(ServeOptions opt) {
   const auto started_at = std::chrono::steady_clock::now();
+  // First: a SIGTERM while starting (opening the store, starting HTTP) stops cleanly too.
+  install_stop_handlers();
   if (!read_config(opt)) return 2;
   if (opt.org.empty()) opt.org = "config/org.yaml";
   if (opt.workflows.empty()) opt.workflows.push_back("workflows");
@@ -192,7 +194,6 @@ int run_serve(ServeOptions opt) {
   spdlog::info("gridcase serve 已启动 / started: {}, state in {}, {} workflow(s), {} unit(s)",
                opt.kafka.empty() ? std::string("embedded log") : "Kafka " + opt.kafka,
                opt.state_dir, engine->workflows().size(), org.units.size());
-  install_stop_handlers();
   uint64_t last_dead = 0;
   int backoff_ms = 0;
   bool first_batch_logged = false;

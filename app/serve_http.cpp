@@ -9,6 +9,7 @@
 #include "connectors/http/kafka_intake.hpp"
 #include "connectors/http/outcomes.hpp"
 #include "connectors/http/server.hpp"
+#include "connectors/http/webhooks.hpp"
 #include "connectors/kafka.hpp"
 #include "engine/views.hpp"
 #include "storage/local_log.hpp"
@@ -45,6 +46,56 @@ bool read_http_config(const std::string& path, std::string& listen, http::Server
   return true;
 }
 
+// The `webhooks:` section: a list of {unit, url, secret | secret_env, max_attempts,
+// retry_base_ms, retry_max_ms, timeout_ms}.
+bool read_webhooks_config(const std::string& path, std::vector<http::WebhookConfig>& hooks) {
+  if (path.empty()) return true;
+  try {
+    YAML::Node c = YAML::LoadFile(path);
+    YAML::Node w = c["webhooks"];
+    if (!w) return true;
+    if (!w.IsSequence()) {
+      spdlog::error("{}:{}:{}: webhooks: 应为列表 / must be a list", path, w.Mark().line + 1,
+                    w.Mark().column + 1);
+      return false;
+    }
+    for (const auto& n : w) {
+      http::WebhookConfig h;
+      auto at = [&](const YAML::Node& x) {
+        return fmt::format("{}:{}:{}", path, x.Mark().line + 1, x.Mark().column + 1);
+      };
+      if (!n["unit"] || !n["url"]) {
+        spdlog::error("{}: webhooks: 需要 unit 和 url / unit and url are required", at(n));
+        return false;
+      }
+      h.unit = n["unit"].as<std::string>();
+      h.url = n["url"].as<std::string>();
+      if (n["secret"]) h.secret = n["secret"].as<std::string>();
+      if (n["secret_env"]) {
+        std::string var = n["secret_env"].as<std::string>();
+        const char* v = std::getenv(var.c_str());
+        if (!v || !*v) {
+          spdlog::error("{}: webhooks: 环境变量 {} 未设置 / environment variable {} is not set",
+                        at(n["secret_env"]), var, var);
+          return false;
+        }
+        h.secret = v;
+      }
+      if (n["max_attempts"]) h.max_attempts = n["max_attempts"].as<int>();
+      if (n["retry_base_ms"]) {
+        h.retry_base = std::chrono::milliseconds(n["retry_base_ms"].as<int>());
+      }
+      if (n["retry_max_ms"]) h.retry_max = std::chrono::milliseconds(n["retry_max_ms"].as<int>());
+      if (n["timeout_ms"]) h.timeout = std::chrono::milliseconds(n["timeout_ms"].as<int>());
+      hooks.push_back(std::move(h));
+    }
+  } catch (const YAML::Exception& e) {
+    spdlog::error("{}:{}:{}: webhooks: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 struct HttpFace::Impl {
@@ -54,7 +105,9 @@ struct HttpFace::Impl {
   http::Intake* intake = nullptr;
   http::GroupCommitIntake* group = nullptr;  // for the metrics
   std::shared_ptr<CaseViews> views;
-  std::unique_ptr<http::HttpServer> server;  // last: stopped first
+  std::unique_ptr<MessageSink> webhook_dead_letters;  // the webhooks' own producer (Kafka)
+  std::unique_ptr<http::WebhookDispatcher> webhooks;  // after its sink: stopped first
+  std::unique_ptr<http::HttpServer> server;           // last: stopped first
   // Mirrors of the service's counters, read by /metrics on the HTTP threads.
   std::atomic<uint64_t> batches{0}, records{0}, dead_letters{0}, published{0};
   std::atomic<int64_t> last_ok_ms{0};
@@ -82,8 +135,18 @@ struct HttpFace::Impl {
     counter("gridcase_http_intake_records_total", "input events appended by the HTTP intake",
             st.records);
     counter("gridcase_http_intake_failures_total", "failed intake appends", st.failures);
-    // TODO(views): open cases and pending timers once the store's views are merged
-    // (CaseViews::stats gives open_by_level; timers need a store count).
+    if (webhooks) {
+      auto w = webhooks->stats();
+      counter("gridcase_webhook_deliveries_total", "notifications delivered to webhooks",
+              w.delivered);
+      counter("gridcase_webhook_failed_attempts_total", "webhook attempts that failed",
+              w.failed_attempts);
+      counter("gridcase_webhook_dead_letters_total", "notifications dead-lettered by webhooks",
+              w.dead);
+      http::metric_header(out, "gridcase_webhook_pending", "gauge",
+                          "notifications matched and not yet delivered");
+      http::metric_line(out, "gridcase_webhook_pending", "", w.pending);
+    }
     return out;
   }
 };
@@ -171,6 +234,42 @@ std::optional<std::unique_ptr<HttpFace>> HttpFace::start(const ServeOptions& opt
     return std::nullopt;
   }
   impl->server = std::move(server).value();
+
+  std::vector<http::WebhookConfig> hooks;
+  if (!read_webhooks_config(opt.config, hooks)) return std::nullopt;
+  if (!hooks.empty()) {
+    if (!impl->views) {
+      spdlog::error("webhooks: 需要案件视图 / need the case views");
+      return std::nullopt;
+    }
+    if (log) {
+      impl->webhook_dead_letters = std::make_unique<LocalLogSink>(*log);
+    } else {
+      kafka::KafkaOptions ko;
+      ko.brokers = opt.kafka;
+      ko.client_id = "gridcase-webhooks";
+      auto k = kafka::KafkaSink::open(ko);
+      if (!k.ok()) {
+        spdlog::error("webhooks: Kafka producer: {}", k.error().message);
+        return std::nullopt;
+      }
+      impl->webhook_dead_letters = std::move(k).value();
+    }
+    http::WebhookOptions wo;
+    wo.hooks = std::move(hooks);
+    wo.cursor_file = (std::filesystem::path(opt.state_dir) / "webhooks.json").string();
+    wo.dead_letter_topic = opt.dead_letter_topic;
+    wo.case_events_topic = opt.case_events_topic;
+    size_t n = wo.hooks.size();
+    auto w = http::WebhookDispatcher::start(std::move(wo), org, impl->views,
+                                            *impl->webhook_dead_letters);
+    if (!w.ok()) {
+      spdlog::error("{}: {}", opt.config, w.error().message);
+      return std::nullopt;
+    }
+    impl->webhooks = std::move(w).value();
+    spdlog::info("webhooks: {} 个 / {} configured", n, n);
+  }
   spdlog::info("HTTP 接口已启动 / HTTP API on http://{} ({} threads{})", impl->server->address(),
                so.threads, impl->views ? "" : ", case views not available: read endpoints 503");
   return std::unique_ptr<HttpFace>(new HttpFace(std::move(impl)));
@@ -198,6 +297,7 @@ void HttpFace::after_batch(const ServiceStats& stats, double seconds, bool ok) {
                      .count();
   if (seconds > 0) m.batch_seconds.observe(seconds);
   if (m.views) m.server->on_feed(m.views->feed_head());
+  if (m.webhooks) m.webhooks->wake();
 }
 
 }  // namespace gridcase::app

@@ -82,13 +82,14 @@ class FakeViews final : public CaseViews {
     timelines_[c.case_id] = std::move(timeline);
     cases_.push_back(std::move(c));
   }
-  uint64_t add_feed(std::string case_id, std::vector<std::string> units, std::string json) {
+  uint64_t add_feed(std::string case_id, std::vector<std::string> units, std::string json,
+                    std::string type = "transition") {
     std::lock_guard g(mu_);
     FeedEntry e;
     e.id = feed_.size() + 1;
     e.case_id = std::move(case_id);
     e.seq = 1;
-    e.type = "transition";
+    e.type = std::move(type);
     e.units = std::move(units);
     e.json = std::move(json);
     feed_.push_back(std::move(e));

@@ -13,6 +13,7 @@
 #include "app/commands.hpp"
 #include "app/loading.hpp"
 #include "app/serve_http.hpp"
+#include "connectors/http/metrics.hpp"
 #include "connectors/json_events.hpp"
 #include "connectors/kafka.hpp"
 #include "engine/service.hpp"
@@ -177,8 +178,20 @@ int run_serve(ServeOptions opt) {
     return json::dead_letter_json(reason, error, r.topic, r.partition, r.offset, r.payload);
   };
   // The HTTP face (app/serve_http.cpp), if configured: it appends to the same input topic.
-  auto http =
-      HttpFace::start(opt, org, log.get(), std::shared_ptr<CaseViews>(store.value()->views()));
+  RocksStore* rocks = store.value().get();
+  auto gauges = [rocks] {
+    auto e = rocks->estimates();
+    std::string out;
+    http::metric_header(out, "gridcase_cases_estimate", "gauge",
+                        "cases in the store, open and closed (RocksDB estimate)");
+    http::metric_line(out, "gridcase_cases_estimate", "", static_cast<double>(e.cases));
+    http::metric_header(out, "gridcase_pending_timers_estimate", "gauge",
+                        "SLA and state timers waiting (RocksDB estimate)");
+    http::metric_line(out, "gridcase_pending_timers_estimate", "", static_cast<double>(e.timers));
+    return out;
+  };
+  auto http = HttpFace::start(opt, org, log.get(),
+                              std::shared_ptr<CaseViews>(store.value()->views()), gauges);
   if (!http) return 2;
   ServiceOptions so;
   so.max_batch = opt.max_batch;

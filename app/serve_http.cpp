@@ -111,6 +111,7 @@ struct HttpFace::Impl {
   // Mirrors of the service's counters, read by /metrics on the HTTP threads.
   std::atomic<uint64_t> batches{0}, records{0}, dead_letters{0}, published{0};
   std::atomic<int64_t> last_ok_ms{0};
+  std::function<std::string()> store_gauges;  // set once, before traffic
   http::Histogram batch_seconds{{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}};
 
   ~Impl() {
@@ -135,6 +136,7 @@ struct HttpFace::Impl {
     counter("gridcase_http_intake_records_total", "input events appended by the HTTP intake",
             st.records);
     counter("gridcase_http_intake_failures_total", "failed intake appends", st.failures);
+    if (store_gauges) out += store_gauges();
     if (webhooks) {
       auto w = webhooks->stats();
       counter("gridcase_webhook_deliveries_total", "notifications delivered to webhooks",
@@ -161,9 +163,9 @@ bool HttpFace::wanted(const ServeOptions& opt) {
   return !listen.empty() && !(opt.until_idle && opt.http.empty());
 }
 
-std::optional<std::unique_ptr<HttpFace>> HttpFace::start(const ServeOptions& opt, const Org& org,
-                                                         LocalLog* log,
-                                                         std::shared_ptr<CaseViews> views) {
+std::optional<std::unique_ptr<HttpFace>> HttpFace::start(
+    const ServeOptions& opt, const Org& org, LocalLog* log, std::shared_ptr<CaseViews> views,
+    std::function<std::string()> store_gauges) {
   std::string listen = opt.http;
   http::ServerOptions so;
   if (!read_http_config(opt.config, listen, so)) return std::nullopt;
@@ -210,6 +212,7 @@ std::optional<std::unique_ptr<HttpFace>> HttpFace::start(const ServeOptions& opt
     impl->group = &impl->kafka_intake->group();
   }
   impl->views = std::move(views);
+  impl->store_gauges = std::move(store_gauges);
   http::ApiDeps deps;
   deps.org = &org;
   deps.tokens = impl->tokens.get();

@@ -2,8 +2,10 @@
 // The HTTP face of `gridcase serve`, wired beside the engine loop: reports and actions go
 // into the same input topic the service reads (the embedded log or Kafka), and the
 // service reports each committed batch, so each action is answered with its outcome.
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "app/commands.hpp"
 #include "engine/service.hpp"
@@ -19,10 +21,12 @@ namespace gridcase::app {
 class HttpFace {
  public:
   // nullopt: the configuration is wrong or the server cannot start (logged). A null
-  // pointer: HTTP is not configured (no --http, no http.listen).
+  // pointer: HTTP is not configured (no --http, no http.listen). `store_gauges` gives
+  // Prometheus lines about the store for /metrics (called on the HTTP threads).
   static std::optional<std::unique_ptr<HttpFace>> start(const ServeOptions& opt, const Org& org,
                                                         LocalLog* log,
-                                                        std::shared_ptr<CaseViews> views);
+                                                        std::shared_ptr<CaseViews> views,
+                                                        std::function<std::string()> store_gauges);
   ~HttpFace();
   // Whether start() will run a server for these options (then the store keeps its views).
   static bool wanted(const ServeOptions& opt);

@@ -633,6 +633,13 @@ bool RocksStore::note(const rocksdb::Status& s, std::string_view what) {
   return false;
 }
 
+RocksStore::KeyEstimates RocksStore::estimates() const {
+  KeyEstimates e;
+  h_->db->GetIntProperty(h_->cf[kCases], "rocksdb.estimate-num-keys", &e.cases);
+  h_->db->GetIntProperty(h_->cf[kTimers], "rocksdb.estimate-num-keys", &e.timers);
+  return e;
+}
+
 Result<bool> RocksStore::status() const {
   if (error_) return *error_;
   return true;

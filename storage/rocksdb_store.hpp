@@ -132,6 +132,14 @@ class RocksStore final : public CaseStore {
   // cache). Null when the store was opened without views. Must not outlive the store.
   std::unique_ptr<CaseViews> views();
 
+  // RocksDB's estimates of the keys in the cases and timers families (cheap, approximate:
+  // for gauges such as /metrics). Safe from any thread.
+  struct KeyEstimates {
+    uint64_t cases = 0;
+    uint64_t timers = 0;
+  };
+  KeyEstimates estimates() const;
+
   // The first storage error seen by a method that cannot return one (exists, next_timer...).
   Result<bool> status() const;
   const RocksStoreStats& stats() const { return stats_; }

@@ -137,6 +137,16 @@ webhooks:
             targets.add(ev["target_unit"])
         assert targets == {"zhiduo", "jjbl-c1"}, targets
 
+        # The figures in /metrics (the village's dead letter may still be on its way).
+        def metrics():
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+                return {l.split()[0]: float(l.split()[1]) for l in r.read().decode().splitlines()
+                        if l and not l.startswith("#")}
+        m = metrics()
+        assert m["gridcase_webhook_deliveries_total"] == 2, m
+        assert m["gridcase_webhook_failed_attempts_total"] >= 3, m  # 2 county + 1..2 village
+        assert "gridcase_pending_timers_estimate" in m and "gridcase_cases_estimate" in m, m
+
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=30) == 0, "serve did not stop cleanly"
         # Restarted: nothing is sent again (the cursor file kept the position).

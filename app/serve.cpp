@@ -270,6 +270,13 @@ int run_serve(ServeOptions opt) {
       }
     }
   }
+  if (auto r = service.flush(); !r.ok()) {
+    // Committed and kept in the stored outbox: the next start publishes it.
+    spdlog::warn(
+        "停止时发布未完成，下次启动时补发 / not all published at stop (the next start "
+        "publishes them): {}",
+        r.error().message);
+  }
   spdlog::info("gridcase serve 已停止 / stopped after {} records", service.stats().records);
   return 0;
 }

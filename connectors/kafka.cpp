@@ -549,6 +549,10 @@ struct KafkaSink::Impl {
   KafkaOptions opt;
   Handle rk;
   rd_kafka_t* consumer = nullptr;  // exactly_once: the source's consumer (group metadata)
+  // The publish in flight (start_publish .. finish_publish), if any.
+  std::unique_ptr<Deliveries> inflight;
+  std::string refused;
+  Clock::time_point deadline;
 
   // Produces every message (waiting on a full queue); stops at the first refusal, so that
   // later messages of the same key cannot overtake it. "" or what was refused.
@@ -592,6 +596,7 @@ constexpr std::string_view kBatchTag = "gridcase-batch=";
 KafkaSink::KafkaSink(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 KafkaSink::~KafkaSink() {
+  if (impl_ && impl_->inflight) (void)finish_publish();  // the reports point into `inflight`
   if (impl_ && impl_->rk) rd_kafka_flush(impl_->rk.get(), impl_->opt.timeout_ms);
 }
 
@@ -650,26 +655,53 @@ Result<bool> KafkaSink::publish(const std::vector<OutMessage>& messages) {
   if (std::string f = fatal_error(rk); !f.empty()) {
     return err("kafka: producer fatal error (reopen the sink): " + f);
   }
-  Deliveries d;
-  std::string refused = impl_->produce_all(messages, &d);
+  if (auto r = start_publish(messages); !r.ok()) return r;
+  return finish_publish();
+}
 
-  // Every report must be in before `d` goes out of scope. librdkafka reports each message
-  // within message.timeout.ms; past that (plus slack) purge, which reports at once.
-  auto deadline = Clock::now() +
-                  std::chrono::milliseconds(impl_->opt.delivery_timeout_ms + impl_->opt.timeout_ms);
+Result<bool> KafkaSink::start_publish(const std::vector<OutMessage>& messages) {
+  if (impl_->opt.exactly_once) return publish_batch(messages, 0, {});
+  rd_kafka_t* rk = impl_->rk.get();
+  if (std::string f = fatal_error(rk); !f.empty()) {
+    return err("kafka: producer fatal error (reopen the sink): " + f);
+  }
+  if (impl_->inflight) {
+    if (auto r = finish_publish(); !r.ok()) return r;  // one in flight at a time
+  }
+  // On the heap: the delivery reports point at it until finish_publish() has them all.
+  impl_->inflight = std::make_unique<Deliveries>();
+  impl_->refused = impl_->produce_all(messages, impl_->inflight.get());
+  impl_->deadline = Clock::now() + std::chrono::milliseconds(impl_->opt.delivery_timeout_ms +
+                                                             impl_->opt.timeout_ms);
+  return true;
+}
+
+bool KafkaSink::publish_done() {
+  if (!impl_->inflight) return true;
+  rd_kafka_poll(impl_->rk.get(), 0);  // serves the delivery reports that are in
+  return impl_->inflight->pending == 0;
+}
+
+Result<bool> KafkaSink::finish_publish() {
+  if (!impl_->inflight) return true;
+  rd_kafka_t* rk = impl_->rk.get();
+  Deliveries& d = *impl_->inflight;
+  // Every report must be in before `d` goes. librdkafka reports each message within
+  // message.timeout.ms; past that (plus slack) purge, which reports at once.
   bool purged = false;
   while (d.pending > 0) {
     rd_kafka_flush(rk, 100);
-    if (!purged && d.pending > 0 && ms_left(deadline) == 0) {
+    if (!purged && d.pending > 0 && ms_left(impl_->deadline) == 0) {
       rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
       purged = true;
     }
   }
-
+  std::unique_ptr<Deliveries> done = std::move(impl_->inflight);
+  std::string refused = std::move(impl_->refused);
   if (!refused.empty()) return err("kafka: publish refused: " + refused);
-  if (d.failed > 0) {
-    std::string msg = "kafka: publish failed: " + d.first_failure;
-    if (d.failed > 1) msg += " (and " + std::to_string(d.failed - 1) + " more failed)";
+  if (done->failed > 0) {
+    std::string msg = "kafka: publish failed: " + done->first_failure;
+    if (done->failed > 1) msg += " (and " + std::to_string(done->failed - 1) + " more failed)";
     if (std::string f = fatal_error(rk); !f.empty()) msg += "; fatal (reopen the sink): " + f;
     return err(msg);
   }

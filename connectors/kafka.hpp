@@ -115,6 +115,11 @@ class KafkaSink final : public MessageSink {
   // Not thread-safe: one publish at a time.
   // With exactly_once: one transaction holding the messages (and no offsets).
   Result<bool> publish(const std::vector<OutMessage>& messages) override;
+  // Not exactly_once: produces the messages and returns; finish_publish() waits for their
+  // delivery reports (as publish() does). exactly_once: start_publish() is publish().
+  Result<bool> start_publish(const std::vector<OutMessage>& messages) override;
+  Result<bool> finish_publish() override;
+  bool publish_done() override;
 
   // exactly_once only: one transaction with the messages and the positions, committed to
   // the group with the metadata "gridcase-batch=<batch>". A failed transaction is aborted

@@ -55,6 +55,17 @@ class MessageSink {
   // idempotent producer), keeping the order of messages with the same key.
   virtual Result<bool> publish(const std::vector<OutMessage>& messages) = 0;
 
+  // Pipelined publishing (at least once): start_publish() hands the messages over and
+  // returns; finish_publish() waits until every one is durably accepted (or failed), like
+  // publish(); publish_done() tells without waiting. One publish in flight at a time, so
+  // the engine computes and commits the next batch while this one travels. The default is
+  // synchronous: start_publish() is publish().
+  virtual Result<bool> start_publish(const std::vector<OutMessage>& messages) {
+    return publish(messages);
+  }
+  virtual Result<bool> finish_publish() { return true; }
+  virtual bool publish_done() { return true; }
+
   // Exactly-once sinks (Kafka transactions) publish a batch's messages together with the
   // consumed source positions, atomically, tagged with the batch's number, and can tell
   // afterwards which batch was the last to get through. Other sinks publish at least once.

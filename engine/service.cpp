@@ -30,13 +30,16 @@ std::string offset_key(const std::string& topic, int32_t partition) {
 
 }  // namespace
 
-std::string encode_outbox(const std::vector<OutMessage>& messages) {
+std::string encode_outbox(const std::vector<OutMessage>& messages,
+                          const std::vector<OutMessage>& more) {
   std::string out;
-  put_u32(static_cast<uint32_t>(messages.size()), out);
-  for (const auto& m : messages) {
-    for (const std::string* f : {&m.topic, &m.key, &m.value}) {
-      put_u32(static_cast<uint32_t>(f->size()), out);
-      out += *f;
+  put_u32(static_cast<uint32_t>(messages.size() + more.size()), out);
+  for (const auto* list : {&messages, &more}) {
+    for (const auto& m : *list) {
+      for (const std::string* f : {&m.topic, &m.key, &m.value}) {
+        put_u32(static_cast<uint32_t>(f->size()), out);
+        out += *f;
+      }
     }
   }
   return out;
@@ -135,6 +138,32 @@ Result<bool> Service::publish_outbox() {
   return true;
 }
 
+Result<bool> Service::finish_inflight() {
+  if (!inflight_active_) return true;
+  auto r = sink_.finish_publish();
+  inflight_active_ = false;
+  if (!r.ok()) {
+    // Published again, with whatever followed it, before anything new is taken.
+    inflight_.insert(inflight_.end(), std::make_move_iterator(outbox_.begin()),
+                     std::make_move_iterator(outbox_.end()));
+    outbox_ = std::move(inflight_);
+    inflight_.clear();
+    inflight_positions_.clear();
+    publish_pending_ = true;
+    return r.error();
+  }
+  stats_.published += inflight_.size();
+  inflight_.clear();
+  if (!inflight_positions_.empty()) source_.committed(inflight_positions_);
+  inflight_positions_.clear();
+  return true;
+}
+
+Result<bool> Service::flush() {
+  if (auto r = finish_inflight(); !r.ok()) return r;
+  return publish_outbox();
+}
+
 Result<size_t> Service::run_once() {
   // A batch whose publish failed (broker away) goes out before anything new is taken.
   if (auto r = publish_outbox(); !r.ok()) return r.error();
@@ -182,7 +211,11 @@ Result<size_t> Service::run_once() {
       ++stats_.dead_letters;
     }
   }
-  if (records.empty() && outbox_.empty() && proc.timers_fired() == 0) return size_t{0};  // idle
+  if (records.empty() && outbox_.empty() && proc.timers_fired() == 0) {
+    // Idle: what is still travelling is waited for, so idle means published.
+    if (auto r = finish_inflight(); !r.ok()) return r.error();
+    return size_t{0};
+  }
 
   std::vector<SourcePosition> positions;  // of this batch
   std::string offsets_list = store_.get_meta("offsets").value_or("");
@@ -203,7 +236,12 @@ Result<size_t> Service::run_once() {
     }
   }
   store_.put_meta("offsets", offsets_list);
-  store_.put_meta(kOutboxKey, encode_outbox(outbox_));
+  // The previous batch's publish, if it is through already: the stored outbox then needs
+  // only this batch. Otherwise it keeps both, so a crash publishes both again. (A failure
+  // here merges the previous messages into outbox_, to be published before anything new.)
+  if (inflight_active_ && sink_.publish_done()) (void)finish_inflight();
+  store_.put_meta(kOutboxKey,
+                  inflight_active_ ? encode_outbox(inflight_, outbox_) : encode_outbox(outbox_));
   store_.put_meta(kBatchKey, std::to_string(batch_ + 1));
   if (auto r = proc.commit(); !r.ok()) {
     outbox_.clear();
@@ -218,10 +256,31 @@ Result<size_t> Service::run_once() {
     outcome.case_events = batch_events_;
     options_.on_batch(outcome);
   }
-  // Transactional sinks commit the offsets with the messages, even when there are none.
-  publish_pending_ = !outbox_.empty() || (sink_.transactional() && !positions.empty());
-  if (auto r = publish_outbox(); !r.ok()) return r.error();
-  if (!positions.empty() && !sink_.transactional()) source_.committed(positions);
+  if (sink_.transactional()) {
+    // Offsets go with the messages in one transaction, even when there are none: one batch
+    // at a time.
+    publish_pending_ = !outbox_.empty() || !positions.empty();
+    if (auto r = publish_outbox(); !r.ok()) return r.error();
+    return records.size();
+  }
+  // At least once, pipelined: the previous batch's publish is finished, this one is handed
+  // over, and the next batch is computed and committed while it travels.
+  if (auto r = finish_inflight(); !r.ok()) return r.error();  // then outbox_ holds both
+  if (publish_pending_) {
+    if (auto r = publish_outbox(); !r.ok()) return r.error();
+    if (!positions.empty()) source_.committed(positions);
+  } else if (!outbox_.empty()) {
+    if (auto r = sink_.start_publish(outbox_); !r.ok()) {
+      publish_pending_ = true;
+      return r.error();
+    }
+    inflight_ = std::move(outbox_);
+    outbox_.clear();
+    inflight_active_ = true;
+    inflight_positions_ = std::move(positions);
+  } else if (!positions.empty()) {
+    source_.committed(positions);
+  }
   return records.size();
 }
 
@@ -230,7 +289,7 @@ Result<bool> Service::run(const std::atomic<bool>& stop) {
     auto r = run_once();
     if (!r.ok()) return r.error();
   }
-  return true;
+  return flush();
 }
 
 // For the batch observer: what became of one record. Called right after it was applied,

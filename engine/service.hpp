@@ -83,6 +83,9 @@ class Service {
   // Batches until `stop` is set; the batch in hand is finished, committed and published.
   Result<bool> run(const std::atomic<bool>& stop);
 
+  // Waits for the publish in flight and publishes what is pending: before stopping.
+  Result<bool> flush();
+
   const ServiceStats& stats() const { return stats_; }
   // True while a committed batch waits to be published (the sink failed: broker away).
   // run_once() publishes it before it takes new input; an error meanwhile is transient.
@@ -91,6 +94,7 @@ class Service {
  private:
   class OutboxSink;
   Result<bool> publish_outbox();
+  Result<bool> finish_inflight();
   RecordOutcome record_outcome(const SourceRecord& rec, const Result<InputEvent>& ev,
                                const Processor::Verdict& v, const std::string& reason,
                                const std::string& error, uint64_t feed_start) const;
@@ -102,8 +106,13 @@ class Service {
   Clock& clock_;
   ServiceCodecs codecs_;
   ServiceOptions options_;
-  std::vector<OutMessage> outbox_;         // this batch's messages, also stored in the batch
-  bool publish_pending_ = false;           // outbox_ is committed and not yet published
+  std::vector<OutMessage> outbox_;  // this batch's messages, also stored in the batch
+  bool publish_pending_ = false;    // outbox_ is committed and not yet published
+  // The previous batch's messages, committed and handed to the sink (start_publish), not
+  // yet confirmed; and the source positions to acknowledge once they are.
+  std::vector<OutMessage> inflight_;
+  std::vector<SourcePosition> inflight_positions_;
+  bool inflight_active_ = false;
   uint64_t batch_ = 0;                     // number of the last committed batch
   std::vector<SourcePosition> positions_;  // every position committed so far
   size_t batch_events_ = 0;                // case events in this batch so far
@@ -111,7 +120,8 @@ class Service {
 };
 
 // The outbox as stored in the store's metadata (one value per batch).
-std::string encode_outbox(const std::vector<OutMessage>& messages);
+std::string encode_outbox(const std::vector<OutMessage>& messages,
+                          const std::vector<OutMessage>& more = {});
 Result<std::vector<OutMessage>> decode_outbox(std::string_view bytes);
 
 }  // namespace gridcase

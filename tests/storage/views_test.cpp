@@ -923,5 +923,147 @@ TEST(ViewEncodings, RoundTripAndRejectTruncation) {
   EXPECT_LT(unit_prefix("g1") + be64(UINT64_MAX) + "zzz", prefix_end(unit_prefix("g1")));
 }
 
+// ---- pipelined publishing (Service, default mode) ----
+
+// A sink whose publishes travel until the test confirms them (or fails them).
+class TravellingSink final : public MessageSink {
+ public:
+  Result<bool> publish(const std::vector<OutMessage>& messages) override {
+    if (fail_next) {
+      fail_next = false;
+      return err("broker away");
+    }
+    for (const auto& m : messages) confirmed.push_back(m.value);
+    return true;
+  }
+  Result<bool> start_publish(const std::vector<OutMessage>& messages) override {
+    travelling = messages;
+    return true;
+  }
+  bool publish_done() override { return arrived; }
+  Result<bool> finish_publish() override {
+    auto msgs = std::move(travelling);
+    travelling.clear();
+    if (fail_next) {
+      fail_next = false;
+      return err("delivery timed out");
+    }
+    for (const auto& m : msgs) confirmed.push_back(m.value);
+    return true;
+  }
+  std::vector<OutMessage> travelling;
+  std::vector<std::string> confirmed;
+  bool arrived = false;
+  bool fail_next = false;
+};
+
+class ServicePipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (int i = 0; i < 6; ++i) {
+      source_.add(report(i * kMin, "p-" + std::to_string(i), "g1", "sanitation",
+                         "h" + std::to_string(i), 2));
+    }
+    open();
+  }
+  void TearDown() override {
+    close();
+    factory_.cleanup();
+  }
+  void open(MessageSink* sink = nullptr) {
+    store_ = factory_.open();
+    ASSERT_NE(store_, nullptr);
+    ServiceCodecs codecs;
+    codecs.parse = [](std::string_view p) { return json::parse_input_event(p, engine().org()); };
+    codecs.format = [](const CaseEvent& e) { return json::case_event_line(e); };
+    codecs.dead_letter = [](const SourceRecord& r, const std::string& reason,
+                            const std::string& error) {
+      return json::dead_letter_json(reason, error, r.topic, r.partition, r.offset, r.payload);
+    };
+    ServiceOptions o;
+    o.poll_timeout_ms = 0;
+    o.max_batch = 2;
+    service_ = std::make_unique<Service>(engine(), *store_, source_, sink ? *sink : sink_, clock_,
+                                         std::move(codecs), o);
+    auto r = service_->start();
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  // A crash: no flush, nothing confirmed after this.
+  void close() {
+    service_.reset();
+    store_.reset();
+  }
+  static std::vector<std::string> values(const std::vector<OutMessage>& m) {
+    std::vector<std::string> out;
+    for (const auto& x : m) out.push_back(x.value);
+    return out;
+  }
+
+  RocksFactory factory_;
+  FakeSource source_;
+  TravellingSink sink_;
+  FakeClock clock_;
+  std::unique_ptr<CaseStore> store_;
+  std::unique_ptr<Service> service_;
+};
+
+// Batch 1 still travels when batch 2 commits: the stored outbox holds both, so a crash
+// right after publishes both again on start; nothing of batch 1 can be lost.
+TEST_F(ServicePipelineTest, UnconfirmedMessagesAreStoredWithTheNextBatch) {
+  clock_.t = at(10 * kMin);
+  ASSERT_EQ(*service_->run_once(), 2u);
+  auto first = values(sink_.travelling);
+  ASSERT_FALSE(first.empty());
+  EXPECT_TRUE(sink_.confirmed.empty());
+  ASSERT_EQ(*service_->run_once(), 2u);  // batch 1 confirmed only after batch 2's commit
+  EXPECT_EQ(sink_.confirmed, first);
+  auto second = values(sink_.travelling);
+  close();  // crash: batch 2 never confirmed
+  TravellingSink after;
+  open(&after);
+  auto both = first;
+  both.insert(both.end(), second.begin(), second.end());
+  EXPECT_EQ(after.confirmed, both);  // start() publishes the stored outbox, in order
+}
+
+// Batch 1 confirmed before batch 2 commits: the stored outbox holds batch 2 only.
+TEST_F(ServicePipelineTest, ConfirmedMessagesAreNotStoredAgain) {
+  clock_.t = at(10 * kMin);
+  ASSERT_EQ(*service_->run_once(), 2u);
+  auto first = values(sink_.travelling);
+  sink_.arrived = true;
+  ASSERT_EQ(*service_->run_once(), 2u);
+  EXPECT_EQ(sink_.confirmed, first);
+  auto second = values(sink_.travelling);
+  close();
+  TravellingSink after;
+  open(&after);
+  EXPECT_EQ(after.confirmed, second);
+}
+
+// A failed delivery: the batch's messages and the next batch's are published again, in
+// order, before any new input is taken; idle means everything is out.
+TEST_F(ServicePipelineTest, AFailedDeliveryIsPublishedAgainBeforeNewInput) {
+  clock_.t = at(10 * kMin);
+  ASSERT_EQ(*service_->run_once(), 2u);
+  auto first = values(sink_.travelling);
+  sink_.fail_next = true;
+  auto r = service_->run_once();  // batch 2 commits, then batch 1's delivery fails
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(service_->publish_pending());
+  EXPECT_TRUE(sink_.confirmed.empty());
+  sink_.fail_next = true;  // and the retry fails too: still nothing new is taken
+  ASSERT_FALSE(service_->run_once().ok());
+  ASSERT_EQ(*service_->run_once(), 2u);  // the retry gets through, then batch 3
+  ASSERT_GT(sink_.confirmed.size(), first.size());
+  EXPECT_TRUE(std::equal(first.begin(), first.end(), sink_.confirmed.begin()));
+  size_t before_third = sink_.confirmed.size();
+  auto third = values(sink_.travelling);
+  EXPECT_EQ(*service_->run_once(), 0u);  // idle: batch 3 is confirmed
+  EXPECT_EQ(sink_.confirmed.size(), before_third + third.size());
+  EXPECT_FALSE(service_->publish_pending());
+  EXPECT_EQ(service_->stats().published, sink_.confirmed.size());
+}
+
 }  // namespace
 }  // namespace gridcase

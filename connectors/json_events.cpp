@@ -28,7 +28,8 @@ class Sax : public nlohmann::detail::json_sax_dom_parser<json> {
   std::string error;
 };
 
-Value to_value(const json& j) {
+// Moves the strings out of `j` (the parsed event is not used afterwards).
+Value to_value(json&& j) {
   switch (j.type()) {
     case json::value_t::null:
     case json::value_t::discarded:
@@ -45,16 +46,22 @@ Value to_value(const json& j) {
     case json::value_t::number_float:
       return Value(j.get<double>());
     case json::value_t::string:
-      return Value(j.get<std::string>());
+      return Value(std::move(j.get_ref<std::string&>()));
     case json::value_t::array: {
+      auto& a = j.get_ref<json::array_t&>();
       List l;
-      l.reserve(j.size());
-      for (const auto& x : j) l.push_back(to_value(x));
+      l.reserve(a.size());
+      for (auto& x : a) l.push_back(to_value(std::move(x)));
       return Value(std::move(l));
     }
     case json::value_t::object: {
+      // Both are std::map with the same ordering: nodes move over keys and all.
+      auto& o = j.get_ref<json::object_t&>();
       Map m;
-      for (auto it = j.begin(); it != j.end(); ++it) m.emplace(it.key(), to_value(it.value()));
+      while (!o.empty()) {
+        auto node = o.extract(o.begin());
+        m.emplace_hint(m.end(), std::move(node.key()), to_value(std::move(node.mapped())));
+      }
       return Value(std::move(m));
     }
     case json::value_t::binary:
@@ -158,7 +165,7 @@ Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
     ev.report_id = *rid;
     ev.grid = *grid;
     ev.category = *cat;
-    ev.report = to_value(r);
+    ev.report = to_value(std::move(r));
     return ev;
   }
   if (*type == "action") {
@@ -180,8 +187,8 @@ Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
       if (!v.ok()) return v.error();
       *field = std::move(v).value();
     }
-    if (auto it = j.find("note"); it != j.end()) ev.note = to_value(*it);
-    if (auto it = j.find("data"); it != j.end()) ev.data = to_value(*it);
+    if (auto it = j.find("note"); it != j.end()) ev.note = to_value(std::move(*it));
+    if (auto it = j.find("data"); it != j.end()) ev.data = to_value(std::move(*it));
     return ev;
   }
   return err("unknown event type '" + *type + "' (expected report or action)");

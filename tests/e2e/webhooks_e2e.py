@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.request
 
 SECRET = "e2e-秘密"
@@ -142,8 +143,17 @@ webhooks:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
                 return {l.split()[0]: float(l.split()[1]) for l in r.read().decode().splitlines()
                         if l and not l.startswith("#")}
-        m = metrics()
+        # The receiver counts a request before it answers; the dispatcher counts it after:
+        # wait (bounded) until the dispatcher is done with everything it matched.
+        deadline = time.monotonic() + 60
+        while True:
+            m = metrics()
+            if (m["gridcase_webhook_pending"] == 0 and m["gridcase_webhook_deliveries_total"] >= 2
+                    and m["gridcase_webhook_dead_letters_total"] >= 1) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)  # between two reads of the figures, not instead of a signal
         assert m["gridcase_webhook_deliveries_total"] == 2, m
+        assert m["gridcase_webhook_dead_letters_total"] == 1, m
         assert m["gridcase_webhook_failed_attempts_total"] >= 3, m  # 2 county + 1..2 village
         assert "gridcase_pending_timers_estimate" in m and "gridcase_cases_estimate" in m, m
 

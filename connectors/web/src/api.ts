@@ -60,7 +60,9 @@ export async function signIn(token: string): Promise<OrgIndex> {
     localStorage.setItem(TOKEN_KEY, session.token);
     return session.org;
   } catch (e) {
-    session.token = '';
+    // Offline keeps the token (the report form works without the server); a refused
+    // token is forgotten.
+    if (!(e instanceof ApiError && e.status === 0)) session.token = '';
     session.org = null;
     throw e;
   }

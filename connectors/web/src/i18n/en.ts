@@ -173,6 +173,10 @@ const en: Record<keyof typeof zh, string> = {
   'report.offline': 'offline: reports are kept on the phone',
   'report.required': 'A title is required',
   'report.clear': 'Clear sent',
+  'why.by': '{actor} may not {action} in state “{state}”',
+  'why.none': 'state “{state}” has no action {action}',
+  'why.when': '{action} does not apply now in state “{state}”',
+  'why.closed': 'the case is closed',
   'err.network': 'cannot reach the server',
   'err.http': 'the server answered {status}',
 };

@@ -172,6 +172,10 @@ export default {
   'report.offline': '离线：上报先保存在手机上',
   'report.required': '请填写事项标题',
   'report.clear': '清除已发送',
+  'why.by': '{actor} 无权在“{state}”状态下执行“{action}”',
+  'why.none': '“{state}”状态下没有“{action}”操作',
+  'why.when': '“{state}”状态下现在不能“{action}”',
+  'why.closed': '案件已结案',
   'err.network': '无法连接服务器',
   'err.http': '服务器返回 {status}',
 } as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeEach } from 'vitest';
-import { describeEvent, type CaseEvent } from './timeline';
+import { describeEvent, rejectionText, type CaseEvent } from './timeline';
 import { actionsFor } from './actions';
 import { OrgIndex } from './org';
 import { setLocale } from '../i18n';
@@ -30,9 +30,12 @@ describe('timeline wording', () => {
       '第一网格：办结，办理中 → 待核查',
     );
     expect(describeEvent(ev({ type: 'transition', trigger: 'accept', from_state: 'handling', to_state: 'handling' }), nameOf)).toBe('第一网格：受理');
-    expect(describeEvent(ev({ type: 'event_rejected', reason: 'no transition for verify in handling' }), nameOf)).toBe(
-      '第一网格：操作未被接受：no transition for verify in handling',
+    expect(describeEvent(ev({ type: 'event_rejected', reason: "actor 's-0101' may not 'verify' in state 'verifying' (by refused)" }), nameOf)).toBe(
+      '第一网格：操作未被接受：s-0101 无权在“待核查”状态下执行“核查结案”',
     );
+    expect(rejectionText("state 'handling' has no transition for 'verify'")).toBe('“办理中”状态下没有“核查结案”操作');
+    expect(rejectionText("case 'r-1' is closed (state 'closed')")).toBe('案件已结案');
+    expect(rejectionText('something else')).toBe('something else');
     expect(describeEvent(ev({ type: 'notified', target_unit: 'jiajiboluo' }), nameOf)).toBe('通知 加吉博洛镇');
     expect(describeEvent(ev({ type: 'closed', unit: 'jjbl-c1' }), nameOf)).toBe('第一社区：结案');
     expect(describeEvent(ev({ type: 'something_new' }), nameOf)).toBe('第一网格：something_new');

@@ -54,7 +54,7 @@ export function describeEvent(e: CaseEvent, nameOf: NameOf): string {
     case 'closed':
       return t('tl.closed', { unit });
     case 'event_rejected':
-      return t('tl.event_rejected', { unit, reason: str(e.reason) });
+      return t('tl.event_rejected', { unit, reason: rejectionText(str(e.reason)) });
     case 'rule_error':
       return t('tl.rule_error', { message: str(e.message) });
     default:
@@ -69,4 +69,18 @@ export function shortTime(iso: string): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+// The engine's rejection reasons (engine/engine.cpp) in the reader's language; anything
+// else is shown as it came.
+export function rejectionText(reason: string): string {
+  let m = /^actor '([^']*)' may not '([^']+)' in state '([^']+)'/.exec(reason);
+  if (m) return t('why.by', { actor: m[1], action: label('action', m[2]), state: label('state', m[3]) });
+  m = /^state '([^']+)' has no transition for '([^']+)'/.exec(reason);
+  if (m) return t('why.none', { action: label('action', m[2]), state: label('state', m[1]) });
+  m = /^no transition for '([^']+)' applies in state '([^']+)'/.exec(reason);
+  if (m) return t('why.when', { action: label('action', m[1]), state: label('state', m[2]) });
+  m = /^case '([^']+)' is closed/.exec(reason);
+  if (m) return t('why.closed');
+  return reason;
 }

@@ -10,6 +10,7 @@ export function openStream(
   token: string,
   onEvent: (data: string, id: string) => void,
   onState: (live: boolean) => void,
+  onForbidden: () => void = () => {},
 ): StreamHandle {
   let closed = false;
   let lastId = '';
@@ -22,6 +23,12 @@ export function openStream(
         const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' };
         if (lastId) headers['Last-Event-ID'] = lastId;
         const res = await fetch('/v1/stream', { headers, signal: ctrl.signal, cache: 'no-store' });
+        if (res.status === 401 || res.status === 403) {
+          // Grid staff may not use the stream: the caller polls instead.
+          onState(false);
+          onForbidden();
+          return;
+        }
         if (!res.ok || !res.body) throw new Error(`stream ${res.status}`);
         onState(true);
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

@@ -79,6 +79,7 @@ const en: Record<keyof typeof zh, string> = {
   'inbox.empty': 'Nothing open',
   'inbox.live': 'live',
   'inbox.offline': 'live updates lost, reconnecting…',
+  'inbox.polling': 'refreshed every 30 s',
   'inbox.filter.level': 'Level',
   'inbox.filter.category': 'Category',
   'inbox.filter.grid': 'Grid',

@@ -78,6 +78,7 @@ export default {
   'inbox.empty': '没有待办案件',
   'inbox.live': '实时更新中',
   'inbox.offline': '实时连接中断，正在重连…',
+  'inbox.polling': '每 30 秒刷新',
   'inbox.filter.level': '层级',
   'inbox.filter.category': '类别',
   'inbox.filter.grid': '网格',

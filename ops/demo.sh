@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-20000}
 state=${GRIDCASE_DEMO_STATE:-state/demo}
+listen=${GRIDCASE_DEMO_HTTP:-127.0.0.1:8080}
 
 echo "== 构建 build =="
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -29,7 +30,8 @@ mkdir -p "$state"
 echo "== 提交并运行引擎 submit, then serve on the embedded log =="
 rm -rf "$state/engine" "$state/log" "$state/spool"
 "$g" submit --state-dir "$state" "$state/events.jsonl"
-"$g" serve --config config/gridcase.yaml --state-dir "$state" --until-idle
+# --http: the store keeps the read models the dashboard shows (timelines, figures).
+"$g" serve --config config/gridcase.yaml --state-dir "$state" --until-idle --http "$listen"
 
 echo "== 前 5 条案件事件 first case events (gridcase tail) =="
 "$g" tail --state-dir "$state" --from-beginning | head -n 5 || true
@@ -50,7 +52,6 @@ if command -v npm >/dev/null 2>&1; then
 else
   echo "npm 未安装，网页不可用（bash ops/setup.sh 安装）/ npm missing: no web app (bash ops/setup.sh installs it)"
 fi
-listen=${GRIDCASE_DEMO_HTTP:-127.0.0.1:8080}
 county=$("$g" token add --person c-0001 --name demo --state-dir "$state" 2>/dev/null | tail -n 1)
 officer=$("$g" token add --person s-0101 --name demo --state-dir "$state" 2>/dev/null | tail -n 1)
 worker=$("$g" token add --person w-0001 --name demo --state-dir "$state" 2>/dev/null | tail -n 1)

@@ -112,6 +112,7 @@ const en: Record<keyof typeof zh, string> = {
   'case.co_handlers': 'Co-handlers',
   'case.none': 'none',
   'case.timeline': 'Timeline',
+  'case.timeline.empty': 'no events recorded for this case (the server kept none)',
   'case.actions': 'Actions',
   'case.note': 'Note',
   'case.note.placeholder': 'Your note (required to return a case)',

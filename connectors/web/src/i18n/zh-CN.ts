@@ -111,6 +111,7 @@ export default {
   'case.co_handlers': '协办单位',
   'case.none': '无',
   'case.timeline': '办理经过',
+  'case.timeline.empty': '没有办理记录（服务未保存本案的事件记录）',
   'case.actions': '可办理操作',
   'case.note': '办理意见',
   'case.note.placeholder': '填写办理意见（回退必须填写）',

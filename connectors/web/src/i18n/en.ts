@@ -150,6 +150,8 @@ const en: Record<keyof typeof zh, string> = {
   'fig.open': 'Open cases by level',
   'fig.close_time': 'Time to close (hours, median)',
   'fig.children': 'Units below: open and breached',
+  'fig.kids.open': 'open',
+  'fig.kids.breaches': 'breaches',
   'fig.week': 'week {n}',
   'fig.none': 'no data',
   'report.title': 'Report',

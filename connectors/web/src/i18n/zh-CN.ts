@@ -149,6 +149,8 @@ export default {
   'fig.open': '各层级在办案件',
   'fig.close_time': '办结用时（小时，中位数）',
   'fig.children': '下级单位在办与超时',
+  'fig.kids.open': '在办',
+  'fig.kids.breaches': '超时次数',
   'fig.week': '第 {n} 周',
   'fig.none': '暂无数据',
   'report.title': '上报事件',

@@ -80,6 +80,8 @@ const en: Record<keyof typeof zh, string> = {
   'inbox.live': 'live',
   'inbox.offline': 'live updates lost, reconnecting…',
   'inbox.polling': 'refreshed every 30 s',
+  'inbox.search': 'Find',
+  'inbox.search.placeholder': 'case id or title',
   'inbox.filter.level': 'Level',
   'inbox.filter.category': 'Category',
   'inbox.filter.grid': 'Grid',

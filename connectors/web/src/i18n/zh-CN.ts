@@ -79,6 +79,8 @@ export default {
   'inbox.live': '实时更新中',
   'inbox.offline': '实时连接中断，正在重连…',
   'inbox.polling': '每 30 秒刷新',
+  'inbox.search': '查找',
+  'inbox.search.placeholder': '案件编号或标题',
   'inbox.filter.level': '层级',
   'inbox.filter.category': '类别',
   'inbox.filter.grid': '网格',

@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeEach } from 'vitest';
-import { countdown, formatDuration, urgencyCompare, matchesFilter, type CaseSummary } from './countdown';
+import { countdown, formatDuration, urgencyCompare, matchesFilter, matchesSearch, type CaseSummary } from './countdown';
 import { setLocale } from '../i18n';
 
 const base: CaseSummary = {
@@ -49,5 +49,8 @@ describe('countdown', () => {
     expect(matchesFilter(base, f)).toBe(true);
     expect(matchesFilter(base, { ...f, category: 'noise' })).toBe(false);
     expect(matchesFilter(base, { ...f, grid: 'g1', state: 'handling' })).toBe(true);
+    expect(matchesSearch(base, '塌方')).toBe(true);
+    expect(matchesSearch({ ...base, case_id: 'r-20261129-abc' }, 'abc')).toBe(true);
+    expect(matchesSearch(base, 'xyz')).toBe(false);
   });
 });

@@ -74,3 +74,8 @@ export function matchesFilter(c: CaseSummary, f: InboxFilter): boolean {
     (!f.state || c.state === f.state)
   );
 }
+
+// The search box: the case id or the title contains the (lower-case) text.
+export function matchesSearch(c: CaseSummary, q: string): boolean {
+  return c.case_id.toLowerCase().includes(q) || c.title.toLowerCase().includes(q);
+}

@@ -194,6 +194,15 @@ try {
     const all = await call(base, SUP, 'GET', '/v1/cases?grid=jjbl-c1-g01&limit=200');
     const same = all.json.items.filter((c) => c.title === title);
     assert.equal(same.length, 1, `one case for the queued report, got ${same.length}`);
+    // A report the server refuses is shown with the reason, and is not retried.
+    // (The form itself stops a severity over 5; without that check, as in an older version
+    // of the app, the server's refusal must reach the worker.)
+    await p.$eval('[data-test=report-form]', (f) => f.setAttribute('novalidate', ''));
+    await p.fill('[data-test=r-title]', 'E2E 紧急程度有误');
+    await p.fill('[data-test=r-severity]', '9');
+    await p.click('[data-test=r-submit]');
+    const refused = await p.waitForSelector('[data-test=queue] li[data-status=refused]');
+    assert.match(await refused.$eval('.badge', (b) => b.textContent), /^被退回：上报内容有误（紧急程度.+）$/);
     await p.screenshot({ path: join(artifacts, 'report-synced.png'), fullPage: true });
   });
   await phone.close();

@@ -41,7 +41,8 @@ describe('offline queue', () => {
     ]);
     expect(out.map((r) => r.status)).toEqual(['sent', 'refused', 'queued', 'queued']);
     expect(out[0].case_id).toBe('a');
-    expect(out[1].reason).toBe('上报内容有误（紧急程度必须是 1 到 5 的整数）');
+    expect(out[1].reason).toBe('上报内容有误');
+    expect(out[1].reason_fields).toEqual(['紧急程度必须是 1 到 5 的整数']);
     expect(out.every((r) => r.attempts === 1)).toBe(true);
   });
 

@@ -22,7 +22,8 @@ export interface QueuedReport {
   status: QueueStatus;
   attempts: number;
   case_id?: string;
-  reason?: string;
+  reason?: string; // the server's message ("中文 / English")
+  reason_fields?: string[]; // its field messages, when it named fields
 }
 
 export interface BatchLineResult {
@@ -67,11 +68,11 @@ export function batchBody(items: QueuedReport[]): string {
   );
 }
 
-function reasonOf(res: BatchLineResult): string {
+function reasonOf(res: BatchLineResult): { reason: string; reason_fields?: string[] } {
   const e = res.error;
-  if (!e) return `HTTP ${res.status}`;
-  const fields = (e.fields ?? []).map((f) => f.message).join('；');
-  return fields ? `${e.message}（${fields}）` : e.message;
+  if (!e) return { reason: `HTTP ${res.status}` };
+  const fields = (e.fields ?? []).map((f) => f.message);
+  return fields.length ? { reason: e.message, reason_fields: fields } : { reason: e.message };
 }
 
 // The answer of one batch applied to the items sent (in order): 202 → sent; 5xx and 429 →
@@ -83,12 +84,12 @@ export function applyResults(sent: QueuedReport[], results: BatchLineResult[]): 
     const attempts = item.attempts + 1;
     if (!res) return { ...item, status: 'queued', attempts };
     if (res.status === 202 || res.status === 200) {
-      return { ...item, status: 'sent', attempts, case_id: res.case_id, reason: undefined };
+      return { ...item, status: 'sent', attempts, case_id: res.case_id, reason: undefined, reason_fields: undefined };
     }
     if (res.status >= 500 || res.status === 429) {
-      return { ...item, status: 'queued', attempts, reason: reasonOf(res) };
+      return { ...item, status: 'queued', attempts, ...reasonOf(res) };
     }
-    return { ...item, status: 'refused', attempts, reason: reasonOf(res) };
+    return { ...item, status: 'refused', attempts, ...reasonOf(res) };
   });
 }
 

@@ -9,7 +9,7 @@ async function precache() {
   const html = await res.clone().text();
   await cache.put('/index.html', res);
   const assets = [...html.matchAll(/(?:src|href)="(\/(?:assets\/[^"]+|manifest\.webmanifest|icon\.svg))"/g)].map((m) => m[1]);
-  await cache.addAll(assets);
+  await cache.addAll([...new Set([...assets, '/icon-192.png'])]);
 }
 
 self.addEventListener('install', (e) => {

@@ -30,8 +30,9 @@ mkdir -p "$state"
 echo "== 提交并运行引擎 submit, then serve on the embedded log =="
 rm -rf "$state/engine" "$state/log" "$state/spool"
 "$g" submit --state-dir "$state" "$state/events.jsonl"
-# --http: the store keeps the read models the dashboard shows (timelines, figures).
-"$g" serve --config config/gridcase.yaml --state-dir "$state" --until-idle --http "$listen"
+# --http (any free port): the store keeps the read models the dashboard shows later
+# (timelines, figures); nobody calls it during this run.
+"$g" serve --config config/gridcase.yaml --state-dir "$state" --until-idle --http 127.0.0.1:0
 
 echo "== 前 5 条案件事件 first case events (gridcase tail) =="
 "$g" tail --state-dir "$state" --from-beginning | head -n 5 || true

@@ -199,8 +199,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return fail_read(ec);
     auto req = parser_->release();
     keep_alive_ = req.keep_alive();
-    if (match_.kind == Router::Match::Kind::NotFound && srv_.files && method_ == "GET") {
+    if (match_.kind == Router::Match::Kind::NotFound && srv_.files &&
+        (method_ == "GET" || method_ == "HEAD")) {
       if (auto r = srv_.files->get(path_, str(req[bhttp::field::accept_encoding]))) {
+        head_only_ = method_ == "HEAD";
         return respond(std::move(*r));
       }
     }
@@ -282,6 +284,12 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_ && !close_after_);
     res->prepare_payload();
+    if (head_only_) {  // HEAD of a web app file: its headers, no body
+      head_only_ = false;
+      size_t n = res->body().size();
+      res->body().clear();
+      res->content_length(n);
+    }
     arm();
     bhttp::async_write(socket_, *res,
                        [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
@@ -412,6 +420,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string method_, path_, query_;
   bool keep_alive_ = false;
   bool close_after_ = false;
+  bool head_only_ = false;
   // SSE
   Caller caller_;
   uint64_t after_ = 0;

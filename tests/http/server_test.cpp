@@ -881,6 +881,15 @@ TEST_F(HttpServerTest, ServesTheWebAppOutsideTheApi) {
   EXPECT_EQ(call("GET", "/v1/nope", "").status, 404);
   EXPECT_EQ(call("GET", "/healthz", "").status, 200);
   EXPECT_EQ(call("POST", "/", "", "x").status, 404);
+  {
+    // HEAD: the headers of GET, no body; the connection stays usable.
+    Client c(server_->port());
+    auto head = c.request("HEAD", "/assets/a-1.js");
+    EXPECT_EQ(head.status, 200);
+    EXPECT_EQ(head.headers["content-length"], "2");
+    EXPECT_EQ(head.body, "");
+    EXPECT_EQ(c.request("GET", "/assets/a-1.js").body, "js");
+  }
 }
 
 TEST_F(HttpServerTest, WithoutAWebRootOnlyTheApiAnswers) {

@@ -18,6 +18,27 @@ namespace gridcase::app {
 
 namespace {
 
+// Where the web app's files are: --web-root, else http.web_root, else the built app
+// (connectors/web/dist) of this checkout, found from the working directory or from the
+// executable (build/app/gridcase). Empty: no web app.
+std::string find_web_root(const ServeOptions& opt, const std::string& configured) {
+  namespace fs = std::filesystem;
+  if (!opt.web_root.empty()) return opt.web_root;
+  if (!configured.empty()) return configured;
+  std::error_code ec;
+  std::vector<fs::path> candidates = {fs::path("connectors/web/dist")};
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+      candidates.push_back(p / "connectors/web/dist");
+    }
+  }
+  for (const auto& c : candidates) {
+    if (fs::is_regular_file(c / "index.html", ec)) return c.string();
+  }
+  return "";
+}
+
 // The `http:` section of config/gridcase.yaml.
 bool read_http_config(const std::string& path, std::string& listen, http::ServerOptions& o) {
   if (path.empty()) return true;
@@ -45,27 +66,6 @@ bool read_http_config(const std::string& path, std::string& listen, http::Server
     return false;
   }
   return true;
-}
-
-// Where the web app's files are: --web-root, else http.web_root, else the built app
-// (connectors/web/dist) of this checkout, found from the working directory or from the
-// executable (build/app/gridcase). Empty: no web app.
-std::string find_web_root(const ServeOptions& opt, const std::string& configured) {
-  namespace fs = std::filesystem;
-  if (!opt.web_root.empty()) return opt.web_root;
-  if (!configured.empty()) return configured;
-  std::error_code ec;
-  std::vector<fs::path> candidates = {fs::path("connectors/web/dist")};
-  auto exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
-      candidates.push_back(p / "connectors/web/dist");
-    }
-  }
-  for (const auto& c : candidates) {
-    if (fs::is_regular_file(c / "index.html", ec)) return c.string();
-  }
-  return "";
 }
 
 }  // namespace

@@ -58,6 +58,7 @@ struct ServeOptions {
   std::string log_format, log_level;
   bool until_idle = false;  // stop once the input is drained and nothing is due (tests, demos)
   std::string http;         // --http HOST:PORT; empty: the config's http.listen (none: no HTTP)
+  std::string web_root;     // --web-root DIR; empty: the config's http.web_root, else the built app
 };
 int run_serve(ServeOptions opt);
 

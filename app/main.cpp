@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
                                                "partitions of topics created (Kafka)");
   serve_cmd->add_option("--http", serve.http,
                         "HTTP API address HOST:PORT (default: config http.listen)");
+  serve_cmd->add_option("--web-root", serve.web_root,
+                        "web app directory (default: config http.web_root, else "
+                        "connectors/web/dist when built)");
 
   SubmitOptions submit;
   auto* submit_cmd = app.add_subcommand("submit", "提交输入事件 / send input events (JSON Lines)");

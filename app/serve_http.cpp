@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <vector>
 
 #include "connectors/http/kafka_intake.hpp"
 #include "connectors/http/outcomes.hpp"
@@ -18,6 +19,27 @@ namespace gridcase::app {
 
 namespace {
 
+// Where the web app's files are: --web-root, else http.web_root, else the built app
+// (connectors/web/dist) of this checkout, found from the working directory or from the
+// executable (build/app/gridcase). Empty: no web app.
+std::string find_web_root(const ServeOptions& opt, const std::string& configured) {
+  namespace fs = std::filesystem;
+  if (!opt.web_root.empty()) return opt.web_root;
+  if (!configured.empty()) return configured;
+  std::error_code ec;
+  std::vector<fs::path> candidates = {fs::path("connectors/web/dist")};
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+      candidates.push_back(p / "connectors/web/dist");
+    }
+  }
+  for (const auto& c : candidates) {
+    if (fs::is_regular_file(c / "index.html", ec)) return c.string();
+  }
+  return "";
+}
+
 // The `http:` section of config/gridcase.yaml.
 bool read_http_config(const std::string& path, std::string& listen, http::ServerOptions& o) {
   if (path.empty()) return true;
@@ -26,6 +48,7 @@ bool read_http_config(const std::string& path, std::string& listen, http::Server
     YAML::Node h = c["http"];
     if (!h) return true;
     if (h["listen"] && listen.empty()) listen = h["listen"].as<std::string>();
+    if (h["web_root"]) o.web_root = h["web_root"].as<std::string>();
     if (h["threads"]) o.threads = h["threads"].as<int>();
     if (h["body_limit"]) o.api.body_limit = h["body_limit"].as<size_t>();
     if (h["batch_body_limit"]) o.api.batch_body_limit = h["batch_body_limit"].as<size_t>();
@@ -231,6 +254,7 @@ std::optional<std::unique_ptr<HttpFace>> HttpFace::start(
   };
   deps.hooks.service_metrics = [raw] { return raw->metrics(); };
   so.listen = listen;
+  so.web_root = find_web_root(opt, so.web_root);
   auto server = http::HttpServer::start(std::move(deps), so);
   if (!server.ok()) {
     spdlog::error("{}", server.error().message);
@@ -275,6 +299,12 @@ std::optional<std::unique_ptr<HttpFace>> HttpFace::start(
   }
   spdlog::info("HTTP 接口已启动 / HTTP API on http://{} ({} threads{})", impl->server->address(),
                so.threads, impl->views ? "" : ", case views not available: read endpoints 503");
+  if (so.web_root.empty()) {
+    spdlog::info(
+        "网页应用未构建 / no web app: build it with `npm ci && npm run build` in connectors/web");
+  } else {
+    spdlog::info("网页应用 / web app: http://{}/ (from {})", impl->server->address(), so.web_root);
+  }
   return std::unique_ptr<HttpFace>(new HttpFace(std::move(impl)));
 }
 

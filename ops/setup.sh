@@ -27,7 +27,15 @@ PACKAGES=(
   clang clang-format libclang-rt-14-dev
   # Java for the local Kafka broker (ops/kafka) / 本地 Kafka broker 所需的 Java
   default-jdk-headless maven
+  # the web app's browser tests (headless, no browser download) and CJK glyphs for their
+  # screenshots / 网页端浏览器测试（无头 Chromium）及截图所需中文字体
+  chromium fonts-wqy-microhei
 )
+# Node.js and npm build and test the web app (connectors/web); a Node already installed
+# (e.g. from NodeSource, which bundles npm) is kept. / 构建网页应用所需的 Node.js 与 npm
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 usage() {
   cat <<'EOF'
@@ -35,7 +43,8 @@ Usage: ops/setup.sh [--help]
 
 Installs the Debian 12 packages gridcase needs (compilers, CMake/Ninja,
 Boost, librdkafka, RocksDB, yaml-cpp, nlohmann-json, spdlog, fmt, GoogleTest,
-Google Benchmark, clang + libFuzzer runtime, JDK + Maven for the local Kafka).
+Google Benchmark, clang + libFuzzer runtime, JDK + Maven for the local Kafka,
+Node.js + npm and Chromium for the web app and its browser tests).
 Must run as root. Skips apt-get entirely when everything is already installed.
 
 安装 gridcase 所需的 Debian 12 软件包。需以 root 运行；若全部已安装则直接跳过。
@@ -94,7 +103,7 @@ else
 fi
 
 step "验证工具链" "verifying toolchain"
-for tool in g++ cmake ninja pkg-config git python3 clang clang-format java mvn; do
+for tool in g++ cmake ninja pkg-config git python3 clang clang-format java mvn node npm chromium; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' still missing after install / 安装后仍缺少 '$tool'"
 done
 java_major=$(java -XshowSettings:properties -version 2>&1 \

@@ -25,6 +25,14 @@ jobs=$(nproc 2>/dev/null || echo 2)
 echo "== 构建 build ($build) =="
 cmake -S . -B "$build" -G Ninja "${cmake_args[@]}" >/dev/null
 cmake --build "$build" -j "$jobs"
+if command -v npm >/dev/null 2>&1; then
+  echo "== 网页应用 web app (connectors/web: npm ci, npm run build) =="
+  (
+    cd connectors/web
+    [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+    npm run build
+  )
+fi
 echo "== 测试 test ($build) =="
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -395,6 +395,7 @@ void Api::dispatch(const Route& route, ApiRequest& req, Reply& reply) {
       break;
     case RouteId::Inbox:
     case RouteId::Case:
+    case RouteId::OrgTree:
       cap = Capability::ReadCase;
       break;
     case RouteId::Cases:
@@ -450,6 +451,9 @@ void Api::dispatch(const Route& route, ApiRequest& req, Reply& reply) {
       return;
     case RouteId::Stream:
       get_stream(c, req, reply);
+      return;
+    case RouteId::OrgTree:
+      get_org(c, reply);
       return;
     default:
       reply(error_response({404, "not_found", "未找到 / not found", {}}));
@@ -1262,6 +1266,32 @@ void Api::on_outcome(const std::string& action_id, const ActionOutcome& outcome,
 }
 
 // ---- the feed --------------------------------------------------------------------------------
+
+// GET /v1/org: who the caller is, and the names of the units they may see (their subtree)
+// and of the units above them (cases leave a subtree upwards when they escalate).
+void Api::get_org(const Caller& caller, Reply& reply) {
+  const Org& org = *deps_.org;
+  auto unit_json = [&](UnitIdx i) {
+    const Unit& u = org.units[i];
+    return json{{"id", u.id},
+                {"name", u.name},
+                {"level", org.levels[u.level]},
+                {"parent", u.parent == kNoUnit ? json(nullptr) : json(org.units[u.parent].id)}};
+  };
+  json units = json::array();
+  for (size_t i = 0; i < org.units.size(); ++i) {
+    UnitIdx u = static_cast<UnitIdx>(i);
+    bool visible =
+        caller.unit == kNoUnit || org.in_subtree(u, caller.unit) || org.in_subtree(caller.unit, u);
+    if (visible) units.push_back(unit_json(u));
+  }
+  json me = {{"person", caller.person ? json(caller.person->id) : json(nullptr)},
+             {"name", caller.person ? json(caller.person->name) : json(nullptr)},
+             {"role", caller.role},
+             {"unit", caller.unit == kNoUnit ? json(nullptr) : json(org.units[caller.unit].id)}};
+  reply(json_response(
+      200, {{"me", std::move(me)}, {"levels", org.levels}, {"units", std::move(units)}}));
+}
 
 void Api::get_stream(const Caller& caller, const ApiRequest& req, Reply& reply) {
   if (!deps_.views) {

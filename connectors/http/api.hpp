@@ -170,6 +170,7 @@ class Api {
   void get_stats(const Caller& caller, const ApiRequest& req, Reply& reply);
   void post_action(const Caller& caller, ApiRequest& req, Reply reply);
   void get_stream(const Caller& caller, const ApiRequest& req, Reply& reply);
+  void get_org(const Caller& caller, Reply& reply);
   void get_ready(Reply& reply);
   void get_metrics(Reply& reply);
 

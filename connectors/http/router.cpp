@@ -40,6 +40,7 @@ const std::vector<Route>& api_routes() {
       {"POST", "/v1/cases/{id}/actions", RouteId::CaseActions},
       {"GET", "/v1/stats", RouteId::Stats},
       {"GET", "/v1/stream", RouteId::Stream},
+      {"GET", "/v1/org", RouteId::OrgTree},
   };
   return routes;
 }

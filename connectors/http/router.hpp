@@ -22,6 +22,7 @@ enum class RouteId {
   CaseActions,
   Stats,
   Stream,
+  OrgTree,
 };
 
 struct Route {

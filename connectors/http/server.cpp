@@ -11,6 +11,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "connectors/http/static_files.hpp"
+
 namespace gridcase::http {
 
 namespace beast = boost::beast;
@@ -39,6 +41,7 @@ struct HttpServer::Impl {
   ServerOptions options;
   std::unique_ptr<Api> api;  // outlives the io_context (declared first, destroyed last)
   Router router{api_routes()};
+  std::unique_ptr<StaticFiles> files;  // null: no web app
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
@@ -196,6 +199,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return fail_read(ec);
     auto req = parser_->release();
     keep_alive_ = req.keep_alive();
+    if (match_.kind == Router::Match::Kind::NotFound && srv_.files &&
+        (method_ == "GET" || method_ == "HEAD")) {
+      if (auto r = srv_.files->get(path_, str(req[bhttp::field::accept_encoding]))) {
+        head_only_ = method_ == "HEAD";
+        return respond(std::move(*r));
+      }
+    }
     if (match_.kind == Router::Match::Kind::NotFound) {
       return respond(
           error_response({404, "not_found", "没有这个接口 / no such route: " + path_, {}}));
@@ -274,6 +284,12 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_ && !close_after_);
     res->prepare_payload();
+    if (head_only_) {  // HEAD of a web app file: its headers, no body
+      head_only_ = false;
+      size_t n = res->body().size();
+      res->body().clear();
+      res->content_length(n);
+    }
     arm();
     bhttp::async_write(socket_, *res,
                        [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
@@ -404,6 +420,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string method_, path_, query_;
   bool keep_alive_ = false;
   bool close_after_ = false;
+  bool head_only_ = false;
   // SSE
   Caller caller_;
   uint64_t after_ = 0;
@@ -472,6 +489,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(ApiDeps deps, ServerOption
     });
   };
   impl->api = std::make_unique<Api>(std::move(deps), impl->options.api);
+  if (!impl->options.web_root.empty()) {
+    impl->files = std::make_unique<StaticFiles>(impl->options.web_root);
+  }
 
   const std::string& listen = impl->options.listen;
   size_t colon = listen.rfind(':');

@@ -17,6 +17,9 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{10000};   // headers, then body; also each write
   std::chrono::milliseconds sse_heartbeat{15000};  // a comment line keeps proxies open
   size_t header_limit = 16 * 1024;
+  // The web app's built files (index.html, assets/): served for GET of any path outside
+  // the API (static_files.hpp). Empty: none.
+  std::string web_root;
   ApiOptions api;
 };
 

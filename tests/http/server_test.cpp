@@ -5,7 +5,9 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "connectors/http/server.hpp"
@@ -826,6 +828,73 @@ TEST_F(HttpServerTest, AnswersThatOutliveTheServerAreDroppedSafely) {
     EXPECT_TRUE(status == 202 || status == -1) << status;
   }
   late.clear();  // the last references to the answers, after the server is gone
+}
+
+}  // namespace
+}  // namespace gridcase::http
+
+namespace gridcase::http {
+namespace {
+
+// ---- GET /v1/org and the web app's files ----
+
+TEST_F(HttpServerTest, OrgSaysWhoTheCallerIsAndNamesWhatTheyMaySee) {
+  start();
+  auto r = call("GET", "/v1/org", "vo1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = body(r);
+  EXPECT_EQ(j["me"]["person"], "vo1");
+  EXPECT_EQ(j["me"]["name"], "索南");
+  EXPECT_EQ(j["me"]["role"], "village_officer");
+  EXPECT_EQ(j["me"]["unit"], "v1");
+  std::set<std::string> ids;
+  for (const auto& u : j["units"]) ids.insert(u["id"].get<std::string>());
+  // Their subtree and the units above; not the neighbours.
+  EXPECT_EQ(ids, (std::set<std::string>{"zhiduo", "t1", "v1", "g1", "g2"}));
+  EXPECT_EQ(j["units"][0]["name"], "治多县");
+  EXPECT_TRUE(j["units"][0]["parent"].is_null());
+  EXPECT_EQ(body(call("GET", "/v1/org", "adm"))["units"].size(), org_.units.size());
+  EXPECT_EQ(call("GET", "/v1/org", "").status, 401);
+  EXPECT_EQ(call("GET", "/v1/org", "vis").status, 403);
+}
+
+TEST_F(HttpServerTest, ServesTheWebAppOutsideTheApi) {
+  fs::path web = dir_ / "web";
+  fs::create_directories(web / "assets");
+  std::ofstream(web / "index.html") << "<!doctype html>app";
+  std::ofstream(web / "assets" / "a-1.js") << "js";
+  std::ofstream(dir_ / "secret.txt") << "outside";
+  ServerOptions o;
+  o.web_root = web.string();
+  start(o);
+  auto root = call("GET", "/", "");
+  EXPECT_EQ(root.status, 200);
+  EXPECT_EQ(root.body, "<!doctype html>app");
+  EXPECT_EQ(root.headers["content-type"], "text/html; charset=utf-8");
+  EXPECT_EQ(call("GET", "/cases/r-1?x=1", "").body, "<!doctype html>app");
+  auto js = call("GET", "/assets/a-1.js", "");
+  EXPECT_EQ(js.headers["content-type"], "text/javascript; charset=utf-8");
+  EXPECT_EQ(js.headers["cache-control"], "public, max-age=31536000, immutable");
+  EXPECT_EQ(call("GET", "/../secret.txt", "").status, 404);
+  EXPECT_EQ(call("GET", "/%2e%2e/secret.txt", "").status, 404);
+  // The API keeps its own answers.
+  EXPECT_EQ(call("GET", "/v1/nope", "").status, 404);
+  EXPECT_EQ(call("GET", "/healthz", "").status, 200);
+  EXPECT_EQ(call("POST", "/", "", "x").status, 404);
+  {
+    // HEAD: the headers of GET, no body; the connection stays usable.
+    Client c(server_->port());
+    auto head = c.request("HEAD", "/assets/a-1.js");
+    EXPECT_EQ(head.status, 200);
+    EXPECT_EQ(head.headers["content-length"], "2");
+    EXPECT_EQ(head.body, "");
+    EXPECT_EQ(c.request("GET", "/assets/a-1.js").body, "js");
+  }
+}
+
+TEST_F(HttpServerTest, WithoutAWebRootOnlyTheApiAnswers) {
+  start();
+  EXPECT_EQ(call("GET", "/", "").status, 404);
 }
 
 }  // namespace

@@ -192,6 +192,7 @@ class Client {
     bhttp::write(socket_, req);
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 << 20);
+    parser.skip(method == "HEAD");  // no body follows the headers of a HEAD answer
     bhttp::read(socket_, buffer_, parser);
     auto& res = parser.get();
     Response out;

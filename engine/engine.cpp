@@ -192,16 +192,33 @@ struct Engine::Step {
 
   void start_sla() {
     cancel_if(is_sla);
-    const auto& period = wf.sla[c.level];
-    if (!wf.states[c.state].sla || !period) return;
-    Timestamp due = now + *period;
+    if (!wf.states[c.state].sla || !wf.sla[c.level]) return;
+    // A working-time SLA counts only the calendar's working hours, unless the case is one
+    // the workflow keeps on wall-clock time (calendar.except: emergencies).
+    const bool working =
+        static_cast<size_t>(c.level) < wf.sla_working.size() && wf.sla_working[c.level].has_value();
+    const Calendar* cal =
+        working && wf.calendar && !wall_clock_case() ? wf.calendar.get() : nullptr;
+    const auto& period = cal ? wf.sla_working[c.level] : wf.sla[c.level];
+    auto after = [&](Duration d) { return cal ? cal->add(now, d) : now + d; };
+    Timestamp due = after(*period);
     if (wf.sla_warning_ppm) {
       // Exact: the share is kept in parts per million, the period in milliseconds.
       auto warn_ms =
           static_cast<int64_t>(static_cast<__int128>(period->ms) * *wf.sla_warning_ppm / 1000000);
-      schedule(now + Duration{warn_ms}, PendingTimer::Kind::SlaWarning, 0, due);
+      schedule(after(Duration{warn_ms}), PendingTimer::Kind::SlaWarning, 0, due);
     }
     schedule(due, PendingTimer::Kind::SlaExpiry, 0, due);
+  }
+
+  // calendar.except holds for this case (as it is now): its deadlines stay wall-clock. A
+  // failing expression counts as true, the stricter deadline (there is no step to write a
+  // rule_error into: the clock starts inside the transition).
+  bool wall_clock_case() const {
+    if (!wf.calendar_except) return false;
+    StepEnv env(eng.org(), wf, &c, c.report, nullptr, trigger, nullptr, now);
+    auto r = wf.calendar_except->eval_bool(env);
+    return !r.ok() || r.value();
   }
 
   void enter(int state) {

@@ -107,7 +107,7 @@ int run_serve(ServeOptions opt) {
   if (opt.dead_letter_topic.empty()) opt.dead_letter_topic = "gridcase.dead-letter";
   setup_logging(opt);
 
-  auto engine = load_engine(opt.org, opt.workflows);
+  auto engine = load_engine(opt.org, opt.workflows, opt.state_dir);
   if (!engine) return 2;
   namespace fs = std::filesystem;
   std::error_code mkdir_error;

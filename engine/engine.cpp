@@ -434,7 +434,11 @@ struct Engine::Step {
 
 Engine::Engine(std::shared_ptr<const Org> org, std::vector<Workflow> workflows)
     : org_(std::move(org)), workflows_(std::move(workflows)) {
-  for (size_t i = 0; i < workflows_.size(); ++i) by_priority_.push_back(static_cast<int>(i));
+  for (size_t i = 0; i < workflows_.size(); ++i) {
+    if (workflow_index(workflows_[i].name) == static_cast<int>(i)) {
+      by_priority_.push_back(static_cast<int>(i));
+    }
+  }
   std::sort(by_priority_.begin(), by_priority_.end(), [&](int a, int b) {
     if (workflows_[a].priority != workflows_[b].priority) {
       return workflows_[a].priority > workflows_[b].priority;
@@ -444,8 +448,21 @@ Engine::Engine(std::shared_ptr<const Org> org, std::vector<Workflow> workflows)
 }
 
 int Engine::workflow_index(std::string_view name) const {
+  int live = -1;
   for (size_t i = 0; i < workflows_.size(); ++i) {
-    if (workflows_[i].name == name) return static_cast<int>(i);
+    if (workflows_[i].name == name &&
+        (live < 0 || workflows_[i].version > workflows_[live].version)) {
+      live = static_cast<int>(i);
+    }
+  }
+  return live;
+}
+
+int Engine::workflow_index(std::string_view name, int64_t version) const {
+  for (size_t i = 0; i < workflows_.size(); ++i) {
+    if (workflows_[i].name == name && workflows_[i].version == version) {
+      return static_cast<int>(i);
+    }
   }
   return -1;
 }

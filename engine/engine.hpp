@@ -33,8 +33,14 @@ class Engine {
   Engine(std::shared_ptr<const Org> org, std::vector<Workflow> workflows);
 
   const Org& org() const { return *org_; }
+  // Every loaded workflow; with versions, several entries may share a name: the highest
+  // version of each name is the live one, which new reports open cases in. Cases opened on
+  // an older version keep running on it.
   const std::vector<Workflow>& workflows() const { return workflows_; }
+  // The live workflow of that name; -1 if none.
   int workflow_index(std::string_view name) const;
+  // That exact version (0: unversioned); -1 if not loaded.
+  int workflow_index(std::string_view name, int64_t version) const;
 
   // The workflow a new report opens a case in: the highest-priority one whose match holds
   // (ties by name); -1 if none. Failing matches count as false and are listed in `errors`.

@@ -139,6 +139,7 @@ struct Loader {
   Workflow wf;
   expr::CompileOptions copts;
   std::vector<std::pair<const YAML::Node, std::string>> gotos;  // resolved after states
+  bool calendar_failed = false;  // `calendar:` given but not loaded (reported there)
 
   void error(const YAML::Node& n, std::string msg) {
     diags.error(file, yaml::pos_of(n), std::move(msg));
@@ -292,6 +293,7 @@ struct Loader {
     // Not assigned later: assigning a YAML::Node writes through to the node it refers to.
     const YAML::Node path_node = c.IsMap() ? c["file"] : c;
     auto p = yaml::get_string(path_node, file, "calendar file", diags);
+    calendar_failed = true;
     if (!p) return;
     std::filesystem::path path(*p);
     if (path.is_relative()) path = std::filesystem::path(file).parent_path() / path;
@@ -306,6 +308,7 @@ struct Loader {
       return;
     }
     wf.calendar = std::make_shared<const Calendar>(std::move(*cal));
+    calendar_failed = false;
   }
 
   // An SLA period: a duration ("24h"), or working time: "4h working", "2d working" (a
@@ -365,6 +368,7 @@ struct Loader {
       return;
     }
     if (!wf.calendar) {
+      if (calendar_failed) return;  // already reported where the calendar is named
       return error(n, what +
                           ": a working-time SLA needs a calendar (calendar: FILE at the top "
                           "of the workflow)");
@@ -769,7 +773,7 @@ std::optional<Workflow> load_workflow_text(std::string_view text, const std::str
   yaml::TextScope scope(text);
   auto root = yaml::parse(text, file, diags);
   if (!root) return std::nullopt;
-  Loader l{file, text, org, diags, {}, {}, {}};
+  Loader l{file, text, org, diags, {}, {}, {}, false};
   l.wf.file = file;
   l.load_top(*root);
   if (diags.error_count() > before) return std::nullopt;

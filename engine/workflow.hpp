@@ -103,6 +103,10 @@ struct State {
 
 struct Workflow {
   std::string name;
+  // Deployed version (`gridcase deploy`): 1, 2, ... per name, and the content hash. 0 for a
+  // workflow loaded straight from a file. Cases record the version they run on.
+  int64_t version = 0;
+  std::string hash;
   std::string description;
   std::string file;
   std::optional<Expr> match;  // none: matches every report

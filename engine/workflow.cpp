@@ -332,6 +332,7 @@ struct Loader {
       int64_t v = 0;
       auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
       if (ec != std::errc() || end != t.data() + t.size() || t.empty()) return false;
+      if (v > 1000000) return false;  // no overflow below: over a century of hours
       *out = v;
       return true;
     };

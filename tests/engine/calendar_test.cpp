@@ -254,6 +254,17 @@ TEST(WorkingSla, Errors) {
             file + ":7:9: error: sla.grid must be longer than zero");
   EXPECT_EQ(first_error(workflow_text("calendar: cal.yaml\n", "  grid: many working days\n")),
             file + ":7:9: error: sla.grid: expected a number of working days, like 2 working days");
+  EXPECT_EQ(
+      first_error(workflow_text("calendar: cal.yaml\n", "  grid: 99999999999999 working hours\n")),
+      file + ":7:9: error: sla.grid: expected a number of working hours, like 4 working hours");
+  {
+    // A calendar that does not load is reported where it is named, once: no second error
+    // at each working-time SLA.
+    Diagnostics d;
+    EXPECT_FALSE(load_workflow_text(
+        workflow_text("calendar: nowhere.yaml\n", "  grid: 4h working\n"), file, nullptr, d));
+    EXPECT_EQ(d.error_count(), 2);  // cannot read file; calendar could not be loaded
+  }
   EXPECT_EQ(first_error(workflow_text("calendar: { path: cal.yaml }\n", "  grid: 4h\n"))
                 .rfind(file + ":5:13: error: unknown key 'path'", 0),
             0u);

@@ -60,10 +60,10 @@ std::vector<DiffLine> diff_lines(const std::string& a_text, const std::string& b
       out.push_back({' ', a[i]});
       ++i;
       ++j;
-    } else if (j < m && (i == n || l[i][j + 1] >= l[i + 1][j])) {
-      out.push_back({'+', b[j++]});
+    } else if (i < n && (j == m || l[i + 1][j] >= l[i][j + 1])) {
+      out.push_back({'-', a[i++]});  // removals before additions, as diff -u shows them
     } else {
-      out.push_back({'-', a[i++]});
+      out.push_back({'+', b[j++]});
     }
   }
   return out;
@@ -106,6 +106,23 @@ std::string change_summary(const std::string& old_text, const std::string& new_t
     for (size_t i = 0; i < keys.size(); ++i) s += (i ? ", " : "") + keys[i];
   }
   return s;
+}
+
+// Terminal columns of UTF-8 text: CJK and full-width characters take two.
+size_t display_width(const std::string& s) {
+  size_t w = 0;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
+    w += len >= 3 ? 2 : 1;  // the 3- and 4-byte forms here are CJK names and symbols
+    i += len;
+  }
+  return w;
+}
+
+std::string pad(const std::string& s, size_t w) {
+  size_t have = display_width(s);
+  return s + std::string(have < w ? w - have : 0, ' ') + " ";
 }
 
 std::string now_utc() {
@@ -284,15 +301,22 @@ int run_history(const HistoryOptions& opt) {
     std::cout << out.dump(2) << '\n';
     return 0;
   }
-  std::cout << "序号 seq  时间 when              操作人 who   操作 action  流程 workflow        "
-               "内容哈希 hash   变更 what changed\n";
+  std::vector<std::vector<std::string>> rows = {{"序号 seq", "时间 when", "操作人 who",
+                                                 "操作 action", "流程 workflow", "内容哈希 hash",
+                                                 "变更 what changed"}};
   for (const auto& a : h.value()) {
-    char buf[512];
     std::string wf = a.name.empty() ? a.file : a.name + " v" + std::to_string(a.version);
-    std::snprintf(buf, sizeof buf, "%-8lld %-22s %-12s %-12s %-22s %-14s ",
-                  static_cast<long long>(a.seq), a.at.c_str(), a.actor.c_str(), a.action.c_str(),
-                  wf.c_str(), a.hash.substr(0, 12).c_str());
-    std::cout << buf << a.change << '\n';
+    rows.push_back(
+        {std::to_string(a.seq), a.at, a.actor, a.action, wf, a.hash.substr(0, 12), a.change});
+  }
+  std::vector<size_t> widths(rows[0].size(), 0);
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) widths[i] = std::max(widths[i], display_width(r[i]));
+  }
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i + 1 < r.size(); ++i) line += pad(r[i], widths[i]);
+    std::cout << line << r.back() << '\n';
   }
   return 0;
 }

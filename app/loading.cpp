@@ -53,10 +53,14 @@ std::optional<Engine> load_engine(const std::string& org_path,
   std::optional<std::vector<Workflow>> wfs;
   if (org && state_dir) {
     wfs = load_deployed(*state_dir, *org, diags);
-    if (wfs && wfs->empty())
-      wfs.reset();
-    else if (!wfs)
-      org.reset();
+    if (!wfs) {
+      org.reset();  // a deployed version no longer loads: stop, as for an invalid file
+    } else if (wfs->empty()) {
+      wfs.reset();  // nothing deployed: the files, as before versions
+    } else {
+      std::cerr << "说明 note: 使用 " << registry_dir(*state_dir) << " 中已部署的 " << wfs->size()
+                << " 个流程版本 / running the deployed workflow versions, not --workflows\n";
+    }
   }
   if (org && !wfs) wfs = load_workflows(workflow_paths, &*org, diags);
   for (const auto& d : diags.all()) std::cerr << d.format() << '\n';

@@ -124,6 +124,15 @@ struct DiffOptions {
 };
 int run_diff(const DiffOptions& opt);
 
+struct MigrateOptions {
+  std::string name;
+  int64_t to = 0;
+  std::string state_dir = "state";
+  std::string org = "config/org.yaml";
+  bool dry_run = false;
+};
+int run_migrate(const MigrateOptions& opt);
+
 // Where a state directory keeps its deployed workflow versions.
 std::string registry_dir(const std::string& state_dir);
 

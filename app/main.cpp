@@ -137,6 +137,15 @@ int main(int argc, char** argv) {
   diff_cmd->add_option("v2", diff.v2, "new version")->required();
   diff_cmd->add_option("--state-dir", diff.state_dir, "the engine's state directory");
 
+  MigrateOptions migrate;
+  auto* migrate_cmd = app.add_subcommand(
+      "migrate", "在办案件迁移到新版本 / move open cases to another version (engine stopped)");
+  migrate_cmd->add_option("name", migrate.name, "workflow name")->required();
+  migrate_cmd->add_option("--to", migrate.to, "target version")->required();
+  migrate_cmd->add_option("--state-dir", migrate.state_dir, "the engine's state directory");
+  migrate_cmd->add_option("--org", migrate.org, "org tree YAML");
+  migrate_cmd->add_flag("--dry-run", migrate.dry_run, "list what would change, change nothing");
+
   TailOptions tail;
   auto* tail_cmd =
       app.add_subcommand("tail", "查看案件事件 / print case events of the embedded log");
@@ -170,6 +179,7 @@ int main(int argc, char** argv) {
   if (deploy_cmd->parsed()) return run_deploy(deploy);
   if (history_cmd->parsed()) return run_history(history);
   if (diff_cmd->parsed()) return run_diff(diff);
+  if (migrate_cmd->parsed()) return run_migrate(migrate);
   if (submit_cmd->parsed()) return run_submit(submit);
   if (tail_cmd->parsed()) return run_tail(tail);
   if (token_cmd->parsed()) {

@@ -190,7 +190,10 @@ struct Engine::Step {
   static bool is_sla(const PendingTimer& t) { return t.kind != PendingTimer::Kind::State; }
   static bool is_any(const PendingTimer&) { return true; }
 
-  void start_sla() {
+  // Starts the SLA clock of the current level; `from` is when it started (now, except for a
+  // migration, which counts the time already spent at the level).
+  void start_sla() { start_sla_from(now); }
+  void start_sla_from(Timestamp from) {
     cancel_if(is_sla);
     if (!wf.states[c.state].sla || !wf.sla[c.level]) return;
     // A working-time SLA counts only the calendar's working hours, unless the case is one
@@ -200,7 +203,7 @@ struct Engine::Step {
     const Calendar* cal =
         working && wf.calendar && !wall_clock_case() ? wf.calendar.get() : nullptr;
     const auto& period = cal ? wf.sla_working[c.level] : wf.sla[c.level];
-    auto after = [&](Duration d) { return cal ? cal->add(now, d) : now + d; };
+    auto after = [&](Duration d) { return cal ? cal->add(from, d) : from + d; };
     Timestamp due = after(*period);
     if (wf.sla_warning_ppm) {
       // Exact: the share is kept in parts per million, the period in milliseconds.
@@ -573,6 +576,54 @@ void Engine::act(Case& c, const InputEvent& ev, Timestamp now, uint64_t& timer_s
     }
   }
   s.finish();
+}
+
+bool Engine::migrate(Case& c, int to, Timestamp now, uint64_t& timer_seq, StepResult& out,
+                     std::string* why) const {
+  const Workflow& from = workflows_[c.workflow];
+  const Workflow& wt = workflows_[to];
+  const std::string& state = from.states[c.state].name;
+  const std::string& level = from.levels[c.level];
+  const int st = wt.state_index(state);
+  const int lv = wt.level_index(level);
+  if (c.closed) {
+    if (why) *why = "case is closed";
+    return false;
+  }
+  if (st < 0 || lv < 0 || wt.states[st].final) {
+    if (why) {
+      *why =
+          st < 0   ? "state '" + state + "' does not exist in version " + std::to_string(wt.version)
+          : lv < 0 ? "level '" + level + "' does not exist in version " + std::to_string(wt.version)
+                   : "state '" + state + "' is final in version " + std::to_string(wt.version);
+    }
+    return false;
+  }
+  // Vars are kept by name; vars new in `to` start at their initial values.
+  std::vector<Value> vars;
+  for (const auto& [name, init] : wt.vars) {
+    int i = from.var_index(name);
+    vars.push_back(i >= 0 && static_cast<size_t>(i) < c.vars.size() ? c.vars[i] : init);
+  }
+  const int64_t from_version = from.version;
+  Step s{*this, wt, c, now, timer_seq, out, "migrate", out.events.size(), false};
+  s.cancel_if(Step::is_any);
+  c.workflow = to;
+  c.state = st;
+  c.level = lv;
+  c.vars = std::move(vars);
+  s.make("migrated").extra = {{"from_version", Value(from_version)},
+                              {"to_version", Value(wt.version)}};
+  // The SLA clock counts from when the case reached its level: the time already spent there
+  // counts against the new period. State timers start again now (when the case entered its
+  // state is not recorded).
+  s.start_sla_from(c.level_since);
+  const State& ns = wt.states[st];
+  for (size_t i = 0; i < ns.timers.size(); ++i) {
+    s.schedule(now + ns.timers[i].after, PendingTimer::Kind::State, static_cast<int32_t>(i), {});
+  }
+  s.finish();
+  return true;
 }
 
 bool Engine::fire(Case& c, uint64_t timer_id, Timestamp now, uint64_t& timer_seq,

@@ -66,6 +66,16 @@ class Engine {
   // case has no such timer (already cancelled): nothing happens then.
   bool fire(Case& c, uint64_t timer_id, Timestamp now, uint64_t& timer_seq, StepResult& out) const;
 
+  // Moves the open case `c` to workflow `to` (normally another version of its workflow) if
+  // its state and level exist there (and the state is not final): vars are kept by name,
+  // new vars take their initial values; every timer is recomputed under the new rules: the
+  // SLA clock counts from `level_since` (time already spent at the level counts, so a
+  // deadline may already have passed: it fires at once), state timers start again at `now`.
+  // Writes a `migrated` case event (from_version, to_version). Returns false and says why
+  // when the case cannot move; nothing changes then.
+  bool migrate(Case& c, int to, Timestamp now, uint64_t& timer_seq, StepResult& out,
+               std::string* why) const;
+
   // The actor's unit: the action's actor_unit if it is in the org tree, else the actor's
   // unit in people; kNoUnit if neither.
   UnitIdx actor_unit(const InputEvent& ev) const;

@@ -157,6 +157,28 @@ TEST_F(Deploy, CaseOpenedOnV1FinishesOnV1AfterV2) {
       << r.out;
   EXPECT_NE(r.out.find("+      - { after: 6h, event: remind, repeat: true }"), std::string::npos);
   EXPECT_EQ(run("diff small 1 7 --state-dir " + state()).status, 2);
+
+  // Migration: a dry run lists r-1 and changes nothing; the real one writes a case event.
+  const std::string migrate = "migrate small --to 2 --org " + org() + " --state-dir " + state();
+  r = run(migrate + " --dry-run");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("可迁移 would move r-1 v1 → v2"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  r = run(migrate);
+  ASSERT_EQ(r.status, 0) << r.err;
+  json m = json::parse(r.out);
+  EXPECT_EQ(m["case_id"], "r-1");
+  EXPECT_EQ(m["type"], "migrated");
+  EXPECT_EQ(m["from_version"], 1);
+  EXPECT_EQ(m["to_version"], 2);
+  EXPECT_EQ(m["at"], "2026-06-02T00:30:00Z");  // the engine's clock
+  r = run(migrate + " --dry-run");
+  EXPECT_NE(r.err.find("0 件可迁移 movable"), std::string::npos) << r.err;
+  // Now r-1 follows v2: reminders every 6 h from the migration (06:30, 12:30), where v1
+  // would have reminded it once (12:00).
+  r = simulate("", "2026-06-02T13:00:00Z");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(reminders(r.out, "r-1"), 2) << r.out;
 }
 
 }  // namespace

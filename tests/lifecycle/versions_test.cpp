@@ -6,6 +6,8 @@
 #include "connectors/json_events.hpp"
 #include "engine/codec.hpp"
 #include "engine/engine.hpp"
+#include "engine/runtime.hpp"
+#include "storage/memory_store.hpp"
 #include "tests/fixtures/contract_example.hpp"
 
 namespace gridcase {
@@ -148,6 +150,164 @@ TEST(Versions, UnversionedRecordsDecodeOntoTheLiveVersion) {
   auto back = decode_case(stored, e2);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(e2.workflows()[back->workflow].version, 2);
+}
+
+// ------------------------------------------------------------------ migration
+
+std::string sla_workflow(const std::string& grid_sla, const std::string& calendar = "") {
+  return R"(apiVersion: gridcase/v1
+kind: Workflow
+name: small
+levels: [grid, village, township, county]
+)" + calendar +
+         "sla:\n  grid: " + grid_sla + R"(
+vars: { n: 0 }
+initial: handling
+states:
+  handling:
+    sla: true
+    on:
+      opened: {}
+      resolve: { goto: closed }
+      sla_expired: { level: up, set: { n: '= case.n + 1' } }
+  closed:
+    final: true
+)";
+}
+
+Workflow load(const Org& o, const std::string& text, int64_t v) {
+  Diagnostics d;
+  auto wf = load_workflow_text(text, GRIDCASE_SOURCE_DIR "/workflows/small.yaml", &o, d);
+  for (const auto& x : d.all()) ADD_FAILURE() << x.format();
+  wf->version = v;
+  return std::move(*wf);
+}
+
+struct Collect : EventSink {
+  std::vector<CaseEvent> events;
+  void emit(const CaseEvent& e) override { events.push_back(e); }
+};
+
+const PendingTimer* sla_timer(const Case& c) {
+  for (const auto& t : c.timers) {
+    if (t.kind == PendingTimer::Kind::SlaExpiry) return &t;
+  }
+  return nullptr;
+}
+
+// Opens r-1 at `open_at` on v1, migrates it at `migrate_at` to v2; returns the migrated case.
+Case migrated(const std::string& v1, const std::string& v2, const char* open_at,
+              const char* migrate_at, Collect& sink, MemoryStore& store, Engine*& engine_out) {
+  auto o = org();
+  std::vector<Workflow> wfs;
+  wfs.push_back(load(*o, v1, 1));
+  wfs.push_back(load(*o, v2, 2));
+  static std::unique_ptr<Engine> engine;
+  engine = std::make_unique<Engine>(o, std::move(wfs));
+  engine_out = engine.get();
+  Processor proc(*engine, store, sink);
+  EXPECT_TRUE(proc.init().ok());
+  // Open on v1 directly (v2 is live): the case as v1 would have opened it.
+  Case c;
+  uint64_t seq = 100;
+  StepResult out;
+  Timestamp t0 = *parse_timestamp(open_at);
+  engine->open(c, 0, report(*o, "r-1", open_at), t0, seq, {}, out);
+  store.save(c);
+  for (const auto& t : out.timers) store.add_timer(t.due, t.seq, c.id);
+  EXPECT_TRUE(proc.advance_to(*parse_timestamp(migrate_at)).ok());
+  std::string why;
+  auto r = proc.migrate("r-1", 1, &why);
+  EXPECT_TRUE(r.ok() && r.value()) << why;
+  auto back = store.load("r-1");
+  return back.ok() && back.value() ? *back.value() : Case{};
+}
+
+TEST(Migrate, WallClockSlaCountsTheTimeAlreadySpent) {
+  Collect sink;
+  MemoryStore store;
+  Engine* e = nullptr;
+  // 24 h at the grid in v1, 12 h in v2; migrated 10 h after opening: due 2 h later.
+  Case c = migrated(sla_workflow("24h"), sla_workflow("12h"), "2026-06-01T00:00:00Z",
+                    "2026-06-01T10:00:00Z", sink, store, e);
+  EXPECT_EQ(e->workflows()[c.workflow].version, 2);
+  ASSERT_NE(sla_timer(c), nullptr);
+  EXPECT_EQ(format_timestamp(sla_timer(c)->due), "2026-06-01T12:00:00Z");
+  ASSERT_FALSE(sink.events.empty());
+  const CaseEvent& m = sink.events.back();
+  EXPECT_EQ(m.type, "migrated");
+  EXPECT_EQ(m.at, *parse_timestamp("2026-06-01T10:00:00Z"));
+  EXPECT_EQ(m.extra[0].second, Value(int64_t{1}));
+  EXPECT_EQ(m.extra[1].second, Value(int64_t{2}));
+  EXPECT_EQ(m.seq, 3);  // after opened and the opened transition
+  // The old v1 deadline (24:00) no longer fires: the store's next timer is the new one.
+  auto next = store.next_timer();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(format_timestamp(next->due), "2026-06-01T12:00:00Z");
+}
+
+TEST(Migrate, APassedDeadlineFiresAtOnce) {
+  Collect sink;
+  MemoryStore store;
+  Engine* e = nullptr;
+  Case c = migrated(sla_workflow("24h"), sla_workflow("6h"), "2026-06-01T00:00:00Z",
+                    "2026-06-01T10:00:00Z", sink, store, e);
+  ASSERT_NE(sla_timer(c), nullptr);
+  EXPECT_EQ(format_timestamp(sla_timer(c)->due), "2026-06-01T06:00:00Z");  // already due
+}
+
+const std::string kCalendar = "calendar: " GRIDCASE_SOURCE_DIR "/config/calendar-2026.yaml\n";
+
+// To a working-time SLA: the time spent since the case reached its level is counted in
+// working time, across a holiday and a make-up working day.
+TEST(Migrate, ToWorkingTimeAcrossAMakeUpDay) {
+  Collect sink;
+  MemoryStore store;
+  Engine* e = nullptr;
+  // Opened Friday 13 February 17:00 (Beijing); 1 working day = 7 h: 1 h on Friday, then
+  // Saturday 14th is a make-up working day: due Saturday 17:00 (09:00Z). Migrated Saturday
+  // 10:00 Beijing.
+  Case c = migrated(sla_workflow("48h"), sla_workflow("1d working", kCalendar),
+                    "2026-02-13T09:00:00Z", "2026-02-14T02:00:00Z", sink, store, e);
+  ASSERT_NE(sla_timer(c), nullptr);
+  EXPECT_EQ(format_timestamp(sla_timer(c)->due), "2026-02-14T09:00:00Z");
+}
+
+TEST(Migrate, ToWorkingTimeAcrossAWeekendAndAHoliday) {
+  Collect sink;
+  MemoryStore store;
+  Engine* e = nullptr;
+  // Opened Thursday 24 September 17:00 Beijing, before the Mid-Autumn Festival (25-27, Friday
+  // to Sunday): 1 h on Thursday, 6 h on Monday 28th: due 17:00 Beijing (09:00Z).
+  Case c = migrated(sla_workflow("48h"), sla_workflow("1d working", kCalendar),
+                    "2026-09-24T09:00:00Z", "2026-09-25T02:00:00Z", sink, store, e);
+  ASSERT_NE(sla_timer(c), nullptr);
+  EXPECT_EQ(format_timestamp(sla_timer(c)->due), "2026-09-28T09:00:00Z");
+}
+
+TEST(Migrate, RefusedWhenTheStateIsMissing) {
+  auto o = org();
+  std::string v2 = sla_workflow("12h");
+  size_t at = v2.find("  handling:");
+  v2.replace(at, 11, "  working:");
+  v2.replace(v2.find("initial: handling"), 17, "initial: working");
+  std::vector<Workflow> wfs;
+  wfs.push_back(load(*o, sla_workflow("24h"), 1));
+  wfs.push_back(load(*o, v2, 2));
+  Engine e(o, std::move(wfs));
+  Case c;
+  uint64_t seq = 0;
+  StepResult out;
+  Timestamp t0 = *parse_timestamp("2026-06-01T00:00:00Z");
+  e.open(c, 0, report(*o, "r-1", "2026-06-01T00:00:00Z"), t0, seq, {}, out);
+  Case before = c;
+  out.clear();
+  std::string why;
+  EXPECT_FALSE(e.migrate(c, 1, t0, seq, out, &why));
+  EXPECT_EQ(why, "state 'handling' does not exist in version 2");
+  EXPECT_TRUE(out.events.empty());
+  EXPECT_EQ(c.workflow, before.workflow);
+  EXPECT_EQ(c.timers.size(), before.timers.size());
 }
 
 }  // namespace

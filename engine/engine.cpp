@@ -437,6 +437,16 @@ struct Engine::Step {
 
 Engine::Engine(std::shared_ptr<const Org> org, std::vector<Workflow> workflows)
     : org_(std::move(org)), workflows_(std::move(workflows)) {
+  rank();
+}
+
+void Engine::add_versions(std::vector<Workflow> more) {
+  for (auto& w : more) workflows_.push_back(std::move(w));
+  rank();
+}
+
+void Engine::rank() {
+  by_priority_.clear();
   for (size_t i = 0; i < workflows_.size(); ++i) {
     if (workflow_index(workflows_[i].name) == static_cast<int>(i)) {
       by_priority_.push_back(static_cast<int>(i));

@@ -42,6 +42,11 @@ class Engine {
   // That exact version (0: unversioned); -1 if not loaded.
   int workflow_index(std::string_view name, int64_t version) const;
 
+  // Adds newly deployed versions (a hot reload): appended, so every index held so far
+  // stays valid; the highest version of each name becomes live. Call only between steps,
+  // on the thread that runs them (other threads may read org() meanwhile, nothing else).
+  void add_versions(std::vector<Workflow> more);
+
   // The workflow a new report opens a case in: the highest-priority one whose match holds
   // (ties by name); -1 if none. Failing matches count as false and are listed in `errors`.
   int select_workflow(const InputEvent& report, Timestamp now,
@@ -82,6 +87,7 @@ class Engine {
 
  private:
   struct Step;
+  void rank();  // by_priority_ from the live versions
   std::shared_ptr<const Org> org_;
   std::vector<Workflow> workflows_;
   std::vector<int> by_priority_;  // workflow indices, highest priority first, ties by name

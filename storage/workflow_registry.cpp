@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "engine/engine.hpp"
+
 namespace gridcase {
 
 namespace {
@@ -106,6 +108,40 @@ Result<std::unique_ptr<WorkflowRegistry>> WorkflowRegistry::open(const std::stri
   std::unique_ptr<WorkflowRegistry> r(new WorkflowRegistry());
   r->db_ = db;
   return r;
+}
+
+Result<std::unique_ptr<WorkflowRegistry>> WorkflowRegistry::open_read_only(const std::string& dir) {
+  rocksdb::Options o;
+  rocksdb::DB* db = nullptr;
+  auto s = rocksdb::DB::OpenForReadOnly(o, dir, &db);
+  if (!s.ok()) return status_error(s, "open " + dir);
+  std::unique_ptr<WorkflowRegistry> r(new WorkflowRegistry());
+  r->db_ = db;
+  return r;
+}
+
+std::optional<std::vector<Workflow>> new_versions(WorkflowRegistry& registry, const Engine& engine,
+                                                  Diagnostics& diags) {
+  auto all = registry.versions();
+  if (!all.ok()) {
+    diags.error("workflows", {}, all.error().message);
+    return std::nullopt;
+  }
+  std::vector<Workflow> out;
+  for (const auto& v : all.value()) {
+    if (engine.workflow_index(v.name, v.version) >= 0) continue;
+    auto wf = load_workflow_text(v.text, v.file, &engine.org(), diags);
+    if (!wf) {
+      diags.error(v.file, {},
+                  "deployed workflow '" + v.name + "' v" + std::to_string(v.version) +
+                      " does not load here; no new version taken");
+      return std::nullopt;
+    }
+    wf->version = v.version;
+    wf->hash = v.hash;
+    out.push_back(std::move(*wf));
+  }
+  return out;
 }
 
 WorkflowRegistry::~WorkflowRegistry() {

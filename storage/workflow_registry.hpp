@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/diagnostics.hpp"
 #include "engine/result.hpp"
+#include "engine/workflow.hpp"
 
 namespace rocksdb {
 class DB;
@@ -43,6 +45,8 @@ struct AuditRecord {
 class WorkflowRegistry {
  public:
   static Result<std::unique_ptr<WorkflowRegistry>> open(const std::string& dir);
+  // Read-only (takes no lock: a running engine looks for new versions while `deploy` writes).
+  static Result<std::unique_ptr<WorkflowRegistry>> open_read_only(const std::string& dir);
   // True if `dir` holds a registry (nothing is created).
   static bool exists(const std::string& dir);
   ~WorkflowRegistry();
@@ -63,5 +67,11 @@ class WorkflowRegistry {
   WorkflowRegistry() = default;
   rocksdb::DB* db_ = nullptr;
 };
+
+// The stored versions `engine` does not have yet, loaded and checked against its org tree;
+// nullopt (with the problems in diags) if any of them does not load: then none is taken.
+class Engine;
+std::optional<std::vector<Workflow>> new_versions(WorkflowRegistry& registry, const Engine& engine,
+                                                  Diagnostics& diags);
 
 }  // namespace gridcase

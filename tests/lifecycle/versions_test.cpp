@@ -8,6 +8,10 @@
 #include "engine/engine.hpp"
 #include "engine/runtime.hpp"
 #include "storage/memory_store.hpp"
+#include "storage/workflow_registry.hpp"
+
+#include <unistd.h>
+#include <filesystem>
 #include "tests/fixtures/contract_example.hpp"
 
 namespace gridcase {
@@ -308,6 +312,83 @@ TEST(Migrate, RefusedWhenTheStateIsMissing) {
   EXPECT_TRUE(out.events.empty());
   EXPECT_EQ(c.workflow, before.workflow);
   EXPECT_EQ(c.timers.size(), before.timers.size());
+}
+
+// ------------------------------------------------------------------ hot reload
+
+TEST(HotReload, NewVersionsJoinARunningEngine) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("gridcase-reload-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  auto o = org();
+  std::vector<Workflow> v1;
+  v1.push_back(version(*o, "12h", 1));
+  Engine engine(o, std::move(v1));
+  MemoryStore store;
+  Collect sink;
+  Processor proc(engine, store, sink);
+  ASSERT_TRUE(proc.init().ok());
+  ASSERT_EQ(proc.process(report(*o, "r-1", "2026-06-01T00:00:00Z")).outcome,
+            Processor::Outcome::Applied);
+  {
+    auto reg = WorkflowRegistry::open(dir.string());
+    ASSERT_TRUE(reg.ok());
+    WorkflowVersion a{"small", 1, "h1", "small.yaml", workflow("12h"), "", "t"};
+    WorkflowVersion b{"small", 2, "h2", "small.yaml", workflow("6h"), "", "t"};
+    ASSERT_TRUE(reg.value()->record({a, b}, {}).ok());
+  }
+  // Read-only, as serve looks between batches; only v2 is new.
+  auto reg = WorkflowRegistry::open_read_only(dir.string());
+  ASSERT_TRUE(reg.ok()) << reg.error().message;
+  Diagnostics d;
+  auto more = new_versions(*reg.value(), engine, d);
+  ASSERT_TRUE(more);
+  ASSERT_EQ(more->size(), 1u);
+  engine.add_versions(std::move(*more));
+  ASSERT_EQ(proc.process(report(*o, "r-2", "2026-06-01T01:00:00Z")).outcome,
+            Processor::Outcome::Applied);
+  auto c1 = store.load("r-1");
+  auto c2 = store.load("r-2");
+  ASSERT_TRUE(c1.ok() && c1.value() && c2.ok() && c2.value());
+  EXPECT_EQ(engine.workflows()[c1.value()->workflow].version, 1);  // keeps its version
+  EXPECT_EQ(engine.workflows()[c2.value()->workflow].version, 2);  // the new live one
+  // Nothing new the second time.
+  Diagnostics d2;
+  auto none = new_versions(*reg.value(), engine, d2);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  reg = err("closed");  // closes the database before the directory goes
+  fs::remove_all(dir);
+}
+
+TEST(HotReload, AVersionThatDoesNotLoadHereIsNotTaken) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("gridcase-reload-bad-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  auto o = org();
+  std::vector<Workflow> v1;
+  v1.push_back(version(*o, "12h", 1));
+  Engine engine(o, std::move(v1));
+  {
+    auto reg = WorkflowRegistry::open(dir.string());
+    ASSERT_TRUE(reg.ok());
+    std::string text = workflow("6h");
+    text.replace(text.find("levels: [grid, village, township, county]"), 41,
+                 "levels: [grid, district]");
+    WorkflowVersion b{"small", 2, "h2", "small.yaml", text, "", "t"};
+    ASSERT_TRUE(reg.value()->record({b}, {}).ok());
+  }
+  auto reg = WorkflowRegistry::open_read_only(dir.string());
+  ASSERT_TRUE(reg.ok());
+  Diagnostics d;
+  EXPECT_FALSE(new_versions(*reg.value(), engine, d));
+  ASSERT_TRUE(d.has_errors());
+  EXPECT_NE(d.all()[0].format().find("small.yaml:4:16: error: unknown level 'district'"),
+            std::string::npos)
+      << d.all()[0].format();
+  EXPECT_EQ(engine.workflows().size(), 1u);
+  reg = err("closed");  // closes the database before the directory goes
+  fs::remove_all(dir);
 }
 
 }  // namespace

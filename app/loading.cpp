@@ -18,7 +18,8 @@ std::optional<std::vector<Workflow>> load_deployed(const std::string& state_dir,
   std::vector<Workflow> out;
   std::string dir = registry_dir(state_dir);
   if (!WorkflowRegistry::exists(dir)) return out;
-  auto reg = WorkflowRegistry::open(dir);
+  // Read-only: takes no lock, so a deploy running meanwhile is no obstacle.
+  auto reg = WorkflowRegistry::open_read_only(dir);
   if (!reg.ok()) {
     diags.error(dir, {}, reg.error().message);
     return std::nullopt;

@@ -130,6 +130,7 @@ struct MigrateOptions {
   std::string state_dir = "state";
   std::string org = "config/org.yaml";
   bool dry_run = false;
+  std::optional<std::string> where;  // only the cases for which this expression holds
 };
 int run_migrate(const MigrateOptions& opt);
 

@@ -145,6 +145,8 @@ int main(int argc, char** argv) {
   migrate_cmd->add_option("--state-dir", migrate.state_dir, "the engine's state directory");
   migrate_cmd->add_option("--org", migrate.org, "org tree YAML");
   migrate_cmd->add_flag("--dry-run", migrate.dry_run, "list what would change, change nothing");
+  migrate_cmd->add_option("--where", migrate.where,
+                          "only cases for which this expression holds (case.*, report.*, now)");
 
   TailOptions tail;
   auto* tail_cmd =

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "app/commands.hpp"
 #include "app/loading.hpp"
@@ -58,12 +59,45 @@ int run_migrate(const MigrateOptions& opt) {
     std::cerr << "gridcase migrate: state: " << r.error().message << '\n';
     return 2;
   }
-  std::vector<Case> candidates;
-  auto r = store.value()->for_each_case([&](const Case& c) {
-    if (!c.closed && c.workflow != to && engine->workflows()[c.workflow].name == opt.name) {
-      candidates.push_back(c);
+  // --where, compiled per version (each has its own vars); located as --where:1:COL.
+  std::map<int, Expr> where;
+  auto where_for = [&](int wf) -> const Expr* {
+    if (!opt.where) return nullptr;
+    if (auto it = where.find(wf); it != where.end()) return &it->second;
+    expr::CompileOptions copts;
+    copts.case_fields = case_field_names(engine->workflows()[wf].vars);
+    copts.event_fields = std::vector<std::string>{};
+    copts.levels = engine->org().levels;
+    auto p = expr::compile(*opt.where, {1, 1}, copts);
+    if (!p.ok()) {
+      std::cerr << "--where:" << p.error().pos.line << ':' << p.error().pos.col
+                << ": error: " << p.error().message << '\n';
+      return nullptr;
     }
+    return &where.emplace(wf, Expr(std::move(p).value(), nullptr, {1, 1})).first->second;
+  };
+  std::vector<Case> candidates;
+  bool bad_where = false;
+  uint64_t where_failed = 0;
+  auto r = store.value()->for_each_case([&](const Case& c) {
+    if (c.closed || c.workflow == to || engine->workflows()[c.workflow].name != opt.name) return;
+    if (opt.where) {
+      const Expr* e = where_for(c.workflow);
+      if (!e) {
+        bad_where = true;
+        return;
+      }
+      auto holds = engine->case_matches(*e, c, proc.clock());
+      if (!holds.ok()) ++where_failed;  // counts as false, like a failing `when`
+      if (!holds.ok() || !holds.value()) return;
+    }
+    candidates.push_back(c);
   });
+  if (bad_where) return 2;
+  if (where_failed > 0) {
+    std::cerr << "--where: " << where_failed
+              << " 件案件求值出错，按不满足处理 / case(s) where it failed count as not matching\n";
+  }
   if (!r.ok()) {
     std::cerr << "gridcase migrate: state: " << r.error().message << '\n';
     return 2;

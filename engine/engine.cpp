@@ -636,6 +636,11 @@ bool Engine::migrate(Case& c, int to, Timestamp now, uint64_t& timer_seq, StepRe
   return true;
 }
 
+Result<bool> Engine::case_matches(const Expr& e, const Case& c, Timestamp now) const {
+  StepEnv env(*org_, workflows_[c.workflow], &c, c.report, nullptr, "migrate", nullptr, now);
+  return e.eval_bool(env);
+}
+
 bool Engine::fire(Case& c, uint64_t timer_id, Timestamp now, uint64_t& timer_seq,
                   StepResult& out) const {
   auto it = std::find_if(c.timers.begin(), c.timers.end(),

@@ -81,6 +81,11 @@ class Engine {
   bool migrate(Case& c, int to, Timestamp now, uint64_t& timer_seq, StepResult& out,
                std::string* why) const;
 
+  // Evaluates a boolean expression (compiled with the case fields of `c`'s workflow) over
+  // the case as it is: `case.*`, `report.*` (its opening report), `now`. For tools such as
+  // `migrate --where`.
+  Result<bool> case_matches(const Expr& e, const Case& c, Timestamp now) const;
+
   // The actor's unit: the action's actor_unit if it is in the org tree, else the actor's
   // unit in people; kNoUnit if neither.
   UnitIdx actor_unit(const InputEvent& ev) const;

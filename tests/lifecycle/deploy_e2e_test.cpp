@@ -164,6 +164,13 @@ TEST_F(Deploy, CaseOpenedOnV1FinishesOnV1AfterV2) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("可迁移 would move r-1 v1 → v2"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
+  r = run(migrate + " --dry-run --where 'case.level == \"county\"'");
+  EXPECT_NE(r.err.find("0 件可迁移 movable"), std::string::npos) << r.err;
+  r = run(migrate + " --dry-run --where 'report.category == \"road\" && case.level != \"grid\"'");
+  EXPECT_NE(r.err.find("1 件可迁移 movable"), std::string::npos) << r.err;
+  r = run(migrate + " --dry-run --where 'case.nope'");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--where:1:6: error:"), std::string::npos) << r.err;
   r = run(migrate);
   ASSERT_EQ(r.status, 0) << r.err;
   json m = json::parse(r.out);

@@ -8,7 +8,7 @@
 namespace gridcase::app {
 
 int run_cases(const CasesOptions& opt) {
-  auto engine = load_engine(opt.org, opt.workflows);
+  auto engine = load_engine(opt.org, opt.workflows, opt.state_dir);
   if (!engine) return 2;
   // serve keeps the engine's store in DIR/engine; simulate --state-dir uses DIR itself.
   std::filesystem::path dir = opt.state_dir;

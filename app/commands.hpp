@@ -91,6 +91,53 @@ struct TailOptions {
 };
 int run_tail(const TailOptions& opt);
 
+struct WhatifOptions {
+  std::string org;
+  std::vector<std::string> workflows;  // OLD
+  std::vector<std::string> against;    // NEW
+  std::string events = "-";
+  std::optional<std::string> until;
+  bool json = false;
+  std::optional<std::string> html;
+  bool progress = true;
+};
+int run_whatif(const WhatifOptions& opt);
+std::string join_paths(const std::vector<std::string>& paths);
+
+struct DeployOptions {
+  std::vector<std::string> files;
+  std::string state_dir = "state";
+  std::string org = "config/org.yaml";
+  std::string actor;  // default: $USER
+};
+int run_deploy(const DeployOptions& opt);
+
+struct HistoryOptions {
+  std::string state_dir = "state";
+  bool json = false;
+};
+int run_history(const HistoryOptions& opt);
+
+struct DiffOptions {
+  std::string name;
+  int64_t v1 = 0, v2 = 0;
+  std::string state_dir = "state";
+};
+int run_diff(const DiffOptions& opt);
+
+struct MigrateOptions {
+  std::string name;
+  int64_t to = 0;
+  std::string state_dir = "state";
+  std::string org = "config/org.yaml";
+  bool dry_run = false;
+  std::optional<std::string> where;  // only the cases for which this expression holds
+};
+int run_migrate(const MigrateOptions& opt);
+
+// Where a state directory keeps its deployed workflow versions.
+std::string registry_dir(const std::string& state_dir);
+
 // Set by SIGINT/SIGTERM once install_stop_handlers() ran: long-running commands finish
 // what they hold and stop.
 extern std::atomic<bool> g_stop;

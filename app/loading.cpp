@@ -3,16 +3,67 @@
 #include <fstream>
 #include <iostream>
 
+#include "app/commands.hpp"
 #include "connectors/json_events.hpp"
+#include "storage/workflow_registry.hpp"
 
 namespace gridcase::app {
 
+namespace {
+
+// Every deployed version; nullopt (and a message) if one no longer loads; an empty list if
+// nothing was deployed.
+std::optional<std::vector<Workflow>> load_deployed(const std::string& state_dir, const Org& org,
+                                                   Diagnostics& diags) {
+  std::vector<Workflow> out;
+  std::string dir = registry_dir(state_dir);
+  if (!WorkflowRegistry::exists(dir)) return out;
+  // Read-only: takes no lock, so a deploy running meanwhile is no obstacle.
+  auto reg = WorkflowRegistry::open_read_only(dir);
+  if (!reg.ok()) {
+    diags.error(dir, {}, reg.error().message);
+    return std::nullopt;
+  }
+  auto versions = reg.value()->versions();
+  if (!versions.ok()) {
+    diags.error(dir, {}, versions.error().message);
+    return std::nullopt;
+  }
+  for (const auto& v : versions.value()) {
+    auto wf = load_workflow_text(v.text, v.file, &org, diags);
+    if (!wf) {
+      diags.error(v.file, {},
+                  "deployed workflow '" + v.name + "' v" + std::to_string(v.version) +
+                      " no longer loads (its calendar or the org tree changed?)");
+      return std::nullopt;
+    }
+    wf->version = v.version;
+    wf->hash = v.hash;
+    out.push_back(std::move(*wf));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::optional<Engine> load_engine(const std::string& org_path,
-                                  const std::vector<std::string>& workflow_paths) {
+                                  const std::vector<std::string>& workflow_paths,
+                                  const std::optional<std::string>& state_dir) {
   Diagnostics diags;
   auto org = load_org_file(org_path, diags);
   std::optional<std::vector<Workflow>> wfs;
-  if (org) wfs = load_workflows(workflow_paths, &*org, diags);
+  if (org && state_dir) {
+    wfs = load_deployed(*state_dir, *org, diags);
+    if (!wfs) {
+      org.reset();  // a deployed version no longer loads: stop, as for an invalid file
+    } else if (wfs->empty()) {
+      wfs.reset();  // nothing deployed: the files, as before versions
+    } else {
+      std::cerr << "说明 note: 使用 " << registry_dir(*state_dir) << " 中已部署的 " << wfs->size()
+                << " 个流程版本 / running the deployed workflow versions, not --workflows\n";
+    }
+  }
+  if (org && !wfs) wfs = load_workflows(workflow_paths, &*org, diags);
   for (const auto& d : diags.all()) std::cerr << d.format() << '\n';
   if (!org || !wfs) return std::nullopt;
   return Engine(std::make_shared<const Org>(std::move(*org)), std::move(*wfs));

@@ -10,8 +10,12 @@
 namespace gridcase::app {
 
 // Loads the org and the workflows; prints every diagnostic to stderr. nullopt on errors.
+// With a state directory whose registry holds deployed versions (`gridcase deploy`), the
+// engine runs every deployed version (the latest of each name live, older ones for the
+// cases pinned to them) instead of `workflow_paths`.
 std::optional<Engine> load_engine(const std::string& org_path,
-                                  const std::vector<std::string>& workflow_paths);
+                                  const std::vector<std::string>& workflow_paths,
+                                  const std::optional<std::string>& state_dir = std::nullopt);
 
 // Writes the case snapshot (JSON array) of every case in the store to `path` ("-": stdout).
 Result<bool> write_cases(const std::string& path, const Engine& engine, CaseStore& store);

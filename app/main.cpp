@@ -101,6 +101,56 @@ int main(int argc, char** argv) {
     c->add_option("--state-dir", token.state_dir, "the engine's state directory");
   }
 
+  WhatifOptions whatif;
+  bool whatif_no_progress = false;
+  auto* whatif_cmd = app.add_subcommand(
+      "whatif", "规则变更预演：同一输入在新旧规则下并排对比 / replay one input on two rule sets");
+  whatif_cmd->add_option("--org", whatif.org, "org tree YAML")->required();
+  whatif_cmd->add_option("--workflows", whatif.workflows, "OLD: workflow file(s) or directory")
+      ->required();
+  whatif_cmd->add_option("--against", whatif.against, "NEW: workflow file(s) or directory")
+      ->required();
+  whatif_cmd->add_option("--events", whatif.events, "JSON Lines input events (- for stdin)");
+  whatif_cmd->add_option("--until", whatif.until, "move the clock on to this time at the end");
+  whatif_cmd->add_flag("--json", whatif.json, "JSON instead of the table");
+  whatif_cmd->add_option("--html", whatif.html, "also write an HTML report with charts here");
+  whatif_cmd->add_flag("--no-progress", whatif_no_progress, "never show progress");
+
+  DeployOptions deploy;
+  auto* deploy_cmd = app.add_subcommand(
+      "deploy", "校验并发布流程新版本 / validate, then store new workflow versions");
+  deploy_cmd->add_option("files", deploy.files, "workflow files or directories")->required();
+  deploy_cmd->add_option("--state-dir", deploy.state_dir, "the engine's state directory");
+  deploy_cmd->add_option("--org", deploy.org, "org tree YAML (to check levels and units)");
+  deploy_cmd->add_option("--actor", deploy.actor, "who deploys (default: $USER)");
+
+  HistoryOptions history;
+  auto* history_cmd = app.add_subcommand("history", "部署记录 / audit records");
+  history_cmd->require_subcommand(1);
+  auto* history_wf =
+      history_cmd->add_subcommand("workflows", "流程部署记录 / who deployed what, when");
+  history_wf->add_option("--state-dir", history.state_dir, "the engine's state directory");
+  history_wf->add_flag("--json", history.json, "JSON instead of the table");
+
+  DiffOptions diff;
+  auto* diff_cmd =
+      app.add_subcommand("diff", "比较流程的两个版本 / compare two versions of a workflow");
+  diff_cmd->add_option("name", diff.name, "workflow name")->required();
+  diff_cmd->add_option("v1", diff.v1, "old version")->required();
+  diff_cmd->add_option("v2", diff.v2, "new version")->required();
+  diff_cmd->add_option("--state-dir", diff.state_dir, "the engine's state directory");
+
+  MigrateOptions migrate;
+  auto* migrate_cmd = app.add_subcommand(
+      "migrate", "在办案件迁移到新版本 / move open cases to another version (engine stopped)");
+  migrate_cmd->add_option("name", migrate.name, "workflow name")->required();
+  migrate_cmd->add_option("--to", migrate.to, "target version")->required();
+  migrate_cmd->add_option("--state-dir", migrate.state_dir, "the engine's state directory");
+  migrate_cmd->add_option("--org", migrate.org, "org tree YAML");
+  migrate_cmd->add_flag("--dry-run", migrate.dry_run, "list what would change, change nothing");
+  migrate_cmd->add_option("--where", migrate.where,
+                          "only cases for which this expression holds (case.*, report.*, now)");
+
   TailOptions tail;
   auto* tail_cmd =
       app.add_subcommand("tail", "查看案件事件 / print case events of the embedded log");
@@ -127,6 +177,14 @@ int main(int argc, char** argv) {
     serve.partitions_set = partitions_opt->count() > 0;
     return run_serve(serve);
   }
+  if (whatif_cmd->parsed()) {
+    whatif.progress = !whatif_no_progress;
+    return run_whatif(whatif);
+  }
+  if (deploy_cmd->parsed()) return run_deploy(deploy);
+  if (history_cmd->parsed()) return run_history(history);
+  if (diff_cmd->parsed()) return run_diff(diff);
+  if (migrate_cmd->parsed()) return run_migrate(migrate);
   if (submit_cmd->parsed()) return run_submit(submit);
   if (tail_cmd->parsed()) return run_tail(tail);
   if (token_cmd->parsed()) {

@@ -20,6 +20,7 @@
 #include "engine/views.hpp"
 #include "storage/local_log.hpp"
 #include "storage/rocksdb_store.hpp"
+#include "storage/workflow_registry.hpp"
 
 namespace gridcase::app {
 
@@ -110,7 +111,7 @@ int run_serve(ServeOptions opt) {
   if (opt.dead_letter_topic.empty()) opt.dead_letter_topic = "gridcase.dead-letter";
   setup_logging(opt);
 
-  auto engine = load_engine(opt.org, opt.workflows);
+  auto engine = load_engine(opt.org, opt.workflows, opt.state_dir);
   if (!engine) return 2;
   namespace fs = std::filesystem;
   std::error_code mkdir_error;
@@ -207,6 +208,41 @@ int run_serve(ServeOptions opt) {
   spdlog::info("gridcase serve 已启动 / started: {}, state in {}, {} workflow(s), {} unit(s)",
                opt.kafka.empty() ? std::string("embedded log") : "Kafka " + opt.kafka,
                opt.state_dir, engine->workflows().size(), org.units.size());
+  // Versions deployed while serving are taken between two batches, at most every 2 s.
+  auto last_reload = std::chrono::steady_clock::now();
+  std::string reload_problem;
+  uint64_t reload_failures = 0;
+  auto reload = [&] {
+    const std::string dir = registry_dir(opt.state_dir);
+    if (!WorkflowRegistry::exists(dir)) return;
+    auto reg = WorkflowRegistry::open_read_only(dir);
+    Diagnostics diags;
+    std::optional<std::vector<Workflow>> more;
+    if (reg.ok()) {
+      more = new_versions(*reg.value(), *engine, diags);
+    } else {
+      diags.error(dir, {}, reg.error().message);
+    }
+    if (!more) {
+      std::string why;
+      for (const auto& d : diags.all()) why += (why.empty() ? "" : "; ") + d.format();
+      ++reload_failures;
+      if (why != reload_problem) {
+        spdlog::error(
+            "新版本未加载，现行版本不变 / new versions not loaded, the live ones stay "
+            "({} time(s)): {}",
+            reload_failures, why);
+        reload_problem = why;
+      }
+      return;
+    }
+    reload_problem.clear();
+    if (more->empty()) return;
+    for (const auto& w : *more) {
+      spdlog::info("已加载新版本 / now live: {} v{} ({})", w.name, w.version, w.hash.substr(0, 12));
+    }
+    engine->add_versions(std::move(*more));
+  };
   uint64_t last_dead = 0;
   int backoff_ms = 0;
   bool first_batch_logged = false;
@@ -258,6 +294,10 @@ int run_serve(ServeOptions opt) {
                    st.dead_letters - last_dead, so.dead_letter_topic);
     }
     last_dead = st.dead_letters;
+    if (std::chrono::steady_clock::now() - last_reload >= std::chrono::seconds(2)) {
+      last_reload = std::chrono::steady_clock::now();
+      reload();
+    }
     if (opt.until_idle && *r == 0) {
       // Idle: the embedded log has nothing new; on Kafka, every assigned partition has
       // been read to its end (the group join takes a moment first).

@@ -74,7 +74,7 @@ constexpr uint64_t kBatch = 5000;  // input lines per store commit
 }  // namespace
 
 int run_simulate(const SimulateOptions& opt) {
-  auto loaded = load_engine(opt.org, opt.workflows);
+  auto loaded = load_engine(opt.org, opt.workflows, opt.state_dir);
   if (!loaded) return 2;
   const Engine& engine = *loaded;
 

@@ -25,12 +25,14 @@ std::string kind_of(const std::string& path) {
 
 int run_validate(const std::vector<std::string>& paths) {
   Diagnostics diags;
-  std::vector<std::string> orgs, workflows;
+  std::vector<std::string> orgs, workflows, calendars;
   for (const auto& p : paths) {
     for (const auto& f : yaml_files(p, diags)) {
       std::string kind = kind_of(f);
       if (kind == "Org") {
         orgs.push_back(f);
+      } else if (kind == "Calendar") {
+        calendars.push_back(f);
       } else {
         workflows.push_back(f);  // also files of unknown kind: the workflow loader says why
       }
@@ -44,6 +46,8 @@ int run_validate(const std::vector<std::string>& paths) {
   if (orgs.size() > 1)
     diags.warning(orgs[1], {},
                   "more than one org file given; workflows are checked against " + orgs[0]);
+  int n_calendars = 0;
+  for (const auto& f : calendars) n_calendars += load_calendar_file(f, diags) ? 1 : 0;
   int n_workflows = 0;
   std::vector<std::pair<std::string, std::string>> names;  // name, file
   for (const auto& f : workflows) {
@@ -67,6 +71,7 @@ int run_validate(const std::vector<std::string>& paths) {
   if (org)
     std::cout << ", 组织树 org: " << org->units.size() << " 个单位 units, " << org->people.size()
               << " 人 people";
+  if (n_calendars) std::cout << ", " << n_calendars << " 个工作日历 calendar(s)";
   if (warnings) std::cout << ", " << warnings << " 个警告 warning(s)";
   std::cout << '\n';
   return 0;

@@ -1,5 +1,6 @@
 #include "engine/codec.hpp"
 
+#include <cstdint>
 #include <cstring>
 
 #include "engine/byte_codec.hpp"
@@ -145,7 +146,9 @@ std::string encode_case(const Case& c, const Engine& engine) {
   out.reserve(256);
   out.push_back(static_cast<char>(kCaseFormat));
   put_str(c.id, out);
-  put_str(wf.name, out);
+  // A versioned workflow is stored as NAME@VERSION ('@' never occurs in a name); an
+  // unversioned one as NAME, as before versions existed.
+  put_str(wf.version > 0 ? wf.name + "@" + std::to_string(wf.version) : wf.name, out);
   put_str(wf.states[c.state].name, out);
   put_str(wf.levels[c.level], out);
   put_str(c.unit == kNoUnit ? "" : org.units[c.unit].id, out);
@@ -185,7 +188,24 @@ Result<Case> decode_case(std::string_view in, const Engine& engine) {
   c.id = r.str();
   std::string wf_name = r.str(), state = r.str(), level = r.str(), unit = r.str(), grid = r.str();
   if (!r.ok) return err("truncated case");
-  c.workflow = engine.workflow_index(wf_name);
+  if (size_t at = wf_name.find('@'); at != std::string::npos) {
+    // Pinned to a version: that version must be loaded (deployed versions are never removed).
+    int64_t version = 0;
+    for (char ch : wf_name.substr(at + 1)) {
+      if (ch < '0' || ch > '9' || version > (INT64_MAX - 9) / 10)
+        return err("case '" + c.id + "': bad workflow version in '" + wf_name + "'");
+      version = version * 10 + (ch - '0');
+    }
+    std::string name = wf_name.substr(0, at);
+    c.workflow = engine.workflow_index(name, version);
+    if (c.workflow < 0) {
+      return err("case '" + c.id + "': runs on workflow '" + name + "' version " +
+                 std::to_string(version) + ", which is not loaded");
+    }
+  } else {
+    // Stored before versions (or from files): the live version of that name.
+    c.workflow = engine.workflow_index(wf_name);
+  }
   if (c.workflow < 0) return err("case '" + c.id + "': unknown workflow '" + wf_name + "'");
   const Workflow& wf = engine.workflows()[c.workflow];
   const Org& org = engine.org();

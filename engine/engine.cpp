@@ -190,18 +190,38 @@ struct Engine::Step {
   static bool is_sla(const PendingTimer& t) { return t.kind != PendingTimer::Kind::State; }
   static bool is_any(const PendingTimer&) { return true; }
 
-  void start_sla() {
+  // Starts the SLA clock of the current level; `from` is when it started (now, except for a
+  // migration, which counts the time already spent at the level).
+  void start_sla() { start_sla_from(now); }
+  void start_sla_from(Timestamp from) {
     cancel_if(is_sla);
-    const auto& period = wf.sla[c.level];
-    if (!wf.states[c.state].sla || !period) return;
-    Timestamp due = now + *period;
+    if (!wf.states[c.state].sla || !wf.sla[c.level]) return;
+    // A working-time SLA counts only the calendar's working hours, unless the case is one
+    // the workflow keeps on wall-clock time (calendar.except: emergencies).
+    const bool working =
+        static_cast<size_t>(c.level) < wf.sla_working.size() && wf.sla_working[c.level].has_value();
+    const Calendar* cal =
+        working && wf.calendar && !wall_clock_case() ? wf.calendar.get() : nullptr;
+    const auto& period = cal ? wf.sla_working[c.level] : wf.sla[c.level];
+    auto after = [&](Duration d) { return cal ? cal->add(from, d) : from + d; };
+    Timestamp due = after(*period);
     if (wf.sla_warning_ppm) {
       // Exact: the share is kept in parts per million, the period in milliseconds.
       auto warn_ms =
           static_cast<int64_t>(static_cast<__int128>(period->ms) * *wf.sla_warning_ppm / 1000000);
-      schedule(now + Duration{warn_ms}, PendingTimer::Kind::SlaWarning, 0, due);
+      schedule(after(Duration{warn_ms}), PendingTimer::Kind::SlaWarning, 0, due);
     }
     schedule(due, PendingTimer::Kind::SlaExpiry, 0, due);
+  }
+
+  // calendar.except holds for this case (as it is now): its deadlines stay wall-clock. A
+  // failing expression counts as true, the stricter deadline (there is no step to write a
+  // rule_error into: the clock starts inside the transition).
+  bool wall_clock_case() const {
+    if (!wf.calendar_except) return false;
+    StepEnv env(eng.org(), wf, &c, c.report, nullptr, trigger, nullptr, now);
+    auto r = wf.calendar_except->eval_bool(env);
+    return !r.ok() || r.value();
   }
 
   void enter(int state) {
@@ -417,7 +437,21 @@ struct Engine::Step {
 
 Engine::Engine(std::shared_ptr<const Org> org, std::vector<Workflow> workflows)
     : org_(std::move(org)), workflows_(std::move(workflows)) {
-  for (size_t i = 0; i < workflows_.size(); ++i) by_priority_.push_back(static_cast<int>(i));
+  rank();
+}
+
+void Engine::add_versions(std::vector<Workflow> more) {
+  for (auto& w : more) workflows_.push_back(std::move(w));
+  rank();
+}
+
+void Engine::rank() {
+  by_priority_.clear();
+  for (size_t i = 0; i < workflows_.size(); ++i) {
+    if (workflow_index(workflows_[i].name) == static_cast<int>(i)) {
+      by_priority_.push_back(static_cast<int>(i));
+    }
+  }
   std::sort(by_priority_.begin(), by_priority_.end(), [&](int a, int b) {
     if (workflows_[a].priority != workflows_[b].priority) {
       return workflows_[a].priority > workflows_[b].priority;
@@ -427,8 +461,21 @@ Engine::Engine(std::shared_ptr<const Org> org, std::vector<Workflow> workflows)
 }
 
 int Engine::workflow_index(std::string_view name) const {
+  int live = -1;
   for (size_t i = 0; i < workflows_.size(); ++i) {
-    if (workflows_[i].name == name) return static_cast<int>(i);
+    if (workflows_[i].name == name &&
+        (live < 0 || workflows_[i].version > workflows_[live].version)) {
+      live = static_cast<int>(i);
+    }
+  }
+  return live;
+}
+
+int Engine::workflow_index(std::string_view name, int64_t version) const {
+  for (size_t i = 0; i < workflows_.size(); ++i) {
+    if (workflows_[i].name == name && workflows_[i].version == version) {
+      return static_cast<int>(i);
+    }
   }
   return -1;
 }
@@ -539,6 +586,59 @@ void Engine::act(Case& c, const InputEvent& ev, Timestamp now, uint64_t& timer_s
     }
   }
   s.finish();
+}
+
+bool Engine::migrate(Case& c, int to, Timestamp now, uint64_t& timer_seq, StepResult& out,
+                     std::string* why) const {
+  const Workflow& from = workflows_[c.workflow];
+  const Workflow& wt = workflows_[to];
+  const std::string& state = from.states[c.state].name;
+  const std::string& level = from.levels[c.level];
+  const int st = wt.state_index(state);
+  const int lv = wt.level_index(level);
+  if (c.closed) {
+    if (why) *why = "case is closed";
+    return false;
+  }
+  if (st < 0 || lv < 0 || wt.states[st].final) {
+    if (why) {
+      *why =
+          st < 0   ? "state '" + state + "' does not exist in version " + std::to_string(wt.version)
+          : lv < 0 ? "level '" + level + "' does not exist in version " + std::to_string(wt.version)
+                   : "state '" + state + "' is final in version " + std::to_string(wt.version);
+    }
+    return false;
+  }
+  // Vars are kept by name; vars new in `to` start at their initial values.
+  std::vector<Value> vars;
+  for (const auto& [name, init] : wt.vars) {
+    int i = from.var_index(name);
+    vars.push_back(i >= 0 && static_cast<size_t>(i) < c.vars.size() ? c.vars[i] : init);
+  }
+  const int64_t from_version = from.version;
+  Step s{*this, wt, c, now, timer_seq, out, "migrate", out.events.size(), false};
+  s.cancel_if(Step::is_any);
+  c.workflow = to;
+  c.state = st;
+  c.level = lv;
+  c.vars = std::move(vars);
+  s.make("migrated").extra = {{"from_version", Value(from_version)},
+                              {"to_version", Value(wt.version)}};
+  // The SLA clock counts from when the case reached its level: the time already spent there
+  // counts against the new period. State timers start again now (when the case entered its
+  // state is not recorded).
+  s.start_sla_from(c.level_since);
+  const State& ns = wt.states[st];
+  for (size_t i = 0; i < ns.timers.size(); ++i) {
+    s.schedule(now + ns.timers[i].after, PendingTimer::Kind::State, static_cast<int32_t>(i), {});
+  }
+  s.finish();
+  return true;
+}
+
+Result<bool> Engine::case_matches(const Expr& e, const Case& c, Timestamp now) const {
+  StepEnv env(*org_, workflows_[c.workflow], &c, c.report, nullptr, "migrate", nullptr, now);
+  return e.eval_bool(env);
 }
 
 bool Engine::fire(Case& c, uint64_t timer_id, Timestamp now, uint64_t& timer_seq,

@@ -33,8 +33,19 @@ class Engine {
   Engine(std::shared_ptr<const Org> org, std::vector<Workflow> workflows);
 
   const Org& org() const { return *org_; }
+  // Every loaded workflow; with versions, several entries may share a name: the highest
+  // version of each name is the live one, which new reports open cases in. Cases opened on
+  // an older version keep running on it.
   const std::vector<Workflow>& workflows() const { return workflows_; }
+  // The live workflow of that name; -1 if none.
   int workflow_index(std::string_view name) const;
+  // That exact version (0: unversioned); -1 if not loaded.
+  int workflow_index(std::string_view name, int64_t version) const;
+
+  // Adds newly deployed versions (a hot reload): appended, so every index held so far
+  // stays valid; the highest version of each name becomes live. Call only between steps,
+  // on the thread that runs them (other threads may read org() meanwhile, nothing else).
+  void add_versions(std::vector<Workflow> more);
 
   // The workflow a new report opens a case in: the highest-priority one whose match holds
   // (ties by name); -1 if none. Failing matches count as false and are listed in `errors`.
@@ -60,12 +71,28 @@ class Engine {
   // case has no such timer (already cancelled): nothing happens then.
   bool fire(Case& c, uint64_t timer_id, Timestamp now, uint64_t& timer_seq, StepResult& out) const;
 
+  // Moves the open case `c` to workflow `to` (normally another version of its workflow) if
+  // its state and level exist there (and the state is not final): vars are kept by name,
+  // new vars take their initial values; every timer is recomputed under the new rules: the
+  // SLA clock counts from `level_since` (time already spent at the level counts, so a
+  // deadline may already have passed: it fires at once), state timers start again at `now`.
+  // Writes a `migrated` case event (from_version, to_version). Returns false and says why
+  // when the case cannot move; nothing changes then.
+  bool migrate(Case& c, int to, Timestamp now, uint64_t& timer_seq, StepResult& out,
+               std::string* why) const;
+
+  // Evaluates a boolean expression (compiled with the case fields of `c`'s workflow) over
+  // the case as it is: `case.*`, `report.*` (its opening report), `now`. For tools such as
+  // `migrate --where`.
+  Result<bool> case_matches(const Expr& e, const Case& c, Timestamp now) const;
+
   // The actor's unit: the action's actor_unit if it is in the org tree, else the actor's
   // unit in people; kNoUnit if neither.
   UnitIdx actor_unit(const InputEvent& ev) const;
 
  private:
   struct Step;
+  void rank();  // by_priority_ from the live versions
   std::shared_ptr<const Org> org_;
   std::vector<Workflow> workflows_;
   std::vector<int> by_priority_;  // workflow indices, highest priority first, ties by name

@@ -75,6 +75,22 @@ void Processor::apply(Case& c, StepResult& r) {
   r.clear();
 }
 
+Result<bool> Processor::migrate(const std::string& case_id, int to, std::string* why) {
+  auto loaded = store_.load(case_id);
+  if (!loaded.ok()) return loaded.error();
+  if (!loaded.value()) {
+    if (why) *why = "no such case";
+    return false;
+  }
+  Case c = std::move(*loaded.value());
+  if (!engine_.migrate(c, to, clock_, timer_seq_, scratch_, why)) {
+    scratch_.clear();
+    return false;
+  }
+  apply(c, scratch_);
+  return true;
+}
+
 Result<bool> Processor::advance_to(Timestamp t) {
   for (;;) {
     auto next = store_.next_timer();

@@ -40,6 +40,10 @@ class Processor {
   // due order, each at its due time.
   Result<bool> advance_to(Timestamp t);
 
+  // Moves case `case_id` to workflow index `to` at the current clock (Engine::migrate).
+  // Ok(false) with `why` when it cannot move.
+  Result<bool> migrate(const std::string& case_id, int to, std::string* why);
+
   // Saves the clock and counters, then commits the store.
   Result<bool> commit();
 

@@ -139,6 +139,7 @@ struct Loader {
   Workflow wf;
   expr::CompileOptions copts;
   std::vector<std::pair<const YAML::Node, std::string>> gotos;  // resolved after states
+  bool calendar_failed = false;  // `calendar:` given but not loaded (reported there)
 
   void error(const YAML::Node& n, std::string msg) {
     diags.error(file, yaml::pos_of(n), std::move(msg));
@@ -200,7 +201,7 @@ struct Loader {
     }
     yaml::check_keys(root,
                      {"apiVersion", "kind", "name", "description", "match", "priority", "levels",
-                      "sla", "sla_warning", "correlate", "vars", "initial", "states"},
+                      "sla", "sla_warning", "correlate", "vars", "initial", "states", "calendar"},
                      file, "the workflow", diags);
     for (const char* req : {"apiVersion", "kind", "name", "levels", "initial", "states"}) {
       if (!root[req])
@@ -232,6 +233,7 @@ struct Loader {
     copts.event_fields = kEventFields;
     if (org) copts.levels = org->levels;
     if (root["match"]) wf.match = compile(root["match"], "match");
+    if (root["calendar"]) load_calendar(root["calendar"]);
     load_sla(root["sla"], root["sla_warning"]);
     load_correlate(root["correlate"]);
     load_states(root["states"]);
@@ -275,6 +277,107 @@ struct Loader {
       wf.level_org.push_back(o);
     }
     wf.sla.assign(wf.levels.size(), std::nullopt);
+    wf.sla_working.assign(wf.levels.size(), std::nullopt);
+  }
+
+  // `calendar: FILE` or `calendar: {file: FILE, except: EXPR}`; FILE relative to this file.
+  void load_calendar(const YAML::Node& c) {
+    if (c.IsMap()) {
+      yaml::check_keys(c, {"file", "except"}, file, "calendar", diags);
+      if (!c["file"]) {
+        error(c, "calendar needs 'file' (a calendar YAML file, kind: Calendar)");
+        return;
+      }
+      if (c["except"]) wf.calendar_except = compile(c["except"], "calendar.except");
+    }
+    // Not assigned later: assigning a YAML::Node writes through to the node it refers to.
+    const YAML::Node path_node = c.IsMap() ? c["file"] : c;
+    auto p = yaml::get_string(path_node, file, "calendar file", diags);
+    calendar_failed = true;
+    if (!p) return;
+    std::filesystem::path path(*p);
+    if (path.is_relative()) path = std::filesystem::path(file).parent_path() / path;
+    std::string resolved = path.lexically_normal().string();
+    Diagnostics cal_diags;
+    auto cal = load_calendar_file(resolved, cal_diags);
+    for (const auto& d : cal_diags.all()) {
+      if (d.severity == Diagnostic::Severity::Error) diags.error(d.file, d.pos, d.message);
+    }
+    if (!cal) {
+      error(path_node, "calendar '" + *p + "' (" + resolved + ") could not be loaded");
+      return;
+    }
+    wf.calendar = std::make_shared<const Calendar>(std::move(*cal));
+    calendar_failed = false;
+  }
+
+  // An SLA period: a duration ("24h"), or working time: "4h working", "2d working" (a
+  // working day is the calendar's working hours of one day), "2 working days",
+  // "4 working hours", "30 working minutes", "2个工作日", "4个工作小时".
+  void sla_period(const YAML::Node& n, int level, const std::string& what) {
+    auto s = yaml::get_string(n, file, what, diags);
+    if (!s) return;
+    std::string t = *s;
+    int64_t days = 0, rest = 0;
+    auto strip = [&](std::string_view suffix) {
+      if (t.size() > suffix.size() &&
+          t.compare(t.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        t.resize(t.size() - suffix.size());
+        while (!t.empty() && t.back() == ' ') t.pop_back();
+        return true;
+      }
+      return false;
+    };
+    auto count = [&](int64_t* out) {
+      int64_t v = 0;
+      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      if (ec != std::errc() || end != t.data() + t.size() || t.empty()) return false;
+      if (v > 1000000) return false;  // no overflow below: over a century of hours
+      *out = v;
+      return true;
+    };
+    int64_t n_units = 0;
+    if (strip("working days") || strip("working day") || strip("个工作日") || strip("工作日")) {
+      if (!count(&n_units))
+        return error(n, what + ": expected a number of working days, like 2 working days");
+      days = n_units;
+    } else if (strip("working hours") || strip("working hour") || strip("个工作小时") ||
+               strip("工作小时")) {
+      if (!count(&n_units))
+        return error(n, what + ": expected a number of working hours, like 4 working hours");
+      rest = n_units * 3600 * 1000;
+    } else if (strip("working minutes") || strip("working minute")) {
+      if (!count(&n_units)) return error(n, what + ": expected a number of working minutes");
+      rest = n_units * 60 * 1000;
+    } else if (strip("working")) {
+      size_t d = t.find('d');
+      std::string dpart = d == std::string::npos ? "" : t.substr(0, d + 1);
+      std::string hpart = d == std::string::npos ? t : t.substr(d + 1);
+      if (!dpart.empty()) {
+        auto r = parse_duration(dpart);
+        if (!r.ok()) return error(n, what + ": " + r.error().message);
+        days = r->ms / (24 * 3600 * 1000);
+      }
+      if (!hpart.empty()) {
+        auto r = parse_duration(hpart);
+        if (!r.ok() || hpart.find('d') != std::string::npos)
+          return error(n, what + ": " + (r.ok() ? std::string("bad duration") : r.error().message));
+        rest = r->ms;
+      }
+    } else {
+      if (auto d = duration(n, what)) wf.sla[level] = *d;
+      return;
+    }
+    if (!wf.calendar) {
+      if (calendar_failed) return;  // already reported where the calendar is named
+      return error(n, what +
+                          ": a working-time SLA needs a calendar (calendar: FILE at the top "
+                          "of the workflow)");
+    }
+    int64_t ms = days * wf.calendar->day_ms() + rest;
+    if (ms <= 0) return error(n, what + " must be longer than zero");
+    wf.sla[level] = Duration{days * 24 * 3600 * 1000 + rest};
+    wf.sla_working[level] = Duration{ms};
   }
 
   static std::string join(const std::vector<std::string>& v) {
@@ -327,7 +430,7 @@ struct Loader {
                   "unknown level '" + lv + "' in sla (levels are " + join(wf.levels) + ")");
             continue;
           }
-          if (auto d = duration(it->second, "sla." + lv)) wf.sla[i] = *d;
+          sla_period(it->second, i, "sla." + lv);
         }
       }
     }
@@ -671,7 +774,7 @@ std::optional<Workflow> load_workflow_text(std::string_view text, const std::str
   yaml::TextScope scope(text);
   auto root = yaml::parse(text, file, diags);
   if (!root) return std::nullopt;
-  Loader l{file, text, org, diags, {}, {}, {}};
+  Loader l{file, text, org, diags, {}, {}, {}, false};
   l.wf.file = file;
   l.load_top(*root);
   if (diags.error_count() > before) return std::nullopt;

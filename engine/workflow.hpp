@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/calendar.hpp"
 #include "engine/diagnostics.hpp"
 #include "engine/expr.hpp"
 #include "engine/org.hpp"
@@ -102,6 +103,10 @@ struct State {
 
 struct Workflow {
   std::string name;
+  // Deployed version (`gridcase deploy`): 1, 2, ... per name, and the content hash. 0 for a
+  // workflow loaded straight from a file. Cases record the version they run on.
+  int64_t version = 0;
+  std::string hash;
   std::string description;
   std::string file;
   std::optional<Expr> match;  // none: matches every report
@@ -109,6 +114,12 @@ struct Workflow {
   std::vector<std::string> levels;           // the ladder, lowest first
   std::vector<int> level_org;                // levels[i] as an index into Org::levels
   std::vector<std::optional<Duration>> sla;  // per ladder level
+  // Per ladder level, for a working-time SLA (`sla: {grid: 4h working}`): the working time
+  // allowed, counted on `calendar`. Then `sla[i]` is the same period read as wall-clock time
+  // (a day as 24 h), used for cases that calendar.except keeps on wall-clock time.
+  std::vector<std::optional<Duration>> sla_working;
+  std::shared_ptr<const Calendar> calendar;  // `calendar:`; none: every SLA is wall-clock
+  std::optional<Expr> calendar_except;       // cases for which every SLA stays wall-clock
   std::optional<double> sla_warning;         // share of the period, 0 < p < 1 (for display)
   std::optional<int64_t> sla_warning_ppm;    // the same, exactly, in parts per million
   std::optional<Expr> correlate_key;

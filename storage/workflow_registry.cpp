@@ -1,0 +1,230 @@
+#include "storage/workflow_registry.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "engine/engine.hpp"
+
+namespace gridcase {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+void put_be64(uint64_t v, std::string& out) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+uint64_t get_be64(std::string_view s) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
+  return v;
+}
+
+std::string version_prefix(const std::string& name) {
+  std::string k = "v";
+  k.push_back('\0');
+  k += name;
+  k.push_back('\0');
+  return k;
+}
+std::string version_key(const std::string& name, int64_t version) {
+  std::string k = version_prefix(name);
+  put_be64(static_cast<uint64_t>(version), k);
+  return k;
+}
+std::string audit_key(int64_t seq) {
+  std::string k = "a";
+  k.push_back('\0');
+  put_be64(static_cast<uint64_t>(seq), k);
+  return k;
+}
+
+Error status_error(const rocksdb::Status& s, const std::string& what) {
+  return err("workflow registry: " + what + ": " + s.ToString());
+}
+
+std::string to_json(const WorkflowVersion& v) {
+  return nlohmann::json{{"name", v.name},  {"version", v.version}, {"hash", v.hash},
+                        {"file", v.file},  {"text", v.text},       {"deployed_at", v.deployed_at},
+                        {"actor", v.actor}}
+      .dump();
+}
+
+Result<WorkflowVersion> version_from(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return err("workflow registry: a corrupt version record");
+  WorkflowVersion v;
+  v.name = j.value("name", "");
+  v.version = j.value("version", int64_t{0});
+  v.hash = j.value("hash", "");
+  v.file = j.value("file", "");
+  v.text = j.value("text", "");
+  v.deployed_at = j.value("deployed_at", "");
+  v.actor = j.value("actor", "");
+  return v;
+}
+
+std::string to_json(const AuditRecord& a) {
+  return nlohmann::json{{"seq", a.seq},       {"at", a.at},     {"actor", a.actor},
+                        {"action", a.action}, {"name", a.name}, {"version", a.version},
+                        {"hash", a.hash},     {"file", a.file}, {"change", a.change}}
+      .dump();
+}
+
+AuditRecord audit_from(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  AuditRecord a;
+  if (!j.is_object()) return a;
+  a.seq = j.value("seq", int64_t{0});
+  a.at = j.value("at", "");
+  a.actor = j.value("actor", "");
+  a.action = j.value("action", "");
+  a.name = j.value("name", "");
+  a.version = j.value("version", int64_t{0});
+  a.hash = j.value("hash", "");
+  a.file = j.value("file", "");
+  a.change = j.value("change", "");
+  return a;
+}
+
+}  // namespace
+
+bool WorkflowRegistry::exists(const std::string& dir) {
+  std::error_code ec;
+  return fs::exists(fs::path(dir) / "CURRENT", ec);
+}
+
+Result<std::unique_ptr<WorkflowRegistry>> WorkflowRegistry::open(const std::string& dir) {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  rocksdb::DB* db = nullptr;
+  auto s = rocksdb::DB::Open(o, dir, &db);
+  if (!s.ok()) return status_error(s, "open " + dir);
+  std::unique_ptr<WorkflowRegistry> r(new WorkflowRegistry());
+  r->db_ = db;
+  return r;
+}
+
+Result<std::unique_ptr<WorkflowRegistry>> WorkflowRegistry::open_read_only(const std::string& dir) {
+  rocksdb::Options o;
+  rocksdb::DB* db = nullptr;
+  auto s = rocksdb::DB::OpenForReadOnly(o, dir, &db);
+  if (!s.ok()) return status_error(s, "open " + dir);
+  std::unique_ptr<WorkflowRegistry> r(new WorkflowRegistry());
+  r->db_ = db;
+  return r;
+}
+
+std::optional<std::vector<Workflow>> new_versions(WorkflowRegistry& registry, const Engine& engine,
+                                                  Diagnostics& diags) {
+  auto all = registry.versions();
+  if (!all.ok()) {
+    diags.error("workflows", {}, all.error().message);
+    return std::nullopt;
+  }
+  std::vector<Workflow> out;
+  for (const auto& v : all.value()) {
+    if (engine.workflow_index(v.name, v.version) >= 0) continue;
+    auto wf = load_workflow_text(v.text, v.file, &engine.org(), diags);
+    if (!wf) {
+      diags.error(v.file, {},
+                  "deployed workflow '" + v.name + "' v" + std::to_string(v.version) +
+                      " does not load here; no new version taken");
+      return std::nullopt;
+    }
+    wf->version = v.version;
+    wf->hash = v.hash;
+    out.push_back(std::move(*wf));
+  }
+  return out;
+}
+
+WorkflowRegistry::~WorkflowRegistry() {
+  delete db_;
+}
+
+Result<std::vector<WorkflowVersion>> WorkflowRegistry::versions() {
+  std::vector<WorkflowVersion> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  std::string prefix = "v";
+  prefix.push_back('\0');
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto v = version_from(it->value().ToString());
+    if (!v.ok()) return v.error();
+    out.push_back(std::move(v).value());
+  }
+  if (!it->status().ok()) return status_error(it->status(), "read versions");
+  return out;
+}
+
+Result<std::optional<WorkflowVersion>> WorkflowRegistry::get(const std::string& name,
+                                                             int64_t version) {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), version_key(name, version), &value);
+  if (s.IsNotFound()) return std::optional<WorkflowVersion>();
+  if (!s.ok()) return status_error(s, "read version");
+  auto v = version_from(value);
+  if (!v.ok()) return v.error();
+  return std::optional<WorkflowVersion>(std::move(v).value());
+}
+
+Result<std::optional<WorkflowVersion>> WorkflowRegistry::head(const std::string& name) {
+  std::string prefix = version_prefix(name);
+  std::string upper = prefix;
+  put_be64(UINT64_MAX, upper);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  it->SeekForPrev(upper);
+  if (!it->Valid() || !it->key().starts_with(prefix)) {
+    if (!it->status().ok()) return status_error(it->status(), "read head");
+    return std::optional<WorkflowVersion>();
+  }
+  auto v = version_from(it->value().ToString());
+  if (!v.ok()) return v.error();
+  return std::optional<WorkflowVersion>(std::move(v).value());
+}
+
+Result<std::vector<AuditRecord>> WorkflowRegistry::history() {
+  std::vector<AuditRecord> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  std::string prefix = "a";
+  prefix.push_back('\0');
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    out.push_back(audit_from(it->value().ToString()));
+  }
+  if (!it->status().ok()) return status_error(it->status(), "read history");
+  return out;
+}
+
+Result<bool> WorkflowRegistry::record(const std::vector<WorkflowVersion>& versions,
+                                      std::vector<AuditRecord> audits) {
+  int64_t seq = 0;
+  {
+    std::string prefix = "a";
+    prefix.push_back('\0');
+    std::string upper = prefix;
+    put_be64(UINT64_MAX, upper);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    it->SeekForPrev(upper);
+    if (it->Valid() && it->key().starts_with(prefix)) {
+      seq = static_cast<int64_t>(get_be64(it->key().ToStringView().substr(prefix.size())));
+    }
+  }
+  rocksdb::WriteBatch batch;
+  for (const auto& v : versions) batch.Put(version_key(v.name, v.version), to_json(v));
+  for (auto& a : audits) {
+    a.seq = ++seq;
+    batch.Put(audit_key(a.seq), to_json(a));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = db_->Write(wo, &batch);
+  if (!s.ok()) return status_error(s, "write");
+  return true;
+}
+
+}  // namespace gridcase

@@ -1,0 +1,191 @@
+// gridcase deploy / history workflows / diff, and a case opened on v1 that keeps running on
+// v1 after v2 is deployed, through the binary and a real state directory (RocksDB).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string workflow(const std::string& remind, const std::string& resolve_goto = "closed") {
+  return R"(apiVersion: gridcase/v1
+kind: Workflow
+name: small
+levels: [grid, village, township, county]
+sla:
+  grid: 24h
+initial: handling
+states:
+  handling:
+    sla: true
+    timers:
+      - { after: )" +
+         remind + R"(, event: remind, repeat: true }
+    on:
+      opened: {}
+      remind: {}
+      resolve: { goto: )" +
+         resolve_goto + R"( }
+      sla_expired: { level: up }
+  closed:
+    final: true
+)";
+}
+
+struct CmdResult {
+  int status;
+  std::string out, err;
+};
+
+class Deploy : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tmp = fs::temp_directory_path() / ("gridcase-deploy-" + std::to_string(::getpid()));
+    fs::remove_all(tmp);
+    for (const char* d : {"v1", "v2", "bad"}) fs::create_directories(tmp / d);
+    std::ofstream(tmp / "v1" / "small.yaml") << workflow("12h");
+    std::ofstream(tmp / "v2" / "small.yaml") << workflow("6h");
+    std::ofstream(tmp / "bad" / "small.yaml") << workflow("6h", "nowhere");
+  }
+  void TearDown() override { fs::remove_all(tmp); }
+
+  CmdResult run(const std::string& args) {
+    std::string cmd = std::string(GRIDCASE_BINARY) + " " + args + " >" + (tmp / "out").string() +
+                      " 2>" + (tmp / "err").string();
+    int rc = std::system(cmd.c_str());
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(tmp / "out"), slurp(tmp / "err")};
+  }
+  std::string org() const { return std::string(GRIDCASE_SOURCE_DIR) + "/config/org.yaml"; }
+  std::string state() const { return (tmp / "state").string(); }
+  CmdResult deploy(const char* dir, const char* actor) {
+    return run("deploy " + (tmp / dir / "small.yaml").string() + " --org " + org() +
+               " --state-dir " + state() + " --actor " + actor);
+  }
+  CmdResult simulate(const std::string& events, const char* until) {
+    fs::path f = tmp / "events.jsonl";
+    std::ofstream(f, std::ios::trunc) << events;
+    return run("simulate --no-progress --org " + org() + " --workflows " + (tmp / "v1").string() +
+               " --state-dir " + state() + " --events " + f.string() + " --until " + until);
+  }
+  fs::path tmp;
+};
+
+int reminders(const std::string& lines, const std::string& case_id) {
+  int n = 0;
+  std::istringstream in(lines);
+  std::string l;
+  while (std::getline(in, l)) {
+    auto e = json::parse(l);
+    if (e["case_id"] == case_id && e["type"] == "transition" && e["trigger"] == "remind") ++n;
+  }
+  return n;
+}
+
+TEST_F(Deploy, CaseOpenedOnV1FinishesOnV1AfterV2) {
+  CmdResult r = deploy("v1", "alice");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("已部署 deployed: small v1"), std::string::npos) << r.out;
+  r = deploy("v1", "alice");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("未变化 unchanged: small v1"), std::string::npos) << r.out;
+
+  // A bad file never replaces the live version; the error names the place.
+  r = deploy("bad", "carol");
+  EXPECT_EQ(r.status, 1);
+  std::string bad = (tmp / "bad" / "small.yaml").string();
+  EXPECT_NE(r.err.find(bad + ":16:24: error: goto to unknown state 'nowhere'"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("现行版本不变 / live versions unchanged"), std::string::npos);
+
+  // r-1 opens on v1.
+  r = simulate(
+      R"({"type": "report", "at": "2026-06-01T00:00:00Z", "report": {"report_id": "r-1", "grid": "jjbl-c1-g01", "category": "road"}})"
+      "\n",
+      "2026-06-01T01:00:00Z");
+  ASSERT_EQ(r.status, 0) << r.err;
+
+  r = deploy("v2", "bob");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("已部署 deployed: small v2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("改动 changed: states.handling"), std::string::npos) << r.out;
+
+  // r-2 opens on v2; r-1 keeps v1's 12-hour reminders (v2 would remind it 3 times by then).
+  r = simulate(
+      R"({"type": "report", "at": "2026-06-01T01:30:00Z", "report": {"report_id": "r-2", "grid": "jjbl-c1-g02", "category": "road"}})"
+      "\n",
+      "2026-06-02T00:30:00Z");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(reminders(r.out, "r-1"), 2) << r.out;  // 12:00, 00:00
+  EXPECT_EQ(reminders(r.out, "r-2"), 3) << r.out;  // 07:30, 13:30, 19:30
+
+  // The audit trail: who, when, what, the content hash.
+  r = run("history workflows --json --state-dir " + state());
+  ASSERT_EQ(r.status, 0) << r.err;
+  json h = json::parse(r.out);
+  ASSERT_EQ(h.size(), 4u) << h.dump(2);
+  EXPECT_EQ(h[0]["action"], "deploy");
+  EXPECT_EQ(h[0]["actor"], "alice");
+  EXPECT_EQ(h[0]["version"], 1);
+  EXPECT_EQ(h[0]["hash"].get<std::string>().size(), 64u);
+  EXPECT_EQ(h[1]["action"], "unchanged");
+  EXPECT_EQ(h[1]["hash"], h[0]["hash"]);
+  EXPECT_EQ(h[2]["action"], "rejected");
+  EXPECT_EQ(h[2]["actor"], "carol");
+  EXPECT_NE(h[2]["change"].get<std::string>().find("goto to unknown state"), std::string::npos);
+  EXPECT_EQ(h[3]["action"], "deploy");
+  EXPECT_EQ(h[3]["actor"], "bob");
+  EXPECT_EQ(h[3]["version"], 2);
+  EXPECT_NE(h[3]["hash"], h[0]["hash"]);
+  EXPECT_FALSE(h[3]["at"].get<std::string>().empty());
+
+  r = run("diff small 1 2 --state-dir " + state());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("-      - { after: 12h, event: remind, repeat: true }"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("+      - { after: 6h, event: remind, repeat: true }"), std::string::npos);
+  EXPECT_EQ(run("diff small 1 7 --state-dir " + state()).status, 2);
+
+  // Migration: a dry run lists r-1 and changes nothing; the real one writes a case event.
+  const std::string migrate = "migrate small --to 2 --org " + org() + " --state-dir " + state();
+  r = run(migrate + " --dry-run");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("可迁移 would move r-1 v1 → v2"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  r = run(migrate + " --dry-run --where 'case.level == \"county\"'");
+  EXPECT_NE(r.err.find("0 件可迁移 movable"), std::string::npos) << r.err;
+  r = run(migrate + " --dry-run --where 'report.category == \"road\" && case.level != \"grid\"'");
+  EXPECT_NE(r.err.find("1 件可迁移 movable"), std::string::npos) << r.err;
+  r = run(migrate + " --dry-run --where 'case.nope'");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--where:1:6: error:"), std::string::npos) << r.err;
+  r = run(migrate);
+  ASSERT_EQ(r.status, 0) << r.err;
+  json m = json::parse(r.out);
+  EXPECT_EQ(m["case_id"], "r-1");
+  EXPECT_EQ(m["type"], "migrated");
+  EXPECT_EQ(m["from_version"], 1);
+  EXPECT_EQ(m["to_version"], 2);
+  EXPECT_EQ(m["at"], "2026-06-02T00:30:00Z");  // the engine's clock
+  r = run(migrate + " --dry-run");
+  EXPECT_NE(r.err.find("0 件可迁移 movable"), std::string::npos) << r.err;
+  // Now r-1 follows v2: reminders every 6 h from the migration (06:30, 12:30), where v1
+  // would have reminded it once (12:00).
+  r = simulate("", "2026-06-02T13:00:00Z");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(reminders(r.out, "r-1"), 2) << r.out;
+}
+
+}  // namespace

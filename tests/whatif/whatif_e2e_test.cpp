@@ -32,7 +32,7 @@ class WhatifE2E : public ::testing::Test {
     tmp = fs::temp_directory_path() / ("gridcase-whatif-" + std::to_string(::getpid()));
     fs::remove_all(tmp);
     fs::create_directories(tmp / "config");
-    // The workflows refer to ../config/calendar-2026.yaml: keep that layout in the copy.
+    // The layout of the repo (a workflow may name ../config/calendar-2026.yaml).
     fs::copy(src / "workflows", tmp / "workflows", fs::copy_options::recursive);
     fs::copy_file(src / "config" / "calendar-2026.yaml", tmp / "config" / "calendar-2026.yaml");
   }

@@ -462,23 +462,35 @@ void Api::dispatch(const Route& route, ApiRequest& req, Reply& reply) {
 
 // ---- reports -------------------------------------------------------------------------------
 
-void Api::post_report(const Caller& caller, ApiRequest& req, Reply reply) {
+namespace {
+
+// The JSON body of a report or an action: 415 for another media type, 400 for what does not
+// parse (answered here; nullopt then).
+std::optional<json> json_request(const ApiRequest& req, const Reply& reply) {
   std::string mt = media_type(req.content_type);
   if (!mt.empty() && mt != "application/json") {
     reply(error_response({415,
                           "unsupported_media_type",
                           "请求体须为 application/json / the body must be JSON",
                           {}}));
-    return;
+    return std::nullopt;
   }
   ApiError e;
   auto body = parse_json_body(req.body, &e);
   if (!body.ok()) {
     reply(error_response(e));
-    return;
+    return std::nullopt;
   }
+  return std::move(body).value();
+}
+
+}  // namespace
+
+void Api::post_report(const Caller& caller, ApiRequest& req, Reply reply) {
+  auto body = json_request(req, reply);
+  if (!body) return;
   std::vector<FieldError> fields;
-  auto valid = check_report(std::move(body).value(), report_context(caller, "app"), &fields);
+  auto valid = check_report(std::move(*body), report_context(caller, "app"), &fields);
   if (!valid.ok()) {
     reply(error_response(
         {400, "validation_failed", "上报内容有误 / the report is invalid", std::move(fields)}));
@@ -1076,21 +1088,9 @@ void Api::post_action(const Caller& caller, ApiRequest& req, Reply reply) {
     reply(error_response(unavailable_views()));
     return;
   }
-  std::string mt = media_type(req.content_type);
-  if (!mt.empty() && mt != "application/json") {
-    reply(error_response({415,
-                          "unsupported_media_type",
-                          "请求体须为 application/json / the body must be JSON",
-                          {}}));
-    return;
-  }
-  ApiError e;
-  auto body = parse_json_body(req.body, &e);
-  if (!body.ok()) {
-    reply(error_response(e));
-    return;
-  }
-  const json& b = body.value();
+  auto body = json_request(req, reply);
+  if (!body) return;
+  const json& b = *body;
   std::vector<FieldError> bad;
   std::string action, action_id;
   if (!b.is_object()) {

@@ -1,4 +1,5 @@
 #include "storage/local_log.hpp"
+#include "storage/plain_db.hpp"
 
 #include <fcntl.h>
 #include <rocksdb/db.h>
@@ -53,21 +54,16 @@ bool split_value(std::string_view v, std::string& key, std::string& value) {
 }
 
 Error status_error(const rocksdb::Status& s, const std::string& what) {
-  return err("local log: " + what + ": " + s.ToString());
+  return storage_detail::status_error("local log", s, what);
 }
 
 }  // namespace
 
 Result<std::unique_ptr<LocalLog>> LocalLog::open(const std::string& dir) {
-  rocksdb::Options o;
-  o.create_if_missing = true;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  rocksdb::DB* db = nullptr;
-  auto s = rocksdb::DB::Open(o, dir, &db);
-  if (!s.ok()) return status_error(s, "open " + dir);
+  auto db = storage_detail::open_plain_db(dir, "local log");
+  if (!db.ok()) return db.error();
   std::unique_ptr<LocalLog> log(new LocalLog());
-  log->db_ = db;
+  log->db_ = *db;
   return log;
 }
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine.hpp"
+#include "storage/plain_db.hpp"
 
 namespace gridcase {
 
@@ -43,7 +44,7 @@ std::string audit_key(int64_t seq) {
 }
 
 Error status_error(const rocksdb::Status& s, const std::string& what) {
-  return err("workflow registry: " + what + ": " + s.ToString());
+  return storage_detail::status_error("workflow registry", s, what);
 }
 
 std::string to_json(const WorkflowVersion& v) {
@@ -98,15 +99,10 @@ bool WorkflowRegistry::exists(const std::string& dir) {
 }
 
 Result<std::unique_ptr<WorkflowRegistry>> WorkflowRegistry::open(const std::string& dir) {
-  rocksdb::Options o;
-  o.create_if_missing = true;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  rocksdb::DB* db = nullptr;
-  auto s = rocksdb::DB::Open(o, dir, &db);
-  if (!s.ok()) return status_error(s, "open " + dir);
+  auto db = storage_detail::open_plain_db(dir, "workflow registry");
+  if (!db.ok()) return db.error();
   std::unique_ptr<WorkflowRegistry> r(new WorkflowRegistry());
-  r->db_ = db;
+  r->db_ = *db;
   return r;
 }
 

@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -211,15 +212,14 @@ struct WebhookDispatcher::Impl {
     cv.notify_all();
   }
 
-  bool matches(const WebhookConfig& h, const FeedEntry& e) {
+  // Whether `e` is a notification to a unit in the subtree of `root` (the hook's unit).
+  bool matches(UnitIdx root, const FeedEntry& e) const {
     if (e.type != "notified") return false;
     auto j = json::parse(e.json, nullptr, false);
-    if (j.is_discarded() || !j.contains("target_unit") || !j["target_unit"].is_string()) {
-      return false;
-    }
-    UnitIdx target = org->find_unit(j["target_unit"].get<std::string>());
-    UnitIdx root = org->find_unit(h.unit);
-    return target != kNoUnit && root != kNoUnit && org->in_subtree(target, root);
+    auto t = j.is_object() ? j.find("target_unit") : j.end();
+    if (t == j.end() || !t->is_string()) return false;
+    UnitIdx target = org->find_unit(t->get_ref<const std::string&>());
+    return target != kNoUnit && org->in_subtree(target, root);
   }
 
   // Delivers one event with retries, or dead-letters it after the last try; either way the
@@ -283,6 +283,7 @@ struct WebhookDispatcher::Impl {
 
   void run(const WebhookConfig& h) {
     Url url = *parse_url(h.url);
+    const UnitIdx root = org->find_unit(h.unit);  // checked by check_webhooks()
     uint64_t seen_wakes = 0;
     for (;;) {
       uint64_t after;
@@ -300,15 +301,17 @@ struct WebhookDispatcher::Impl {
         cv.wait_for(lock, std::chrono::seconds(1), [&] { return stop || wakes != seen_wakes; });
         continue;
       }
+      std::vector<bool> hit;  // each entry parsed once
+      hit.reserve(page->size());
+      for (const auto& e : *page) hit.push_back(matches(root, e));
       {
         std::lock_guard g(mu);
-        for (const auto& e : *page) {
-          if (matches(h, e)) ++stats.pending;
-        }
+        stats.pending += static_cast<uint64_t>(std::count(hit.begin(), hit.end(), true));
       }
-      for (const auto& e : *page) {
-        if (!matches(h, e)) {
-          if (&e == &page->back()) done_with(h, e.id);
+      for (size_t i = 0; i < page->size(); ++i) {
+        const FeedEntry& e = (*page)[i];
+        if (!hit[i]) {
+          if (i + 1 == page->size()) done_with(h, e.id);
           continue;
         }
         bool stopped = false;

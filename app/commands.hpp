@@ -6,6 +6,10 @@
 #include <string>
 #include <vector>
 
+namespace gridcase {
+class Org;
+}
+
 namespace gridcase::app {
 
 int run_validate(const std::vector<std::string>& paths);
@@ -57,8 +61,11 @@ struct ServeOptions {
   int poll_timeout_ms = 200;
   std::string log_format, log_level;
   bool until_idle = false;  // stop once the input is drained and nothing is due (tests, demos)
-  std::string http;         // --http HOST:PORT; empty: the config's http.listen (none: no HTTP)
-  std::string web_root;     // --web-root DIR; empty: the config's http.web_root, else the built app
+  // Deploy what changes in the workflows directory (engine.watch_workflows); default: in
+  // single-node mode (the embedded log), not with Kafka.
+  std::optional<bool> watch_workflows;
+  std::string http;      // --http HOST:PORT; empty: the config's http.listen (none: no HTTP)
+  std::string web_root;  // --web-root DIR; empty: the config's http.web_root, else the built app
 };
 int run_serve(ServeOptions opt);
 
@@ -132,8 +139,23 @@ struct MigrateOptions {
   std::string org = "config/org.yaml";
   bool dry_run = false;
   std::optional<std::string> where;  // only the cases for which this expression holds
+  std::string actor;                 // who, for the audit record of an order (default $USER)
+  int wait_seconds = 60;             // with a running engine: how long to wait for its report
 };
 int run_migrate(const MigrateOptions& opt);
+
+// Validates the workflow files (or directories) against `org` and stores each changed one
+// as the next version of its name in STATE/workflows, with its audit record; if any is
+// invalid, none is stored and the refusal is recorded. `gridcase deploy`, and serve when it
+// watches its workflows directory.
+struct DeployReport {
+  int status = 0;                  // 0 stored (or unchanged), 1 rejected, 2 failed
+  int deployed = 0;                // new versions stored
+  std::vector<std::string> lines;  // "已部署 deployed: NAME vN (HASH) ...", "未变化 unchanged: ..."
+  std::vector<std::string> errors;  // FILE:LINE:COL: error: ..., then the verdict
+};
+DeployReport deploy_files(const std::vector<std::string>& paths, const gridcase::Org& org,
+                          const std::string& state_dir, const std::string& actor);
 
 // Where a state directory keeps its deployed workflow versions.
 std::string registry_dir(const std::string& state_dir);

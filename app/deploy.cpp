@@ -150,20 +150,17 @@ std::string content_hash(const std::string& text, const Workflow& wf) {
 
 }  // namespace
 
-int run_deploy(const DeployOptions& opt) {
+DeployReport deploy_files(const std::vector<std::string>& paths, const Org& org,
+                          const std::string& state_dir, const std::string& actor_name) {
+  DeployReport rep;
   Diagnostics diags;
-  auto org = load_org_file(opt.org, diags);
-  if (!org) {
-    for (const auto& d : diags.all()) std::cerr << d.format() << '\n';
-    return 2;
-  }
   struct Candidate {
     std::string file, text;
     Workflow wf;
   };
   std::vector<Candidate> ok;
   std::vector<std::pair<std::string, std::string>> rejected;  // file, why
-  for (const auto& path : opt.files) {
+  for (const auto& path : paths) {
     for (const auto& f : yaml_files(path, diags)) {
       std::string abs = fs::absolute(f).lexically_normal().string();
       std::string text;
@@ -173,7 +170,7 @@ int run_deploy(const DeployOptions& opt) {
         continue;
       }
       Diagnostics one;
-      auto wf = load_workflow_text(text, abs, &*org, one);
+      auto wf = load_workflow_text(text, abs, &org, one);
       std::string why;
       for (const auto& d : one.all()) {
         diags.error(d.file, d.pos, d.message);
@@ -196,15 +193,16 @@ int run_deploy(const DeployOptions& opt) {
     }
   }
   for (const auto& d : diags.all()) {
-    if (d.severity == Diagnostic::Severity::Error) std::cerr << d.format() << '\n';
+    if (d.severity == Diagnostic::Severity::Error) rep.errors.push_back(d.format());
   }
-  auto reg = WorkflowRegistry::open(registry_dir(opt.state_dir));
+  auto reg = WorkflowRegistry::open(registry_dir(state_dir));
   if (!reg.ok()) {
-    std::cerr << "gridcase deploy: " << reg.error().message << '\n';
-    return 2;
+    rep.errors.push_back(reg.error().message);
+    rep.status = 2;
+    return rep;
   }
   const std::string at = now_utc();
-  const std::string actor = actor_of(opt.actor);
+  const std::string actor = actor_of(actor_name);
   std::vector<AuditRecord> audits;
   if (!rejected.empty() || (ok.empty() && diags.has_errors())) {
     // Nothing is published: every live version stays. The refusal is on record.
@@ -218,19 +216,23 @@ int run_deploy(const DeployOptions& opt) {
       audits.push_back(std::move(a));
     }
     if (auto r = reg.value()->record({}, audits); !r.ok()) {
-      std::cerr << "gridcase deploy: " << r.error().message << '\n';
-      return 2;
+      rep.errors.push_back(r.error().message);
+      rep.status = 2;
+      return rep;
     }
-    std::cerr << "部署被拒绝 / deploy rejected: " << rejected.size()
-              << " 个文件未通过校验 file(s) invalid; 现行版本不变 / live versions unchanged\n";
-    return 1;
+    rep.errors.push_back(
+        "部署被拒绝 / deploy rejected: " + std::to_string(rejected.size()) +
+        " 个文件未通过校验 file(s) invalid; 现行版本不变 / live versions unchanged");
+    rep.status = 1;
+    return rep;
   }
   std::vector<WorkflowVersion> versions;
   for (const auto& c : ok) {
     auto head = reg.value()->head(c.wf.name);
     if (!head.ok()) {
-      std::cerr << "gridcase deploy: " << head.error().message << '\n';
-      return 2;
+      rep.errors.push_back(head.error().message);
+      rep.status = 2;
+      return rep;
     }
     std::string hash = content_hash(c.text, c.wf);
     AuditRecord a;
@@ -243,8 +245,8 @@ int run_deploy(const DeployOptions& opt) {
       a.action = "unchanged";
       a.version = head.value()->version;
       a.change = "与现行版本相同 same as the live version";
-      std::cout << "未变化 unchanged: " << c.wf.name << " v" << a.version << " ("
-                << hash.substr(0, 12) << ")\n";
+      rep.lines.push_back("未变化 unchanged: " + c.wf.name + " v" + std::to_string(a.version) +
+                          " (" + hash.substr(0, 12) + ")");
     } else {
       WorkflowVersion v;
       v.name = c.wf.name;
@@ -257,17 +259,34 @@ int run_deploy(const DeployOptions& opt) {
       a.action = "deploy";
       a.version = v.version;
       a.change = head.value() ? change_summary(head.value()->text, c.text) : "新增 new";
-      std::cout << "已部署 deployed: " << v.name << " v" << v.version << " (" << hash.substr(0, 12)
-                << ") " << a.change << '\n';
+      rep.lines.push_back("已部署 deployed: " + v.name + " v" + std::to_string(v.version) + " (" +
+                          hash.substr(0, 12) + ") " + a.change);
       versions.push_back(std::move(v));
+      ++rep.deployed;
     }
     audits.push_back(std::move(a));
   }
   if (auto r = reg.value()->record(versions, audits); !r.ok()) {
-    std::cerr << "gridcase deploy: " << r.error().message << '\n';
+    rep.errors.push_back(r.error().message);
+    rep.status = 2;
+  }
+  return rep;
+}
+
+int run_deploy(const DeployOptions& opt) {
+  Diagnostics diags;
+  auto org = load_org_file(opt.org, diags);
+  if (!org) {
+    for (const auto& d : diags.all()) std::cerr << d.format() << '\n';
     return 2;
   }
-  return 0;
+  DeployReport rep = deploy_files(opt.files, *org, opt.state_dir, opt.actor);
+  for (const auto& l : rep.lines) std::cout << l << '\n';
+  for (const auto& e : rep.errors) {
+    std::cerr << (rep.status == 2 && e == rep.errors.back() ? "gridcase deploy: " : "") << e
+              << '\n';
+  }
+  return rep.status;
 }
 
 int run_history(const HistoryOptions& opt) {

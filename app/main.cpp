@@ -142,7 +142,9 @@ int main(int argc, char** argv) {
 
   MigrateOptions migrate;
   auto* migrate_cmd = app.add_subcommand(
-      "migrate", "在办案件迁移到新版本 / move open cases to another version (engine stopped)");
+      "migrate",
+      "在办案件迁移到新版本 / move open cases to another version (a running engine does it "
+      "between two batches)");
   migrate_cmd->add_option("name", migrate.name, "workflow name")->required();
   migrate_cmd->add_option("--to", migrate.to, "target version")->required();
   migrate_cmd->add_option("--state-dir", migrate.state_dir, "the engine's state directory");
@@ -150,6 +152,9 @@ int main(int argc, char** argv) {
   migrate_cmd->add_flag("--dry-run", migrate.dry_run, "list what would change, change nothing");
   migrate_cmd->add_option("--where", migrate.where,
                           "only cases for which this expression holds (case.*, report.*, now)");
+  migrate_cmd->add_option("--actor", migrate.actor, "who orders it (default $USER)");
+  migrate_cmd->add_option("--wait", migrate.wait_seconds,
+                          "seconds to wait for a running engine's report (0: do not wait)");
 
   TailOptions tail;
   auto* tail_cmd =

@@ -8,16 +8,20 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "app/commands.hpp"
 #include "app/loading.hpp"
+#include "app/migration.hpp"
 #include "app/serve_http.hpp"
 #include "connectors/http/metrics.hpp"
 #include "connectors/json_events.hpp"
 #include "connectors/kafka.hpp"
 #include "engine/service.hpp"
 #include "engine/views.hpp"
+#include "engine/yaml_util.hpp"
 #include "storage/local_log.hpp"
 #include "storage/rocksdb_store.hpp"
 #include "storage/workflow_registry.hpp"
@@ -73,6 +77,9 @@ bool read_config(ServeOptions& opt) {
     if (YAML::Node e = c["engine"]) {
       if (e["max_batch"]) opt.max_batch = e["max_batch"].as<size_t>();
       if (e["poll_timeout_ms"]) opt.poll_timeout_ms = e["poll_timeout_ms"].as<int>();
+      if (e["watch_workflows"] && !opt.watch_workflows) {
+        opt.watch_workflows = e["watch_workflows"].as<bool>();
+      }
     }
     if (YAML::Node l = c["log"]) {
       str(l["format"], opt.log_format);
@@ -180,7 +187,8 @@ int run_serve(ServeOptions opt) {
   };
   // The HTTP face (app/serve_http.cpp), if configured: it appends to the same input topic.
   RocksStore* rocks = store.value().get();
-  auto gauges = [rocks] {
+  auto watch_rejected = std::make_shared<std::atomic<uint64_t>>(0);
+  auto gauges = [rocks, watch_rejected] {
     auto e = rocks->estimates();
     std::string out;
     http::metric_header(out, "gridcase_cases_estimate", "gauge",
@@ -189,6 +197,10 @@ int run_serve(ServeOptions opt) {
     http::metric_header(out, "gridcase_pending_timers_estimate", "gauge",
                         "SLA and state timers waiting (RocksDB estimate)");
     http::metric_line(out, "gridcase_pending_timers_estimate", "", static_cast<double>(e.timers));
+    http::metric_header(out, "gridcase_workflow_deploys_rejected_total", "counter",
+                        "changed workflow files that did not validate (the live version stayed)");
+    http::metric_line(out, "gridcase_workflow_deploys_rejected_total", "",
+                      static_cast<double>(watch_rejected->load()));
     return out;
   };
   auto http = HttpFace::start(opt, org, log.get(),
@@ -200,6 +212,8 @@ int run_serve(ServeOptions opt) {
   so.case_events_topic = opt.case_events_topic;
   so.dead_letter_topic = opt.dead_letter_topic;
   if (*http) (*http)->observe(so);
+  // For `gridcase migrate` on the stopped engine: where its events are to be published.
+  store.value()->put_meta("serve.case_events_topic", opt.case_events_topic);
   Service service(*engine, *store.value(), *source, *sink, clock, codecs, so);
   if (auto r = service.start(); !r.ok()) {
     spdlog::error("start: {}", r.error().message);
@@ -237,12 +251,104 @@ int run_serve(ServeOptions opt) {
       return;
     }
     reload_problem.clear();
-    if (more->empty()) return;
     for (const auto& w : *more) {
       spdlog::info("已加载新版本 / now live: {} v{} ({})", w.name, w.version, w.hash.substr(0, 12));
     }
-    engine->add_versions(std::move(*more));
+    if (!more->empty()) engine->add_versions(std::move(*more));
+    // Migration orders (`gridcase migrate` while serving), each applied once: the number
+    // of the last one applied is committed with its changes.
+    int64_t applied = 0;
+    if (auto a = rocks->get_meta("migrations.applied")) applied = std::stoll(*a);
+    auto orders = reg.value()->migrations_after(applied);
+    if (!orders.ok()) {
+      spdlog::error("迁移指令读取失败 / cannot read migration orders: {}", orders.error().message);
+      return;
+    }
+    for (const auto& o : orders.value()) {
+      nlohmann::json report{{"seq", o.seq}};
+      auto done = service.run_admin([&](Processor& proc) -> Result<bool> {
+        MigrationRequest req{o.name, o.to, o.where, false};
+        auto res = migrate_cases(*engine, *rocks, proc, req);
+        report["at"] = format_timestamp(proc.clock());
+        if (!res.ok()) {
+          report["error"] = res.error().message;  // nothing moved: the order is answered
+        } else {
+          report["moved"] = res.value().moved;
+          report["refused"] = res.value().refused;
+          report["where_failed"] = res.value().where_failed;
+          auto& lines = report["lines"] = nlohmann::json::array();
+          for (size_t i = 0; i < res.value().lines.size() && i < 1000; ++i) {
+            lines.push_back(res.value().lines[i]);
+          }
+        }
+        rocks->put_meta("migration/" + std::to_string(o.seq), report.dump());
+        rocks->put_meta("migrations.applied", std::to_string(o.seq));
+        return true;
+      });
+      if (!done.ok()) {
+        spdlog::error("迁移指令 #{} 未完成 / migration order #{} failed: {}", o.seq, o.seq,
+                      done.error().message);
+        return;  // not committed: tried again at the next look
+      }
+      if (report.contains("error")) {
+        spdlog::error("迁移指令 #{} 被拒绝 / migration order #{} refused: {}", o.seq, o.seq,
+                      report["error"].get<std::string>());
+      } else {
+        spdlog::info(
+            "迁移指令 #{} 已执行 / migration order #{} applied ({} → v{}, by {}): {} moved, {} "
+            "cannot move",
+            o.seq, o.seq, o.name, o.to, o.actor, report["moved"].get<int>(),
+            report["refused"].get<int>());
+      }
+    }
   };
+  // Single-node mode: a workflow file changed in the workflows directory is deployed like
+  // `gridcase deploy` would (validated first; an invalid one is refused, logged with its
+  // location and counted, and the live version stays), then taken by reload(). A file is
+  // deployed once its content is the same at two looks in a row, so a file still being
+  // written is not taken half-way.
+  const bool watch = opt.watch_workflows.value_or(opt.kafka.empty());
+  std::map<std::string, std::string> seen_text, pending_text;
+  auto look_at_files = [&](bool first) {
+    Diagnostics ignored;
+    std::vector<std::string> settled;
+    std::map<std::string, std::string> now;
+    for (const auto& p : opt.workflows) {
+      for (const auto& f : yaml_files(p, ignored)) {
+        std::string text;
+        if (yaml::read_file(f, text)) now[f] = std::move(text);
+      }
+    }
+    for (auto& [f, text] : now) {
+      auto seen = seen_text.find(f);
+      if (first || (seen != seen_text.end() && seen->second == text)) {
+        pending_text.erase(f);
+        continue;
+      }
+      auto pending = pending_text.find(f);
+      if (pending != pending_text.end() && pending->second == text) {
+        settled.push_back(f);
+        pending_text.erase(pending);
+      } else {
+        pending_text[f] = text;  // changed since the last look: deployed once it settles
+      }
+    }
+    if (!first && settled.empty()) return;
+    for (const auto& f : settled) seen_text[f] = now[f];
+    if (first) seen_text = std::move(now);
+    if (settled.empty()) return;
+    DeployReport rep = deploy_files(settled, engine->org(), opt.state_dir, "serve (watch)");
+    for (const auto& l : rep.lines) spdlog::info("工作流文件已变更 / workflow file changed: {}", l);
+    if (rep.status != 0) {
+      watch_rejected->fetch_add(settled.size());
+      for (const auto& e : rep.errors) spdlog::error("{}", e);
+    }
+  };
+  if (watch) {
+    look_at_files(true);
+    spdlog::info("监视工作流目录 / watching the workflow files in {}",
+                 fmt::join(opt.workflows, ", "));
+  }
   uint64_t last_dead = 0;
   int backoff_ms = 0;
   bool first_batch_logged = false;
@@ -296,6 +402,7 @@ int run_serve(ServeOptions opt) {
     last_dead = st.dead_letters;
     if (std::chrono::steady_clock::now() - last_reload >= std::chrono::seconds(2)) {
       last_reload = std::chrono::steady_clock::now();
+      if (watch) look_at_files(false);
       reload();
     }
     if (opt.until_idle && *r == 0) {

@@ -45,6 +45,17 @@ std::string encode_outbox(const std::vector<OutMessage>& messages,
   return out;
 }
 
+void stage_outbox(CaseStore& store, const std::vector<OutMessage>& more) {
+  std::vector<OutMessage> stored;
+  if (auto bytes = store.get_meta(kOutboxKey)) {
+    if (auto d = decode_outbox(*bytes); d.ok()) stored = std::move(d).value();
+  }
+  store.put_meta(kOutboxKey, encode_outbox(stored, more));
+  uint64_t batch = 0;
+  if (auto b = store.get_meta(kBatchKey)) batch = std::stoull(*b);
+  store.put_meta(kBatchKey, std::to_string(batch + 1));
+}
+
 Result<std::vector<OutMessage>> decode_outbox(std::string_view in) {
   std::vector<OutMessage> out;
   if (in.empty()) return out;
@@ -236,6 +247,33 @@ Result<size_t> Service::run_once() {
     }
   }
   store_.put_meta("offsets", offsets_list);
+  if (auto r = commit_and_publish(proc, std::move(positions), records.size(), outcome); !r.ok()) {
+    return r.error();
+  }
+  return records.size();
+}
+
+Result<size_t> Service::run_admin(const std::function<Result<bool>(Processor&)>& work) {
+  if (auto r = publish_outbox(); !r.ok()) return r.error();
+  OutboxSink sink(*this);
+  batch_events_ = 0;
+  Processor proc(engine_, store_, sink);
+  if (auto r = proc.init(); !r.ok()) return r.error();
+  if (auto r = proc.advance_to(clock_.now()); !r.ok()) return r.error();
+  if (auto r = work(proc); !r.ok()) {
+    outbox_.clear();
+    return r.error();
+  }
+  const size_t events = batch_events_;
+  BatchOutcome outcome;
+  if (auto r = commit_and_publish(proc, {}, 0, outcome); !r.ok()) return r.error();
+  return events;
+}
+
+// The end of every batch: the stored outbox and the batch number go into the commit (one
+// WriteBatch with everything the batch changed), then the outbox is published.
+Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosition> positions,
+                                         size_t records, BatchOutcome& outcome) {
   // The previous batch's publish, if it is through already: the stored outbox then needs
   // only this batch. Otherwise it keeps both, so a crash publishes both again. (A failure
   // here merges the previous messages into outbox_, to be published before anything new.)
@@ -248,7 +286,7 @@ Result<size_t> Service::run_once() {
     return r.error();
   }  // one WriteBatch: all of the above
   ++batch_;
-  stats_.records += records.size();
+  stats_.records += records;
   ++stats_.batches;
   // Committed: the views show this batch and its outcome is final, published or not yet.
   if (options_.on_batch) {
@@ -260,19 +298,18 @@ Result<size_t> Service::run_once() {
     // Offsets go with the messages in one transaction, even when there are none: one batch
     // at a time.
     publish_pending_ = !outbox_.empty() || !positions.empty();
-    if (auto r = publish_outbox(); !r.ok()) return r.error();
-    return records.size();
+    return publish_outbox();
   }
   // At least once, pipelined: the previous batch's publish is finished, this one is handed
   // over, and the next batch is computed and committed while it travels.
-  if (auto r = finish_inflight(); !r.ok()) return r.error();  // then outbox_ holds both
+  if (auto r = finish_inflight(); !r.ok()) return r;  // then outbox_ holds both
   if (publish_pending_) {
-    if (auto r = publish_outbox(); !r.ok()) return r.error();
+    if (auto r = publish_outbox(); !r.ok()) return r;
     if (!positions.empty()) source_.committed(positions);
   } else if (!outbox_.empty()) {
     if (auto r = sink_.start_publish(outbox_); !r.ok()) {
       publish_pending_ = true;
-      return r.error();
+      return r;
     }
     inflight_ = std::move(outbox_);
     outbox_.clear();
@@ -281,7 +318,7 @@ Result<size_t> Service::run_once() {
   } else if (!positions.empty()) {
     source_.committed(positions);
   }
-  return records.size();
+  return true;
 }
 
 Result<bool> Service::run(const std::atomic<bool>& stop) {

@@ -83,6 +83,13 @@ class Service {
   // Batches until `stop` is set; the batch in hand is finished, committed and published.
   Result<bool> run(const std::atomic<bool>& stop);
 
+  // The engine's own work between two batches (a migration handed to a running engine):
+  // the timers due by now fire first, then `work` runs on a Processor at the engine's
+  // clock; its case events join the outbox and the views, and everything it changed
+  // (meta included) is committed as one batch and published like any other. Returns the
+  // case events it wrote. An error of `work` commits nothing of it.
+  Result<size_t> run_admin(const std::function<Result<bool>(Processor&)>& work);
+
   // Waits for the publish in flight and publishes what is pending: before stopping.
   Result<bool> flush();
 
@@ -95,6 +102,8 @@ class Service {
   class OutboxSink;
   Result<bool> publish_outbox();
   Result<bool> finish_inflight();
+  Result<bool> commit_and_publish(Processor& proc, std::vector<SourcePosition> positions,
+                                  size_t records, BatchOutcome& outcome);
   RecordOutcome record_outcome(const SourceRecord& rec, const Result<InputEvent>& ev,
                                const Processor::Verdict& v, const std::string& reason,
                                const std::string& error, uint64_t feed_start) const;
@@ -123,5 +132,10 @@ class Service {
 std::string encode_outbox(const std::vector<OutMessage>& messages,
                           const std::vector<OutMessage>& more = {});
 Result<std::vector<OutMessage>> decode_outbox(std::string_view bytes);
+
+// For a tool that changes cases while no engine runs (`gridcase migrate`): adds `more` to
+// the stored outbox as a batch of its own, so that the next start publishes it. Takes
+// effect with the store's next commit.
+void stage_outbox(CaseStore& store, const std::vector<OutMessage>& more);
 
 }  // namespace gridcase

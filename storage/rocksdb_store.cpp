@@ -352,6 +352,15 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const std::string& dir, con
   return store;
 }
 
+Result<bool> RocksStore::keeps_views(const std::string& dir, const Engine& engine) {
+  RocksOptions o;
+  o.read_only = true;
+  o.block_cache_bytes = size_t{1} << 20;
+  auto store = open(dir, engine, o);
+  if (!store.ok()) return store.error();
+  return store.value()->get_meta(kViewsKey).has_value();
+}
+
 Result<bool> RocksStore::init(const std::string& dir) {
   auto cache = rocksdb::NewLRUCache(opts_.block_cache_bytes);
   h_->cache = cache;
@@ -363,8 +372,8 @@ Result<bool> RocksStore::init(const std::string& dir) {
   std::vector<int> opened;  // Cf of each descriptor
   for (int i = 0; i < kCfCount; ++i) {
     std::string name(kCfNames[i]);
-    if (i >= kFeed && !opts_.views &&
-        std::find(existing.begin(), existing.end(), name) == existing.end()) {
+    const bool exists = std::find(existing.begin(), existing.end(), name) != existing.end();
+    if (!exists && (opts_.read_only || (i >= kFeed && !opts_.views))) {
       continue;
     }
     descs.emplace_back(name, rocks_cf_options(opts_, name, cache));
@@ -373,7 +382,10 @@ Result<bool> RocksStore::init(const std::string& dir) {
   descs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocks_cf_options(opts_, "", cache));
   rocksdb::DB* raw = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::Status s = rocksdb::DB::Open(rocks_db_options(opts_), dir, descs, &handles, &raw);
+  rocksdb::Status s =
+      opts_.read_only
+          ? rocksdb::DB::OpenForReadOnly(rocks_db_options(opts_), dir, descs, &handles, &raw)
+          : rocksdb::DB::Open(rocks_db_options(opts_), dir, descs, &handles, &raw);
   if (!s.ok()) return err("rocksdb: cannot open '" + dir + "': " + s.ToString());
   h_->db.reset(raw);
   h_->cf.assign(kCfCount + 1, nullptr);
@@ -384,7 +396,9 @@ Result<bool> RocksStore::init(const std::string& dir) {
   rocksdb::PinnableSlice v;
   bool found = false;
   if (!db_get(kMeta, kFormatKey, &v, &found)) return *error_;
-  if (!found) {
+  if (!found && opts_.read_only) {
+    if (!h_->cf[kCases]) return err("rocksdb: '" + dir + "' holds no case store");
+  } else if (!found) {
     // A new store, or one from before the format mark: write the mark now.
     s = h_->db->Put(h_->write, h_->cf[kMeta], sl(kFormatKey), sl(kFormat));
     if (!s.ok()) return err("rocksdb: '" + dir + "': " + s.ToString());
@@ -426,7 +440,7 @@ Result<bool> RocksStore::init_views() {
   rocksdb::PinnableSlice v;
   bool marked = false;
   if (!db_get(kMeta, kViewsKey, nullptr, &marked)) return *error_;
-  if (!opts_.views) {
+  if (!opts_.views || opts_.read_only) {
     // Commits without views would leave them behind the cases: the first one drops the
     // mark, so that opening with views again rebuilds them.
     unmark_views_ = marked;
@@ -931,6 +945,7 @@ void RocksStore::put_meta(std::string_view key, std::string_view value) {
 
 Result<bool> RocksStore::commit() {
   if (error_) return *error_;
+  if (opts_.read_only) return err("rocksdb: the store is open for reading only");
   // With views the batch already holds this batch's feed and history entries.
   rocksdb::WriteBatch local;
   rocksdb::WriteBatch& b = model_ ? *views_batch_ : local;

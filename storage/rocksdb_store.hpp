@@ -76,6 +76,9 @@ struct RocksOptions {
   // default false: keep the read models (engine/views.hpp). serve turns them on; simulate
   // leaves them off, so its speed is untouched.
   bool views = false;
+  // default false: open for reading only (RocksDB's OpenForReadOnly: no lock, so it works
+  // beside a running engine, on the state as it was when opened). commit() then fails.
+  bool read_only = false;
 };
 
 // Counters for benchmarks and diagnostics; they never affect behaviour.
@@ -92,6 +95,9 @@ class RocksStore final : public CaseStore {
  public:
   static Result<std::unique_ptr<RocksStore>> open(const std::string& dir, const Engine& engine,
                                                   const RocksOptions& opts = {});
+  // True if the store at `dir` keeps the read models (a serve with HTTP wrote it): a tool
+  // that changes cases should then open it with views, so they stay complete.
+  static Result<bool> keeps_views(const std::string& dir, const Engine& engine);
   // Closes the database. Writes since the last commit() are dropped, as in a crash.
   ~RocksStore() override;
   RocksStore(const RocksStore&) = delete;

@@ -43,6 +43,27 @@ std::string audit_key(int64_t seq) {
   return k;
 }
 
+std::string migration_key(int64_t seq) {
+  std::string k = "m";
+  k.push_back('\0');
+  put_be64(static_cast<uint64_t>(seq), k);
+  return k;
+}
+
+// The highest seq under a one-letter prefix ("a" audit, "m" migrations), 0 if none.
+int64_t last_seq(rocksdb::DB* db, char kind) {
+  std::string prefix(1, kind);
+  prefix.push_back('\0');
+  std::string upper = prefix;
+  put_be64(UINT64_MAX, upper);
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  it->SeekForPrev(upper);
+  if (it->Valid() && it->key().starts_with(prefix)) {
+    return static_cast<int64_t>(get_be64(it->key().ToStringView().substr(prefix.size())));
+  }
+  return 0;
+}
+
 Error status_error(const rocksdb::Status& s, const std::string& what) {
   return storage_detail::status_error("workflow registry", s, what);
 }
@@ -196,20 +217,57 @@ Result<std::vector<AuditRecord>> WorkflowRegistry::history() {
   return out;
 }
 
+Result<int64_t> WorkflowRegistry::order_migration(MigrationOrder order) {
+  order.seq = last_seq(db_, 'm') + 1;
+  nlohmann::json j{{"seq", order.seq},
+                   {"name", order.name},
+                   {"to", order.to},
+                   {"at", order.at},
+                   {"actor", order.actor}};
+  if (order.where) j["where"] = *order.where;
+  AuditRecord a;
+  a.seq = last_seq(db_, 'a') + 1;
+  a.at = order.at;
+  a.actor = order.actor;
+  a.action = "migrate";
+  a.name = order.name;
+  a.version = order.to;
+  a.change = "迁移指令 order #" + std::to_string(order.seq) +
+             " 交运行中的引擎 to the running engine" +
+             (order.where ? "; where " + *order.where : "");
+  rocksdb::WriteBatch batch;
+  batch.Put(migration_key(order.seq), j.dump());
+  batch.Put(audit_key(a.seq), to_json(a));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (auto s = db_->Write(wo, &batch); !s.ok()) return status_error(s, "write");
+  return order.seq;
+}
+
+Result<std::vector<MigrationOrder>> WorkflowRegistry::migrations_after(int64_t seq) {
+  std::vector<MigrationOrder> out;
+  std::string prefix = "m";
+  prefix.push_back('\0');
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(migration_key(seq + 1)); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto j = nlohmann::json::parse(it->value().ToStringView(), nullptr, false);
+    if (!j.is_object()) return err("workflow registry: a corrupt migration order");
+    MigrationOrder o;
+    o.seq = j.value("seq", int64_t{0});
+    o.name = j.value("name", "");
+    o.to = j.value("to", int64_t{0});
+    if (j.contains("where") && j["where"].is_string()) o.where = j["where"].get<std::string>();
+    o.at = j.value("at", "");
+    o.actor = j.value("actor", "");
+    out.push_back(std::move(o));
+  }
+  if (!it->status().ok()) return status_error(it->status(), "read migration orders");
+  return out;
+}
+
 Result<bool> WorkflowRegistry::record(const std::vector<WorkflowVersion>& versions,
                                       std::vector<AuditRecord> audits) {
-  int64_t seq = 0;
-  {
-    std::string prefix = "a";
-    prefix.push_back('\0');
-    std::string upper = prefix;
-    put_be64(UINT64_MAX, upper);
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    it->SeekForPrev(upper);
-    if (it->Valid() && it->key().starts_with(prefix)) {
-      seq = static_cast<int64_t>(get_be64(it->key().ToStringView().substr(prefix.size())));
-    }
-  }
+  int64_t seq = last_seq(db_, 'a');
   rocksdb::WriteBatch batch;
   for (const auto& v : versions) batch.Put(version_key(v.name, v.version), to_json(v));
   for (auto& a : audits) {

@@ -42,6 +42,17 @@ struct AuditRecord {
   std::string change;  // what changed: "new", "+3 -1 lines: sla.grid ...", or the errors
 };
 
+// A migration handed to running engines (`gridcase migrate` while serve runs): each engine
+// applies every order it has not applied yet, between two batches, to the cases it holds.
+struct MigrationOrder {
+  int64_t seq = 0;  // 1, 2, 3 ... numbered by the registry
+  std::string name;
+  int64_t to = 0;
+  std::optional<std::string> where;
+  std::string at;
+  std::string actor;
+};
+
 class WorkflowRegistry {
  public:
   static Result<std::unique_ptr<WorkflowRegistry>> open(const std::string& dir);
@@ -59,6 +70,11 @@ class WorkflowRegistry {
   // The latest version of `name`, if any.
   Result<std::optional<WorkflowVersion>> head(const std::string& name);
   Result<std::vector<AuditRecord>> history();
+  // Stores the order (numbered here) with its audit record (action "migrate") in one
+  // synced write; returns its seq.
+  Result<int64_t> order_migration(MigrationOrder order);
+  // The orders numbered above `seq`, in order.
+  Result<std::vector<MigrationOrder>> migrations_after(int64_t seq);
   // Stores the versions and the audit records (numbered here) in one synced write.
   Result<bool> record(const std::vector<WorkflowVersion>& versions,
                       std::vector<AuditRecord> audits);

@@ -830,6 +830,34 @@ TEST_F(RocksStoreTest, CommittedStateSurvivesReopen) {
   EXPECT_EQ(s->get_meta(RocksStore::kPendingTimersKey), "60");
 }
 
+// `migrate --dry-run` beside a running engine: a read-only store reads what the writer
+// had committed when it opened, needs no lock, and refuses to commit.
+TEST_F(RocksStoreTest, ReadOnlyOpensBesideAWriterAndNeverWrites) {
+  auto writer = open();
+  ASSERT_NE(writer, nullptr);
+  writer->save(full_case("r-1"));
+  writer->put_meta("clock", "42");
+  ASSERT_TRUE(writer->commit().ok());
+  RocksOptions ro;
+  ro.read_only = true;
+  auto reader = open(ro);
+  ASSERT_NE(reader, nullptr);
+  auto r = reader->load("r-1");
+  ASSERT_TRUE(r.ok() && r.value());
+  EXPECT_EQ(reader->get_meta("clock"), "42");
+  auto again = RocksStore::open(dir_, engine());  // a second writer is still refused
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().message.find("lock"), std::string::npos) << again.error().message;
+  reader->put_meta("clock", "43");
+  auto c = reader->commit();
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("reading only"), std::string::npos) << c.error().message;
+  EXPECT_EQ(writer->get_meta("clock"), "42");
+  auto views = RocksStore::keeps_views(dir_, engine());
+  ASSERT_TRUE(views.ok()) << views.error().message;
+  EXPECT_FALSE(views.value());
+}
+
 TEST_F(RocksStoreTest, UncommittedWritesAreLostWhenClosedWithoutCommit) {
   {
     auto s = open();

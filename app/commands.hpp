@@ -52,6 +52,7 @@ struct ServeOptions {
   std::string state_dir, org;
   std::vector<std::string> workflows;
   std::string input_topic, case_events_topic, dead_letter_topic;
+  std::string workflows_topic;  // the registry on Kafka (compacted), followed by every engine
   int partitions = 3;
   bool partitions_set = false;
   bool exactly_once = false;
@@ -98,6 +99,15 @@ struct TailOptions {
 };
 int run_tail(const TailOptions& opt);
 
+struct ExportOptions {
+  std::string kafka;  // brokers: read the Kafka topic instead of the embedded log
+  std::string state_dir = "state";
+  std::string topic = "gridcase.input";
+  std::optional<std::string> from, to;  // RFC 3339: [from, to) of each event's `at`
+  std::string out = "-";
+};
+int run_export(const ExportOptions& opt);
+
 struct WhatifOptions {
   std::string org;
   std::vector<std::string> workflows;  // OLD
@@ -116,12 +126,16 @@ struct DeployOptions {
   std::string state_dir = "state";
   std::string org = "config/org.yaml";
   std::string actor;  // default: $USER
+  std::string kafka;  // brokers: the registry is the topic gridcase.workflows, not STATE
+  std::string workflows_topic = "gridcase.workflows";
 };
 int run_deploy(const DeployOptions& opt);
 
 struct HistoryOptions {
   std::string state_dir = "state";
   bool json = false;
+  std::string kafka;  // brokers: the registry is the topic gridcase.workflows, not STATE
+  std::string workflows_topic = "gridcase.workflows";
 };
 int run_history(const HistoryOptions& opt);
 
@@ -129,6 +143,8 @@ struct DiffOptions {
   std::string name;
   int64_t v1 = 0, v2 = 0;
   std::string state_dir = "state";
+  std::string kafka;  // brokers: the registry is the topic gridcase.workflows, not STATE
+  std::string workflows_topic = "gridcase.workflows";
 };
 int run_diff(const DiffOptions& opt);
 
@@ -141,6 +157,8 @@ struct MigrateOptions {
   std::optional<std::string> where;  // only the cases for which this expression holds
   std::string actor;                 // who, for the audit record of an order (default $USER)
   int wait_seconds = 60;             // with a running engine: how long to wait for its report
+  std::string kafka;  // brokers: the registry is the topic gridcase.workflows, not STATE
+  std::string workflows_topic = "gridcase.workflows";
 };
 int run_migrate(const MigrateOptions& opt);
 

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "app/commands.hpp"
+#include "app/registry_topic.hpp"
 #include "connectors/http/tokens.hpp"
 #include "engine/workflow.hpp"
 #include "engine/yaml_util.hpp"
@@ -274,6 +275,14 @@ DeployReport deploy_files(const std::vector<std::string>& paths, const Org& org,
 }
 
 int run_deploy(const DeployOptions& opt) {
+  if (!opt.kafka.empty()) {
+    return with_registry_topic(opt.kafka, opt.workflows_topic, true, [&](const std::string& dir) {
+      DeployOptions local = opt;
+      local.kafka.clear();
+      local.state_dir = dir;
+      return run_deploy(local);
+    });
+  }
   Diagnostics diags;
   auto org = load_org_file(opt.org, diags);
   if (!org) {
@@ -290,6 +299,14 @@ int run_deploy(const DeployOptions& opt) {
 }
 
 int run_history(const HistoryOptions& opt) {
+  if (!opt.kafka.empty()) {
+    return with_registry_topic(opt.kafka, opt.workflows_topic, false, [&](const std::string& dir) {
+      HistoryOptions local = opt;
+      local.kafka.clear();
+      local.state_dir = dir;
+      return run_history(local);
+    });
+  }
   if (!WorkflowRegistry::exists(registry_dir(opt.state_dir))) {
     std::cerr << "gridcase history: no workflows deployed in " << opt.state_dir << '\n';
     return opt.json ? (std::cout << "[]\n", 0) : 0;
@@ -341,6 +358,14 @@ int run_history(const HistoryOptions& opt) {
 }
 
 int run_diff(const DiffOptions& opt) {
+  if (!opt.kafka.empty()) {
+    return with_registry_topic(opt.kafka, opt.workflows_topic, false, [&](const std::string& dir) {
+      DiffOptions local = opt;
+      local.kafka.clear();
+      local.state_dir = dir;
+      return run_diff(local);
+    });
+  }
   if (!WorkflowRegistry::exists(registry_dir(opt.state_dir))) {
     std::cerr << "gridcase diff: no workflows deployed in " << opt.state_dir << '\n';
     return 2;

@@ -121,6 +121,10 @@ int main(int argc, char** argv) {
       "deploy", "校验并发布流程新版本 / validate, then store new workflow versions");
   deploy_cmd->add_option("files", deploy.files, "workflow files or directories")->required();
   deploy_cmd->add_option("--state-dir", deploy.state_dir, "the engine's state directory");
+  deploy_cmd->add_option(
+      "--kafka", deploy.kafka,
+      "Kafka brokers: the registry on the topic gridcase.workflows (all engines)");
+  deploy_cmd->add_option("--workflows-topic", deploy.workflows_topic, "the registry's topic");
   deploy_cmd->add_option("--org", deploy.org, "org tree YAML (to check levels and units)");
   deploy_cmd->add_option("--actor", deploy.actor, "who deploys (default: $USER)");
 
@@ -130,6 +134,10 @@ int main(int argc, char** argv) {
   auto* history_wf =
       history_cmd->add_subcommand("workflows", "流程部署记录 / who deployed what, when");
   history_wf->add_option("--state-dir", history.state_dir, "the engine's state directory");
+  history_wf->add_option(
+      "--kafka", history.kafka,
+      "Kafka brokers: the registry on the topic gridcase.workflows (all engines)");
+  history_wf->add_option("--workflows-topic", history.workflows_topic, "the registry's topic");
   history_wf->add_flag("--json", history.json, "JSON instead of the table");
 
   DiffOptions diff;
@@ -139,6 +147,9 @@ int main(int argc, char** argv) {
   diff_cmd->add_option("v1", diff.v1, "old version")->required();
   diff_cmd->add_option("v2", diff.v2, "new version")->required();
   diff_cmd->add_option("--state-dir", diff.state_dir, "the engine's state directory");
+  diff_cmd->add_option("--kafka", diff.kafka,
+                       "Kafka brokers: the registry on the topic gridcase.workflows (all engines)");
+  diff_cmd->add_option("--workflows-topic", diff.workflows_topic, "the registry's topic");
 
   MigrateOptions migrate;
   auto* migrate_cmd = app.add_subcommand(
@@ -148,6 +159,10 @@ int main(int argc, char** argv) {
   migrate_cmd->add_option("name", migrate.name, "workflow name")->required();
   migrate_cmd->add_option("--to", migrate.to, "target version")->required();
   migrate_cmd->add_option("--state-dir", migrate.state_dir, "the engine's state directory");
+  migrate_cmd->add_option(
+      "--kafka", migrate.kafka,
+      "Kafka brokers: the registry on the topic gridcase.workflows (all engines)");
+  migrate_cmd->add_option("--workflows-topic", migrate.workflows_topic, "the registry's topic");
   migrate_cmd->add_option("--org", migrate.org, "org tree YAML");
   migrate_cmd->add_flag("--dry-run", migrate.dry_run, "list what would change, change nothing");
   migrate_cmd->add_option("--where", migrate.where,
@@ -155,6 +170,16 @@ int main(int argc, char** argv) {
   migrate_cmd->add_option("--actor", migrate.actor, "who orders it (default $USER)");
   migrate_cmd->add_option("--wait", migrate.wait_seconds,
                           "seconds to wait for a running engine's report (0: do not wait)");
+
+  ExportOptions exp;
+  auto* export_cmd = app.add_subcommand(
+      "export", "导出已记录的输入 / recorded input as JSON Lines (for whatif, simulate)");
+  export_cmd->add_option("--kafka", exp.kafka, "Kafka brokers: read the topic there");
+  export_cmd->add_option("--state-dir", exp.state_dir, "else the embedded log of this state");
+  export_cmd->add_option("--topic", exp.topic, "input topic");
+  export_cmd->add_option("--from", exp.from, "first time (RFC 3339), by each event's at");
+  export_cmd->add_option("--to", exp.to, "end time (RFC 3339, excluded)");
+  export_cmd->add_option("--out", exp.out, "output file ('-': stdout)");
 
   TailOptions tail;
   auto* tail_cmd =
@@ -186,6 +211,7 @@ int main(int argc, char** argv) {
     whatif.progress = !whatif_no_progress;
     return run_whatif(whatif);
   }
+  if (export_cmd->parsed()) return run_export(exp);
   if (deploy_cmd->parsed()) return run_deploy(deploy);
   if (history_cmd->parsed()) return run_history(history);
   if (diff_cmd->parsed()) return run_diff(diff);

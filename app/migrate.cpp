@@ -15,6 +15,7 @@
 #include "app/commands.hpp"
 #include "app/loading.hpp"
 #include "app/migration.hpp"
+#include "app/registry_topic.hpp"
 #include "connectors/json_events.hpp"
 #include "engine/service.hpp"
 #include "storage/rocksdb_store.hpp"
@@ -197,6 +198,50 @@ Result<MigrationResult> migrate_cases(const Engine& engine, CaseStore& store, Pr
 }
 
 int run_migrate(const MigrateOptions& opt) {
+  if (!opt.kafka.empty()) {
+    // Every engine follows the topic and applies the order to the cases it holds.
+    return with_registry_topic(
+        opt.kafka, opt.workflows_topic, !opt.dry_run, [&](const std::string& dir) -> int {
+          if (!WorkflowRegistry::exists(registry_dir(dir))) {
+            std::cerr << "gridcase migrate: no workflows deployed on " << opt.workflows_topic
+                      << '\n';
+            return 2;
+          }
+          auto engine = load_engine(opt.org, {}, dir);
+          if (!engine) return 2;
+          if (engine->workflow_index(opt.name, opt.to) < 0) {
+            std::cerr << "gridcase migrate: 流程 workflow '" << opt.name
+                      << "' 没有版本 has no version " << opt.to << '\n';
+            return 2;
+          }
+          if (opt.dry_run) {
+            std::cerr << "gridcase migrate: --dry-run reads an engine's state: give its "
+                         "--state-dir instead of --kafka\n";
+            return 2;
+          }
+          auto reg = WorkflowRegistry::open(registry_dir(dir));
+          if (!reg.ok()) {
+            std::cerr << "gridcase migrate: " << reg.error().message << '\n';
+            return 2;
+          }
+          MigrationOrder order;
+          order.name = opt.name;
+          order.to = opt.to;
+          order.where = opt.where;
+          order.at = now_utc();
+          const char* user = std::getenv("USER");
+          order.actor = !opt.actor.empty() ? opt.actor : user && *user ? user : "unknown";
+          auto seq = reg.value()->order_migration(order);
+          if (!seq.ok()) {
+            std::cerr << "gridcase migrate: " << seq.error().message << '\n';
+            return 2;
+          }
+          std::cerr << "迁移指令 #" << seq.value() << " 已发布，各引擎在两批之间执行 / order #"
+                    << seq.value()
+                    << " published: every engine applies it to its cases between two batches\n";
+          return 0;
+        });
+  }
   if (!WorkflowRegistry::exists(registry_dir(opt.state_dir))) {
     std::cerr << "gridcase migrate: no workflows deployed in " << opt.state_dir
               << " (gridcase deploy first)\n";

@@ -15,6 +15,7 @@
 #include "app/commands.hpp"
 #include "app/loading.hpp"
 #include "app/migration.hpp"
+#include "app/registry_topic.hpp"
 #include "app/serve_http.hpp"
 #include "connectors/http/metrics.hpp"
 #include "connectors/json_events.hpp"
@@ -68,6 +69,7 @@ bool read_config(ServeOptions& opt) {
       str(k["input_topic"], opt.input_topic);
       str(k["case_events_topic"], opt.case_events_topic);
       str(k["dead_letter_topic"], opt.dead_letter_topic);
+      str(k["workflows_topic"], opt.workflows_topic);
       if (k["partitions"] && !opt.partitions_set) opt.partitions = k["partitions"].as<int>();
       if (k["exactly_once"]) opt.exactly_once = k["exactly_once"].as<bool>();
       if (k["delivery_timeout_ms"]) opt.delivery_timeout_ms = k["delivery_timeout_ms"].as<int>();
@@ -116,7 +118,25 @@ int run_serve(ServeOptions opt) {
   if (opt.input_topic.empty()) opt.input_topic = "gridcase.input";
   if (opt.case_events_topic.empty()) opt.case_events_topic = "gridcase.case-events";
   if (opt.dead_letter_topic.empty()) opt.dead_letter_topic = "gridcase.dead-letter";
+  if (opt.workflows_topic.empty()) opt.workflows_topic = kWorkflowsTopic;
   setup_logging(opt);
+
+  // With Kafka, the registry is the topic: mirrored into STATE/workflows before the
+  // engine loads (every version deployed so far), then followed between batches.
+  std::unique_ptr<RegistryFollower> registry_follower;
+  if (!opt.kafka.empty()) {
+    auto f = RegistryFollower::open(opt.kafka, opt.workflows_topic, opt.state_dir);
+    Result<size_t> mirrored = f.ok() ? f.value()->mirror(10000) : Result<size_t>(f.error());
+    if (!mirrored.ok()) {
+      spdlog::error("Kafka {} ({}): {}", opt.kafka, opt.workflows_topic, mirrored.error().message);
+      return 2;
+    }
+    if (mirrored.value() > 0) {
+      spdlog::info("已同步流程版本 / registry synced from {}: {} record(s)", opt.workflows_topic,
+                   mirrored.value());
+    }
+    registry_follower = std::move(f).value();
+  }
 
   auto engine = load_engine(opt.org, opt.workflows, opt.state_dir);
   if (!engine) return 2;
@@ -227,6 +247,13 @@ int run_serve(ServeOptions opt) {
   std::string reload_problem;
   uint64_t reload_failures = 0;
   auto reload = [&] {
+    if (registry_follower) {
+      auto got = registry_follower->mirror(0);
+      if (!got.ok()) {
+        spdlog::warn("流程版本同步失败，稍后重试 / registry topic not read, trying again: {}",
+                     got.error().message);
+      }
+    }
     const std::string dir = registry_dir(opt.state_dir);
     if (!WorkflowRegistry::exists(dir)) return;
     auto reg = WorkflowRegistry::open_read_only(dir);

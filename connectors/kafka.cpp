@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -176,14 +177,17 @@ Result<bool> ensure_topics(const KafkaOptions& o, const std::vector<std::string>
       news.clear();
     };
     for (const auto& t : missing) {
-      rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.c_str(), o.partitions, o.replication_factor,
-                                                      errstr, sizeof errstr);
+      const bool table = std::find(o.compacted_topics.begin(), o.compacted_topics.end(), t) !=
+                         o.compacted_topics.end();
+      rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.c_str(), table ? 1 : o.partitions,
+                                                      o.replication_factor, errstr, sizeof errstr);
       if (!nt) {
         free_news();
         return err("kafka: topic " + t + ": " + errstr);
       }
-      // Input events and case events are a log, not a table: never compacted.
-      rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
+      // Input events and case events are a log, not a table: never compacted. A table
+      // (the workflow registry) keeps the last record of each key.
+      rd_kafka_NewTopic_set_config(nt, "cleanup.policy", table ? "compact" : "delete");
       if (t == o.input_topic) {
         rd_kafka_NewTopic_set_config(nt, "max.message.bytes",
                                      std::to_string(o.max_message_bytes).c_str());
@@ -800,6 +804,174 @@ Result<bool> produce_lines(const KafkaOptions& options,
   messages.reserve(key_values.size());
   for (const auto& [key, value] : key_values) messages.push_back({topic, key, value});
   return (*sink)->publish(messages);
+}
+
+// ---------------------------------------------------------------------------------------
+// TopicReader
+
+struct TopicReader::Impl {
+  KafkaOptions opt;
+  std::string topic;
+  Handle rk;
+  std::vector<bool> at_end;  // per partition: read to its end, nothing since
+};
+
+TopicReader::TopicReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+TopicReader::~TopicReader() {
+  if (impl_ && impl_->rk) rd_kafka_consumer_close(impl_->rk.get());
+}
+
+Result<std::unique_ptr<TopicReader>> TopicReader::open(const KafkaOptions& options,
+                                                       const std::string& topic,
+                                                       std::optional<int64_t> from_ms) {
+  auto impl = std::make_unique<Impl>();
+  impl->opt = options;
+  impl->topic = topic;
+  // librdkafka's assign() needs a group id; nothing joins or commits to it.
+  auto conf = make_conf(options, {{"group.id", "gridcase-reader-" + std::to_string(::getpid())},
+                                  {"enable.auto.commit", "false"},
+                                  {"enable.auto.offset.store", "false"},
+                                  {"isolation.level", "read_committed"},
+                                  {"enable.partition.eof", "true"},
+                                  {"allow.auto.create.topics", "false"}});
+  if (!conf.ok()) return conf.error();
+  auto rk = make_handle(RD_KAFKA_CONSUMER, std::move(conf).value());
+  if (!rk.ok()) return rk.error();
+  impl->rk = std::move(rk).value();
+  rd_kafka_t* h = impl->rk.get();
+  rd_kafka_poll_set_consumer(h);
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(h, topic.c_str(), nullptr);
+  auto md = fetch_metadata(h, false, rkt, options.timeout_ms, options.brokers);
+  rd_kafka_topic_destroy(rkt);
+  if (!md.ok()) return md.error();
+  const auto* t = find_topic(md->get(), topic);
+  if (!t || t->err != RD_KAFKA_RESP_ERR_NO_ERROR || t->partition_cnt == 0) {
+    return err("kafka: topic " + topic + ": " +
+               (t ? rd_kafka_err2str(t->err) : "not in the metadata"));
+  }
+  PartList list(rd_kafka_topic_partition_list_new(t->partition_cnt));
+  for (int p = 0; p < t->partition_cnt; ++p) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), t->partitions[p].id)->offset =
+        from_ms ? *from_ms : RD_KAFKA_OFFSET_BEGINNING;
+  }
+  if (from_ms) {
+    // Each partition's first offset at or after the time (the end when there is none).
+    if (rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(h, list.get(), options.timeout_ms)) {
+      return err("kafka: offsets for times on " + topic + ": " + rd_kafka_err2str(e));
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+      if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_END;
+    }
+  }
+  if (rd_kafka_resp_err_t e = rd_kafka_assign(h, list.get())) {
+    return err("kafka: assigning " + topic + ": " + rd_kafka_err2str(e));
+  }
+  impl->at_end.assign(static_cast<size_t>(t->partition_cnt), false);
+  return std::unique_ptr<TopicReader>(new TopicReader(std::move(impl)));
+}
+
+Result<std::vector<TopicRecord>> TopicReader::read(size_t max, int timeout_ms) {
+  Impl& s = *impl_;
+  std::vector<TopicRecord> out;
+  auto deadline = Clock::now() + std::chrono::milliseconds(std::max(0, timeout_ms));
+  while (out.size() < max) {
+    // At the end: only what is here already (new records clear the end mark).
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(s.rk.get(), at_end() ? 0 : ms_left(deadline));
+    if (!m) {
+      if (at_end() || ms_left(deadline) == 0) break;
+      continue;
+    }
+    const size_t p = static_cast<size_t>(std::max<int32_t>(0, m->partition));
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      TopicRecord r;
+      r.partition = m->partition;
+      r.offset = m->offset;
+      rd_kafka_timestamp_type_t type;
+      r.timestamp_ms = rd_kafka_message_timestamp(m, &type);
+      if (m->key) r.key.assign(static_cast<const char*>(m->key), m->key_len);
+      if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
+      if (p < s.at_end.size()) s.at_end[p] = false;
+      out.push_back(std::move(r));
+    } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (p < s.at_end.size()) s.at_end[p] = true;
+    } else if (is_permanent(m->err)) {
+      std::string text = "kafka: reading " + s.topic + ": " + rd_kafka_message_errstr(m);
+      rd_kafka_message_destroy(m);
+      return err(text);
+    }
+    rd_kafka_message_destroy(m);
+  }
+  return out;
+}
+
+bool TopicReader::at_end() const {
+  return std::all_of(impl_->at_end.begin(), impl_->at_end.end(), [](bool b) { return b; });
+}
+
+int TopicReader::partitions() const {
+  return static_cast<int>(impl_->at_end.size());
+}
+
+// ---------------------------------------------------------------------------------------
+// TopicWriter
+
+struct TopicWriter::Impl {
+  KafkaOptions opt;
+  Handle rk;
+};
+
+TopicWriter::TopicWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+TopicWriter::~TopicWriter() {
+  if (impl_ && impl_->rk) rd_kafka_flush(impl_->rk.get(), impl_->opt.timeout_ms);
+}
+
+Result<std::unique_ptr<TopicWriter>> TopicWriter::open(const KafkaOptions& options,
+                                                       const std::string& transactional_id) {
+  auto impl = std::make_unique<Impl>();
+  impl->opt = options;
+  auto conf = make_conf(options, {{"enable.idempotence", "true"},
+                                  {"acks", "all"},
+                                  {"transactional.id", transactional_id},
+                                  {"transaction.timeout.ms", "60000"},
+                                  {"message.max.bytes", "4194304"}});
+  if (!conf.ok()) return conf.error();
+  auto rk = make_handle(RD_KAFKA_PRODUCER, std::move(conf).value());
+  if (!rk.ok()) return rk.error();
+  impl->rk = std::move(rk).value();
+  auto md = fetch_metadata(impl->rk.get(), false, nullptr, options.timeout_ms, options.brokers);
+  if (!md.ok()) return md.error();
+  if (rd_kafka_error_t* e = rd_kafka_init_transactions(impl->rk.get(), options.timeout_ms)) {
+    return err("kafka: init_transactions: " + error_text(e));
+  }
+  return std::unique_ptr<TopicWriter>(new TopicWriter(std::move(impl)));
+}
+
+Result<bool> TopicWriter::write(const std::string& topic,
+                                const std::vector<std::pair<std::string, std::string>>& kv) {
+  rd_kafka_t* h = impl_->rk.get();
+  const int timeout = impl_->opt.timeout_ms;
+  if (rd_kafka_error_t* e = rd_kafka_begin_transaction(h)) {
+    return err("kafka: begin_transaction: " + error_text(e));
+  }
+  for (const auto& [key, value] : kv) {
+    rd_kafka_resp_err_t e =
+        rd_kafka_producev(h, RD_KAFKA_V_TOPIC(topic.c_str()),
+                          RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (rd_kafka_error_t* a = rd_kafka_abort_transaction(h, timeout)) rd_kafka_error_destroy(a);
+      return err("kafka: producing to " + topic + ": " + rd_kafka_err2str(e));
+    }
+  }
+  if (rd_kafka_error_t* e = rd_kafka_commit_transaction(h, timeout)) {
+    std::string text = error_text(e);
+    if (rd_kafka_error_t* a = rd_kafka_abort_transaction(h, timeout)) rd_kafka_error_destroy(a);
+    return err("kafka: commit_transaction on " + topic + ": " + text);
+  }
+  return true;
 }
 
 }  // namespace gridcase::kafka

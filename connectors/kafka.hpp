@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +50,9 @@ struct KafkaOptions {
   bool exactly_once = false;
   std::string transactional_id;
   int transaction_timeout_ms = 60000;
+  // Topics ensure_topics() creates as tables: one partition, cleanup.policy=compact (the
+  // workflow registry's gridcase.workflows).
+  std::vector<std::string> compacted_topics;
   // Extra librdkafka properties, applied last (they override the settings above).
   std::map<std::string, std::string> properties;
 };
@@ -143,5 +147,63 @@ class KafkaSink final : public MessageSink {
 Result<bool> produce_lines(const KafkaOptions& options,
                            const std::vector<std::pair<std::string, std::string>>& key_values,
                            const std::string& topic);
+
+// ---- Reading a topic to its end, and writing one under a lock -------------------------
+
+struct TopicRecord {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp_ms = -1;  // the record's timestamp (CreateTime), -1 if none
+  std::string key, value;
+};
+
+// A consumer outside any group (assign, no commits, read_committed) over every partition
+// of one topic: `gridcase export`, the workflow registry's topic.
+class TopicReader {
+ public:
+  // Starts every partition at its first record, or with from_ms at the first record whose
+  // timestamp is at or after it. Fails when the cluster or the topic is missing.
+  static Result<std::unique_ptr<TopicReader>> open(const KafkaOptions& options,
+                                                   const std::string& topic,
+                                                   std::optional<int64_t> from_ms = {});
+  ~TopicReader();
+  TopicReader(const TopicReader&) = delete;
+  TopicReader& operator=(const TopicReader&) = delete;
+
+  // The records that arrive until every partition is at its end (its last committed
+  // record) or timeout_ms has passed (0: only what is here already); at most `max`.
+  Result<std::vector<TopicRecord>> read(size_t max, int timeout_ms);
+  // True once every partition has been read to its end (and nothing arrived since).
+  bool at_end() const;
+  int partitions() const;
+
+  struct Impl;
+
+ private:
+  explicit TopicReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A transactional producer: open() fences any other writer with the same transactional
+// id (and aborts what it left open), so writers that read a table topic after open() and
+// write what they computed from it never interleave: the later one wins the lock, the
+// earlier one's write fails. (`gridcase deploy --kafka`.)
+class TopicWriter {
+ public:
+  static Result<std::unique_ptr<TopicWriter>> open(const KafkaOptions& options,
+                                                   const std::string& transactional_id);
+  ~TopicWriter();
+  TopicWriter(const TopicWriter&) = delete;
+  TopicWriter& operator=(const TopicWriter&) = delete;
+  // One transaction with every record.
+  Result<bool> write(const std::string& topic,
+                     const std::vector<std::pair<std::string, std::string>>& key_values);
+
+  struct Impl;
+
+ private:
+  explicit TopicWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace gridcase::kafka

@@ -265,6 +265,72 @@ Result<std::vector<MigrationOrder>> WorkflowRegistry::migrations_after(int64_t s
   return out;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> WorkflowRegistry::records() {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view k = it->key().ToStringView();
+    if (k.size() < 2 || k[1] != '\0') continue;
+    std::string readable;
+    if (k[0] == 'v') {
+      size_t end = k.find('\0', 2);
+      if (end == std::string_view::npos || k.size() != end + 9) continue;
+      readable = "version/" + std::string(k.substr(2, end - 2)) + "/" +
+                 std::to_string(get_be64(k.substr(end + 1)));
+    } else if ((k[0] == 'a' || k[0] == 'm') && k.size() == 10) {
+      readable = std::string(k[0] == 'a' ? "audit/" : "migration/") +
+                 std::to_string(get_be64(k.substr(2)));
+    } else {
+      continue;
+    }
+    out.emplace_back(std::move(readable), it->value().ToString());
+  }
+  if (!it->status().ok()) return status_error(it->status(), "read records");
+  return out;
+}
+
+Result<size_t> WorkflowRegistry::import(
+    const std::vector<std::pair<std::string, std::string>>& records) {
+  rocksdb::WriteBatch batch;
+  size_t changed = 0;
+  for (const auto& [key, value] : records) {
+    std::string k;
+    auto number = [](std::string_view s) -> std::optional<int64_t> {
+      if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) {
+        return std::nullopt;
+      }
+      return std::stoll(std::string(s));
+    };
+    if (key.starts_with("version/")) {
+      size_t slash = key.rfind('/');
+      auto v = number(std::string_view(key).substr(slash + 1));
+      if (slash <= 8 || !v) continue;
+      k = version_key(key.substr(8, slash - 8), *v);
+    } else if (key.starts_with("audit/")) {
+      auto seq = number(std::string_view(key).substr(6));
+      if (!seq) continue;
+      k = audit_key(*seq);
+    } else if (key.starts_with("migration/")) {
+      auto seq = number(std::string_view(key).substr(10));
+      if (!seq) continue;
+      k = migration_key(*seq);
+    } else {
+      continue;
+    }
+    std::string have;
+    auto s = db_->Get(rocksdb::ReadOptions(), k, &have);
+    if (s.ok() && have == value) continue;
+    if (!s.ok() && !s.IsNotFound()) return status_error(s, "read");
+    batch.Put(k, value);
+    ++changed;
+  }
+  if (changed == 0) return changed;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (auto s = db_->Write(wo, &batch); !s.ok()) return status_error(s, "write");
+  return changed;
+}
+
 Result<bool> WorkflowRegistry::record(const std::vector<WorkflowVersion>& versions,
                                       std::vector<AuditRecord> audits) {
   int64_t seq = last_seq(db_, 'a');

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/diagnostics.hpp"
@@ -75,6 +76,13 @@ class WorkflowRegistry {
   Result<int64_t> order_migration(MigrationOrder order);
   // The orders numbered above `seq`, in order.
   Result<std::vector<MigrationOrder>> migrations_after(int64_t seq);
+  // Every record as (key, JSON), keys readable: "version/NAME/V", "audit/SEQ",
+  // "migration/SEQ" (the records of the gridcase.workflows topic, where Kafka carries the
+  // registry to every engine).
+  Result<std::vector<std::pair<std::string, std::string>>> records();
+  // Stores such records as they are (a mirror of the topic); unknown keys are skipped.
+  // Returns how many were new or changed.
+  Result<size_t> import(const std::vector<std::pair<std::string, std::string>>& records);
   // Stores the versions and the audit records (numbered here) in one synced write.
   Result<bool> record(const std::vector<WorkflowVersion>& versions,
                       std::vector<AuditRecord> audits);

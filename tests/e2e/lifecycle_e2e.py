@@ -11,7 +11,14 @@
 - `gridcase migrate` on the stopped engine: its events wait in the stored outbox and the
   next start publishes them.
 
-Usage: lifecycle_e2e.py GRIDCASE REPO_ROOT
+With `kafka` (GRIDCASE_KAFKA_BROKERS, or a broker started here with ops/kafka/start.sh):
+two engines with their own input topics and state follow one registry topic; `deploy
+--kafka` makes v2 live in both, `history --kafka` and `diff --kafka` read the topic, a bad
+deploy publishes only its refusal, `migrate --kafka` moves the open v1 cases of each engine
+(each publishes its own `migrated` events), and `export --kafka` writes an engine's recorded
+input for a time range.
+
+Usage: lifecycle_e2e.py GRIDCASE REPO_ROOT [kafka]
 """
 import json
 import os
@@ -93,8 +100,118 @@ class Serve:
         assert rc == 0, f"serve ended with {rc}"
 
 
+def kafka_main(gridcase, root):
+    work = tempfile.mkdtemp(prefix="gridcase-lifecycle-kafka-")
+    broker_port = None
+    org = f"{root}/config/org.yaml"
+    try:
+        brokers = os.environ.get("GRIDCASE_KAFKA_BROKERS", "")
+        if not brokers:
+            import socket
+            with socket.socket() as s_:
+                s_.bind(("127.0.0.1", 0))
+                broker_port = s_.getsockname()[1]
+            out = subprocess.run([os.path.join(root, "ops", "kafka", "start.sh"), "--port",
+                                  str(broker_port), "--data", os.path.join(work, "kafka")],
+                                 capture_output=True, text=True)
+            if out.returncode != 0:
+                raise SystemExit(f"no Kafka broker: {out.stderr[-2000:]}")
+            brokers = out.stdout.strip().splitlines()[-1]
+        suffix = f"{os.getpid()}-{int(time.time())}"
+        registry = f"lc.workflows.{suffix}"
+        wf_dir = os.path.join(work, "wf")
+        os.makedirs(wf_dir)
+        wf = os.path.join(wf_dir, "small.yaml")
+
+        def run(*args, check=True, inp=None):
+            r = subprocess.run([gridcase, *args], capture_output=True, text=True, input=inp)
+            if check and r.returncode != 0:
+                raise SystemExit(f"FAIL: gridcase {' '.join(args)} -> {r.returncode}\n{r.stderr}")
+            return r
+
+        kafka = ["--kafka", brokers, "--workflows-topic", registry]
+        with open(wf, "w") as f:
+            f.write(workflow("12h"))
+        r = run("deploy", wf, "--org", org, "--actor", "alice", *kafka)
+        assert "已部署 deployed: small v1" in r.stdout, r.stdout + r.stderr
+
+        engines = {}
+        for name in ("a", "b"):
+            config = os.path.join(work, f"{name}.yaml")
+            with open(config, "w", encoding="utf-8") as f:
+                f.write(f"org: {org}\nworkflows: {wf_dir}\nstate_dir: {work}/state-{name}\n"
+                        f"kafka:\n  brokers: \"{brokers}\"\n  input_topic: lc.in.{name}.{suffix}\n"
+                        f"  case_events_topic: lc.ev.{name}.{suffix}\n"
+                        f"  dead_letter_topic: lc.dl.{name}.{suffix}\n"
+                        f"  workflows_topic: {registry}\n  partitions: 1\n"
+                        f"  group_id: lc-{name}-{suffix}\n  instance_id: lc-{name}-{suffix}\n"
+                        "engine:\n  poll_timeout_ms: 50\n")
+            engines[name] = Serve(gridcase, config)
+        for name, serve in engines.items():
+            serve.wait_for(r"registry synced from " + re.escape(registry))
+            serve.wait_for(r"gridcase serve 已启动 / started")
+        for i, name in enumerate(engines):
+            ev = {"type": "report", "at": f"2026-06-0{i + 1}T00:00:00Z",
+                  "report": {"report_id": f"r-{name}", "grid": "jjbl-c1-g01", "category": "road"}}
+            run("submit", "--kafka", brokers, "--topic", f"lc.in.{name}.{suffix}", "-",
+                inp=json.dumps(ev) + "\n")
+        marks = {n: s.wait_for(r"已处理 processed 1 records") for n, s in engines.items()}
+
+        # v2 through the topic: live in both engines.
+        with open(wf, "w") as f:
+            f.write(workflow("6h"))
+        r = run("deploy", wf, "--org", org, "--actor", "bob", *kafka)
+        assert "已部署 deployed: small v2" in r.stdout, r.stdout + r.stderr
+        for n, s in engines.items():
+            marks[n] = s.wait_for(r"now live: small v2", marks[n])
+        # A bad file: refused, only the refusal is published; v2 stays live.
+        with open(wf, "w") as f:
+            f.write(workflow("6h", "nowhere"))
+        r = run("deploy", wf, "--org", org, "--actor", "carol", *kafka, check=False)
+        assert r.returncode == 1 and ":16:24: error: goto to unknown state" in r.stderr, r.stderr
+        h = json.loads(run("history", "workflows", "--json", *kafka).stdout)
+        assert [(a["action"], a["actor"], a["version"]) for a in h] == \
+            [("deploy", "alice", 1), ("deploy", "bob", 2), ("rejected", "carol", 0)], h
+        r = run("diff", "small", "1", "2", *kafka)
+        assert "+      - { after: 6h, event: remind, repeat: true }" in r.stdout, r.stdout
+
+        # One order, every engine applies it to the cases it holds.
+        r = run("migrate", "small", "--to", "2", "--org", org, "--actor", "dora", *kafka)
+        assert "已发布" in r.stderr, r.stderr
+        for n, s in engines.items():
+            s.wait_for(r"迁移指令 #1 已执行 / migration order #1 applied \(small → v2, by dora\): "
+                       r"1 moved", marks[n])
+        for n in engines:
+            out = run("tail", "--kafka", brokers, "--topic", f"lc.ev.{n}.{suffix}").stdout
+            migrated = [json.loads(l) for l in out.splitlines()
+                        if l.strip() and json.loads(l)["type"] == "migrated"]
+            assert [(e["case_id"], e["from_version"], e["to_version"]) for e in migrated] == \
+                [(f"r-{n}", 1, 2)], migrated
+        for s in engines.values():
+            s.stop()
+
+        # Recorded input of engine b for its day, from its input topic.
+        r = run("export", "--kafka", brokers, "--topic", f"lc.in.b.{suffix}",
+                "--from", "2026-06-02T00:00:00Z", "--to", "2026-06-03T00:00:00Z")
+        assert [json.loads(l)["report"]["report_id"] for l in r.stdout.splitlines()] == ["r-b"], \
+            r.stdout
+        r = run("export", "--kafka", brokers, "--topic", f"lc.in.b.{suffix}",
+                "--from", "2026-06-03T00:00:00Z")
+        assert r.stdout == "" and "1 在时间范围外 outside the range" in r.stderr, r.stderr
+        print("ok: deploy --kafka live in 2 engines, bad deploy refused, migrate --kafka applied by "
+              "each engine, export --kafka by time range")
+    finally:
+        if broker_port:
+            subprocess.run([os.path.join(root, "ops", "kafka", "stop.sh"), "--port",
+                            str(broker_port), "--data", os.path.join(work, "kafka")],
+                           capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     gridcase, root = sys.argv[1], sys.argv[2]
+    if len(sys.argv) > 3 and sys.argv[3] == "kafka":
+        return kafka_main(gridcase, root)
     work = tempfile.mkdtemp(prefix="gridcase-lifecycle-e2e-")
     org = f"{root}/config/org.yaml"
     wf_dir = os.path.join(work, "workflows")

@@ -2,6 +2,7 @@
 // The subcommands of the gridcase executable: wiring only.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -172,8 +173,13 @@ struct DeployReport {
   std::vector<std::string> lines;  // "已部署 deployed: NAME vN (HASH) ...", "未变化 unchanged: ..."
   std::vector<std::string> errors;  // FILE:LINE:COL: error: ..., then the verdict
 };
+// An org tree (kind: Org) among the files is deployed with them (versioned as "@org"): the
+// workflows are checked against it, and so is every stored version; `open_cases`, if
+// given, lists the open cases it would strand (their unit missing in the new tree).
+using OpenCaseCheck = std::function<std::vector<std::string>(const gridcase::Org& next)>;
 DeployReport deploy_files(const std::vector<std::string>& paths, const gridcase::Org& org,
-                          const std::string& state_dir, const std::string& actor);
+                          const std::string& state_dir, const std::string& actor,
+                          const OpenCaseCheck& open_cases = {});
 
 // Where a state directory keeps its deployed workflow versions.
 std::string registry_dir(const std::string& state_dir);

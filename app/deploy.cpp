@@ -2,6 +2,7 @@
 // registry (docs/lifecycle.md).
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -11,10 +12,12 @@
 #include <set>
 
 #include "app/commands.hpp"
+#include "app/loading.hpp"
 #include "app/registry_topic.hpp"
 #include "connectors/http/tokens.hpp"
 #include "engine/workflow.hpp"
 #include "engine/yaml_util.hpp"
+#include "storage/rocksdb_store.hpp"
 #include "storage/workflow_registry.hpp"
 
 namespace gridcase::app {
@@ -151,8 +154,9 @@ std::string content_hash(const std::string& text, const Workflow& wf) {
 
 }  // namespace
 
-DeployReport deploy_files(const std::vector<std::string>& paths, const Org& org,
-                          const std::string& state_dir, const std::string& actor_name) {
+DeployReport deploy_files(const std::vector<std::string>& paths, const Org& given_org,
+                          const std::string& state_dir, const std::string& actor_name,
+                          const OpenCaseCheck& open_cases) {
   DeployReport rep;
   Diagnostics diags;
   struct Candidate {
@@ -161,6 +165,21 @@ DeployReport deploy_files(const std::vector<std::string>& paths, const Org& org,
   };
   std::vector<Candidate> ok;
   std::vector<std::pair<std::string, std::string>> rejected;  // file, why
+  auto errors_of = [&diags](const Diagnostics& one) {
+    std::string why;
+    for (const auto& d : one.all()) {
+      diags.error(d.file, d.pos, d.message);
+      if (d.severity == Diagnostic::Severity::Error && why.size() < 400) {
+        why += (why.empty() ? "" : "; ") + d.format();
+      }
+    }
+    return why;
+  };
+  // The files, and among them an org tree (kind: Org): deployed with the workflows, which
+  // are then checked against it.
+  std::vector<std::pair<std::string, std::string>> workflow_files;  // path, text
+  std::optional<Org> new_org;
+  std::string org_file, org_text;
   for (const auto& path : paths) {
     for (const auto& f : yaml_files(path, diags)) {
       std::string abs = fs::absolute(f).lexically_normal().string();
@@ -170,27 +189,86 @@ DeployReport deploy_files(const std::vector<std::string>& paths, const Org& org,
         rejected.emplace_back(f, "cannot read file");
         continue;
       }
-      Diagnostics one;
-      auto wf = load_workflow_text(text, abs, &org, one);
-      std::string why;
-      for (const auto& d : one.all()) {
-        diags.error(d.file, d.pos, d.message);
-        if (d.severity == Diagnostic::Severity::Error && why.size() < 400) {
-          why += (why.empty() ? "" : "; ") + d.format();
-        }
+      std::string kind;
+      try {
+        YAML::Node n = YAML::Load(text);
+        if (n.IsMap() && n["kind"] && n["kind"].IsScalar()) kind = n["kind"].Scalar();
+      } catch (const YAML::Exception&) {
       }
-      if (!wf) {
+      if (kind != "Org") {
+        workflow_files.emplace_back(abs, std::move(text));
+        continue;
+      }
+      if (!org_file.empty()) {
+        std::string m = "a second org tree in one deploy (the first: " + org_file + ")";
+        diags.error(abs, {}, m);
+        rejected.emplace_back(abs, m);
+        continue;
+      }
+      Diagnostics one;
+      auto o = load_org_text(text, abs, one);
+      std::string why = errors_of(one);
+      org_file = abs;
+      if (!o) {
         rejected.emplace_back(abs, why);
         continue;
       }
-      for (const auto& c : ok) {
-        if (c.wf.name == wf->name) {
-          std::string m = "workflow name '" + wf->name + "' is also deployed from " + c.file;
-          diags.error(abs, {}, m);
-          rejected.emplace_back(abs, m);
+      new_org = std::move(o);
+      org_text = std::move(text);
+    }
+  }
+  const Org& org = new_org ? *new_org : given_org;
+  for (auto& [abs, text] : workflow_files) {
+    Diagnostics one;
+    auto wf = load_workflow_text(text, abs, &org, one);
+    std::string why = errors_of(one);
+    if (!wf) {
+      rejected.emplace_back(abs, why);
+      continue;
+    }
+    for (const auto& c : ok) {
+      if (c.wf.name == wf->name) {
+        std::string m = "workflow name '" + wf->name + "' is also deployed from " + c.file;
+        diags.error(abs, {}, m);
+        rejected.emplace_back(abs, m);
+      }
+    }
+    ok.push_back({abs, std::move(text), std::move(*wf)});
+  }
+  if (new_org) {
+    // Every stored version must still load on the new tree (open cases may run on any),
+    // and every open case's units must still be in it.
+    std::string why;
+    if (WorkflowRegistry::exists(registry_dir(state_dir))) {
+      auto reg = WorkflowRegistry::open_read_only(registry_dir(state_dir));
+      auto versions =
+          reg.ok() ? reg.value()->versions() : Result<std::vector<WorkflowVersion>>(reg.error());
+      if (!versions.ok()) {
+        why = versions.error().message;
+      } else {
+        for (const auto& v : versions.value()) {
+          bool replaced = std::any_of(ok.begin(), ok.end(), [&](const Candidate& c) {
+            return c.wf.name == v.name && c.text == v.text;
+          });
+          Diagnostics one;
+          if (replaced || load_workflow_text(v.text, v.file, &*new_org, one)) continue;
+          std::string first = one.all().empty() ? "" : one.all().front().format();
+          why = "deployed workflow '" + v.name + "' v" + std::to_string(v.version) +
+                " does not load on this org tree: " + first;
+          break;
         }
       }
-      ok.push_back({abs, std::move(text), std::move(*wf)});
+    }
+    if (why.empty() && open_cases) {
+      auto problems = open_cases(*new_org);
+      for (size_t i = 0; i < problems.size() && i < 5; ++i) {
+        why += (why.empty() ? "" : "; ") + problems[i];
+      }
+      if (problems.size() > 5) why += "; ... (" + std::to_string(problems.size()) + " in all)";
+    }
+    if (!why.empty()) {
+      diags.error(org_file, {}, why);
+      rejected.emplace_back(org_file, why);
     }
   }
   for (const auto& d : diags.all()) {
@@ -267,6 +345,45 @@ DeployReport deploy_files(const std::vector<std::string>& paths, const Org& org,
     }
     audits.push_back(std::move(a));
   }
+  if (new_org) {
+    auto head = reg.value()->head(kOrgEntry);
+    if (!head.ok()) {
+      rep.errors.push_back(head.error().message);
+      rep.status = 2;
+      return rep;
+    }
+    std::string hash = http::sha256_hex(org_text);
+    AuditRecord a;
+    a.at = at;
+    a.actor = actor;
+    a.name = kOrgEntry;
+    a.file = org_file;
+    a.hash = hash;
+    if (head.value() && head.value()->hash == hash) {
+      a.action = "unchanged";
+      a.version = head.value()->version;
+      a.change = "与现行版本相同 same as the live version";
+      rep.lines.push_back("未变化 unchanged: 组织架构 org tree v" + std::to_string(a.version) +
+                          " (" + hash.substr(0, 12) + ")");
+    } else {
+      WorkflowVersion v;
+      v.name = kOrgEntry;
+      v.version = head.value() ? head.value()->version + 1 : 1;
+      v.hash = hash;
+      v.file = org_file;
+      v.text = org_text;
+      v.deployed_at = at;
+      v.actor = actor;
+      a.action = "deploy";
+      a.version = v.version;
+      a.change = head.value() ? change_summary(head.value()->text, org_text) : "新增 new";
+      rep.lines.push_back("已部署 deployed: 组织架构 org tree v" + std::to_string(v.version) +
+                          " (" + hash.substr(0, 12) + ") " + a.change);
+      versions.push_back(std::move(v));
+      ++rep.deployed;
+    }
+    audits.push_back(std::move(a));
+  }
   if (auto r = reg.value()->record(versions, audits); !r.ok()) {
     rep.errors.push_back(r.error().message);
     rep.status = 2;
@@ -284,12 +401,42 @@ int run_deploy(const DeployOptions& opt) {
     });
   }
   Diagnostics diags;
-  auto org = load_org_file(opt.org, diags);
+  auto org = load_effective_org(opt.org, opt.state_dir, diags);
   if (!org) {
     for (const auto& d : diags.all()) std::cerr << d.format() << '\n';
     return 2;
   }
-  DeployReport rep = deploy_files(opt.files, *org, opt.state_dir, opt.actor);
+  // An org tree that drops a unit where a case is open would strand the case: checked
+  // against the engine's state (read-only, so a running engine is no obstacle).
+  OpenCaseCheck open_cases = [&opt](const Org& next) {
+    std::vector<std::string> problems;
+    fs::path dir = opt.state_dir;
+    if (fs::is_directory(dir / "engine")) dir /= "engine";
+    if (!fs::exists(dir / "CURRENT")) return problems;
+    auto engine = load_engine(opt.org, {}, opt.state_dir);
+    if (!engine) return problems;
+    RocksOptions ro;
+    ro.read_only = true;
+    auto store = RocksStore::open(dir.string(), *engine, ro);
+    if (!store.ok()) return problems;
+    const Org& now = engine->org();
+    (void)store.value()->for_each_case([&](const Case& c) {
+      if (c.closed) return;
+      std::vector<UnitIdx> units = {c.grid, c.unit};
+      units.insert(units.end(), c.co_handlers.begin(), c.co_handlers.end());
+      for (UnitIdx u : units) {
+        if (u == kNoUnit) continue;
+        const std::string& id = now.units[u].id;
+        if (next.find_unit(id) == kNoUnit) {
+          problems.push_back("open case '" + c.id + "' is at unit '" + id +
+                             "', which this org tree lacks");
+          break;
+        }
+      }
+    });
+    return problems;
+  };
+  DeployReport rep = deploy_files(opt.files, *org, opt.state_dir, opt.actor, open_cases);
   for (const auto& l : rep.lines) std::cout << l << '\n';
   for (const auto& e : rep.errors) {
     std::cerr << (rep.status == 2 && e == rep.errors.back() ? "gridcase deploy: " : "") << e

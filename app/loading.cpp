@@ -46,11 +46,37 @@ std::optional<std::vector<Workflow>> load_deployed(const std::string& state_dir,
 
 }  // namespace
 
+std::optional<Org> load_effective_org(const std::string& org_path,
+                                      const std::optional<std::string>& state_dir,
+                                      Diagnostics& diags, int64_t* version) {
+  if (version) *version = 0;
+  if (state_dir && WorkflowRegistry::exists(registry_dir(*state_dir))) {
+    auto reg = WorkflowRegistry::open_read_only(registry_dir(*state_dir));
+    if (!reg.ok()) {
+      diags.error(registry_dir(*state_dir), {}, reg.error().message);
+      return std::nullopt;
+    }
+    auto head = reg.value()->head(kOrgEntry);
+    if (!head.ok()) {
+      diags.error(registry_dir(*state_dir), {}, head.error().message);
+      return std::nullopt;
+    }
+    if (head.value()) {
+      if (version) *version = head.value()->version;
+      std::cerr << "说明 note: 使用已部署的组织架构 v" << head.value()->version
+                << " / running the deployed org tree v" << head.value()->version << ", not "
+                << org_path << '\n';
+      return load_org_text(head.value()->text, head.value()->file, diags);
+    }
+  }
+  return load_org_file(org_path, diags);
+}
+
 std::optional<Engine> load_engine(const std::string& org_path,
                                   const std::vector<std::string>& workflow_paths,
                                   const std::optional<std::string>& state_dir) {
   Diagnostics diags;
-  auto org = load_org_file(org_path, diags);
+  auto org = load_effective_org(org_path, state_dir, diags);
   std::optional<std::vector<Workflow>> wfs;
   if (org && state_dir) {
     wfs = load_deployed(*state_dir, *org, diags);

@@ -17,6 +17,12 @@ std::optional<Engine> load_engine(const std::string& org_path,
                                   const std::vector<std::string>& workflow_paths,
                                   const std::optional<std::string>& state_dir = std::nullopt);
 
+// The org tree: the one deployed in the state directory's registry (`gridcase deploy
+// ORG.yaml`) when there is one, else the file. `version`: the deployed version, 0 for the file.
+std::optional<Org> load_effective_org(const std::string& org_path,
+                                      const std::optional<std::string>& state_dir,
+                                      Diagnostics& diags, int64_t* version = nullptr);
+
 // Writes the case snapshot (JSON array) of every case in the store to `path` ("-": stdout).
 Result<bool> write_cases(const std::string& path, const Engine& engine, CaseStore& store);
 

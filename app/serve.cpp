@@ -140,6 +140,14 @@ int run_serve(ServeOptions opt) {
 
   auto engine = load_engine(opt.org, opt.workflows, opt.state_dir);
   if (!engine) return 2;
+  // The org tree deployed now: a newer one takes effect at the next start (the HTTP
+  // threads and the views read the tree this engine was built on).
+  int64_t org_version = 0, org_announced = 0;
+  {
+    Diagnostics ignored;
+    (void)load_effective_org(opt.org, opt.state_dir, ignored, &org_version);
+    org_announced = org_version;
+  }
   namespace fs = std::filesystem;
   std::error_code mkdir_error;
   fs::create_directories(opt.state_dir, mkdir_error);
@@ -278,6 +286,14 @@ int run_serve(ServeOptions opt) {
       return;
     }
     reload_problem.clear();
+    if (auto head = reg.value()->head(kOrgEntry);
+        head.ok() && head.value() && head.value()->version > org_announced) {
+      org_announced = head.value()->version;
+      spdlog::warn(
+          "组织架构 v{} 已部署，重启后生效（现用 v{}）/ org tree v{} deployed: it takes effect at "
+          "the next start (running v{})",
+          org_announced, org_version, org_announced, org_version);
+    }
     for (const auto& w : *more) {
       spdlog::info("已加载新版本 / now live: {} v{} ({})", w.name, w.version, w.hash.substr(0, 12));
     }

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "app/commands.hpp"
+#include "app/loading.hpp"
 #include "connectors/http/tokens.hpp"
 #include "engine/org.hpp"
 
@@ -24,7 +25,7 @@ int run_token(const TokenOptions& opt) {
       }
       // Only people of the org get tokens: the server maps each token to a person and unit.
       Diagnostics diags;
-      auto org = load_org_file(opt.org, diags);
+      auto org = load_effective_org(opt.org, opt.state_dir, diags);
       for (const auto& d : diags.all()) std::cerr << d.format() << '\n';
       if (!org) return 2;
       const Person* p = org->find_person(opt.person);

@@ -171,6 +171,7 @@ Result<std::vector<WorkflowVersion>> WorkflowRegistry::versions() {
   std::string prefix = "v";
   prefix.push_back('\0');
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->key().size() > 2 && it->key()[2] == '@') continue;  // the org tree
     auto v = version_from(it->value().ToString());
     if (!v.ok()) return v.error();
     out.push_back(std::move(v).value());

@@ -54,6 +54,10 @@ struct MigrationOrder {
   std::string actor;
 };
 
+// The org tree is deployed and versioned like a workflow, under this name (its versions are
+// not among versions(); head(kOrgEntry) is the deployed tree).
+inline constexpr const char* kOrgEntry = "@org";
+
 class WorkflowRegistry {
  public:
   static Result<std::unique_ptr<WorkflowRegistry>> open(const std::string& dir);
@@ -65,7 +69,7 @@ class WorkflowRegistry {
   WorkflowRegistry(const WorkflowRegistry&) = delete;
   WorkflowRegistry& operator=(const WorkflowRegistry&) = delete;
 
-  // Every stored version, by name then version.
+  // Every stored workflow version, by name then version (not the org tree's).
   Result<std::vector<WorkflowVersion>> versions();
   Result<std::optional<WorkflowVersion>> get(const std::string& name, int64_t version);
   // The latest version of `name`, if any.

@@ -188,4 +188,72 @@ TEST_F(Deploy, CaseOpenedOnV1FinishesOnV1AfterV2) {
   EXPECT_EQ(reminders(r.out, "r-1"), 2) << r.out;
 }
 
+// The org tree is deployed like a workflow: validated (with its place), checked against
+// every stored version and the open cases, versioned, on record; the engine then runs on it.
+TEST_F(Deploy, OrgTreeIsDeployedValidatedAndVersioned) {
+  std::string org_text = slurp(org());
+  fs::path org_file = tmp / "org.yaml";
+  std::ofstream(org_file) << org_text;
+  CmdResult r = run("deploy " + org_file.string() + " " + (tmp / "v1" / "small.yaml").string() +
+                    " --org " + org() + " --state-dir " + state() + " --actor ann");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("已部署 deployed: 组织架构 org tree v1"), std::string::npos) << r.out;
+  r = simulate(
+      R"({"type": "report", "at": "2026-06-01T00:00:00Z", "report": {"report_id": "r-1", "grid": "jjbl-c1-g01", "category": "road"}})"
+      "\n",
+      "2026-06-01T01:00:00Z");
+  ASSERT_EQ(r.status, 0) << r.err;
+
+  // A syntax error: refused at its place.
+  std::ofstream(org_file, std::ios::trunc) << org_text << "  - { id: [\n";
+  r = run("deploy " + org_file.string() + " --org " + org() + " --state-dir " + state());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(org_file.string() + ":"), std::string::npos) << r.err;
+  // A tree without the grid where r-1 is open: refused, it would strand the case.
+  std::string renamed = org_text;
+  for (size_t at; (at = renamed.find("jjbl-c1-g01,")) != std::string::npos;) {
+    renamed.replace(at, 12, "jjbl-c1-gXX,");
+  }
+  std::ofstream(org_file, std::ios::trunc) << renamed;
+  r = run("deploy " + org_file.string() + " --org " + org() + " --state-dir " + state());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("open case 'r-1' is at unit 'jjbl-c1-g01', which this org tree lacks"),
+            std::string::npos)
+      << r.err;
+  // A tree with one more grid: version 2, and the engine runs on it (a report from the new
+  // grid opens a case; on the file's tree it would be refused).
+  std::string grown = org_text;
+  size_t line = grown.find("              - { id: jjbl-c1-g01,");
+  ASSERT_NE(line, std::string::npos);
+  grown.insert(line,
+               "              - { id: jjbl-c1-g99, name: 新网格, level: grid, households: 10 }\n");
+  std::ofstream(org_file, std::ios::trunc) << grown;
+  r = run("deploy " + org_file.string() + " --org " + org() + " --state-dir " + state() +
+          " --actor bo");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("已部署 deployed: 组织架构 org tree v2"), std::string::npos) << r.out;
+  r = simulate(
+      R"({"type": "report", "at": "2026-06-01T02:00:00Z", "report": {"report_id": "r-2", "grid": "jjbl-c1-g99", "category": "road"}})"
+      "\n",
+      "2026-06-01T03:00:00Z");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(R"("case_id": "r-2", "seq": 1, "type": "opened")"), std::string::npos)
+      << r.out << r.err;
+  EXPECT_NE(r.err.find("running the deployed org tree v2"), std::string::npos) << r.err;
+
+  r = run("history workflows --json --state-dir " + state());
+  ASSERT_EQ(r.status, 0) << r.err;
+  json h = json::parse(r.out);
+  std::vector<std::string> org_actions;
+  for (const auto& a : h) {
+    if (a["name"] == "@org" || a["file"] == org_file.string()) {
+      org_actions.push_back(a["action"].get<std::string>() + " " +
+                            std::to_string(a["version"].get<int>()));
+    }
+  }
+  EXPECT_EQ(org_actions,
+            (std::vector<std::string>{"deploy 1", "rejected 0", "rejected 0", "deploy 2"}))
+      << h.dump(2);
+}
+
 }  // namespace

@@ -316,8 +316,15 @@ def main():
         assert [(e["case_id"], e["to_version"]) for e in migrated[1:]] == \
             [(e["case_id"], 3) for e in offline], migrated
         assert [e["seq"] for e in migrated[1:]] == [e["seq"] for e in offline]
+        # The recorded input of the embedded log, by time range, ordered by `at`.
+        r = run("export", "--state-dir", state, "--from", "2026-06-01T00:30:00Z")
+        assert [json.loads(l)["report"]["report_id"] for l in r.stdout.splitlines()] == ["r-2"], \
+            r.stdout
+        r = run("export", "--state-dir", state, "--to", "2026-06-01T00:30:00Z")
+        assert [json.loads(l)["report"]["report_id"] for l in r.stdout.splitlines()] == ["r-1"], \
+            r.stdout
         print("ok: watched edit → v2 live, bad edit refused at 16:24, live migration published, "
-              "offline migration published at the next start")
+              "offline migration published at the next start, export by time range")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

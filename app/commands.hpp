@@ -69,6 +69,9 @@ struct ServeOptions {
   std::string http;      // --http HOST:PORT; empty: the config's http.listen (none: no HTTP)
   std::string web_root;  // --web-root DIR; empty: the config's http.web_root, else the built app
 };
+// run_serve's status when it stopped cleanly to start again on a newly deployed org tree:
+// main() then re-executes the program (same arguments, same PID).
+inline constexpr int kServeRestart = 75;
 int run_serve(ServeOptions opt);
 
 struct SubmitOptions {

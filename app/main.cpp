@@ -1,4 +1,8 @@
 // gridcase: wiring only. Each subcommand lives in its own file.
+#include <unistd.h>
+
+#include <cstdio>
+
 #include <CLI/CLI.hpp>
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -205,7 +209,15 @@ int main(int argc, char** argv) {
   if (serve_cmd->parsed()) {
     serve.kafka_set = kafka_opt->count() > 0;
     serve.partitions_set = partitions_opt->count() > 0;
-    return run_serve(serve);
+    int rc = run_serve(serve);
+    if (rc == kServeRestart) {
+      // A new org tree: everything is closed (store, log, sockets, Kafka clients); the
+      // same program starts again in this process, with the same arguments and PID.
+      ::execv("/proc/self/exe", argv);
+      std::perror("gridcase serve: restart (execv)");
+      return 1;
+    }
+    return rc;
   }
   if (whatif_cmd->parsed()) {
     whatif.progress = !whatif_no_progress;

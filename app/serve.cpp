@@ -143,6 +143,7 @@ int run_serve(ServeOptions opt) {
   // The org tree deployed now: a newer one takes effect at the next start (the HTTP
   // threads and the views read the tree this engine was built on).
   int64_t org_version = 0, org_announced = 0;
+  bool restart_for_org = false;
   {
     Diagnostics ignored;
     (void)load_effective_org(opt.org, opt.state_dir, ignored, &org_version);
@@ -288,11 +289,23 @@ int run_serve(ServeOptions opt) {
     reload_problem.clear();
     if (auto head = reg.value()->head(kOrgEntry);
         head.ok() && head.value() && head.value()->version > org_announced) {
+      // A newer org tree: the HTTP threads, access rules and read models hold the tree they
+      // started with, so the engine restarts in place on it (a clean stop, then exec) once a
+      // trial load shows that it and every version load; else it keeps running on its tree.
       org_announced = head.value()->version;
-      spdlog::warn(
-          "组织架构 v{} 已部署，重启后生效（现用 v{}）/ org tree v{} deployed: it takes effect at "
-          "the next start (running v{})",
-          org_announced, org_version, org_announced, org_version);
+      if (load_engine(opt.org, opt.workflows, opt.state_dir)) {
+        spdlog::info(
+            "组织架构 v{} 已部署，引擎原地重启以采用 / org tree v{} deployed: restarting in "
+            "place on it (running v{})",
+            org_announced, org_announced, org_version);
+        restart_for_org = true;
+      } else {
+        watch_rejected->fetch_add(1);
+        spdlog::error(
+            "组织架构 v{} 无法加载，继续使用 v{} / org tree v{} does not load here, staying on "
+            "v{}",
+            org_announced, org_version, org_announced, org_version);
+      }
     }
     for (const auto& w : *more) {
       spdlog::info("已加载新版本 / now live: {} v{} ({})", w.name, w.version, w.hash.substr(0, 12));
@@ -396,7 +409,7 @@ int run_serve(ServeOptions opt) {
   int backoff_ms = 0;
   bool first_batch_logged = false;
   uint64_t logged_records = 0;
-  while (!g_stop.load()) {
+  while (!g_stop.load() && !restart_for_org) {
     auto t0 = std::chrono::steady_clock::now();
     auto r = service.run_once();
     if (*http) {
@@ -468,7 +481,7 @@ int run_serve(ServeOptions opt) {
         r.error().message);
   }
   spdlog::info("gridcase serve 已停止 / stopped after {} records", service.stats().records);
-  return 0;
+  return restart_for_org && !g_stop.load() ? kServeRestart : 0;
 }
 
 }  // namespace gridcase::app

@@ -297,6 +297,28 @@ def main():
         # Nothing left to move.
         r = run(*migrate, "--dry-run")
         assert "0 件可迁移 movable" in r.stderr, r.stderr
+
+        # A new org tree (one more grid) while serve runs: it restarts in place on it (same
+        # PID), and a report from the new grid opens a case.
+        with open(org, encoding="utf-8") as f:
+            org_text = f.read()
+        anchor = "              - { id: jjbl-c1-g01,"
+        assert anchor in org_text
+        grown = org_text.replace(anchor, "              - { id: jjbl-c1-g99, name: 新网格, "
+                                 "level: grid, households: 10 }\n" + anchor, 1)
+        new_org = os.path.join(work, "org.yaml")
+        with open(new_org, "w", encoding="utf-8") as f:
+            f.write(grown)
+        pid = serve.p.pid
+        r = run("deploy", new_org, "--org", org, "--state-dir", state)
+        assert "已部署 deployed: 组织架构 org tree v1" in r.stdout, r.stdout
+        mark = serve.wait_for(r"org tree v1 deployed: restarting in place", mark)
+        mark = serve.wait_for(r"gridcase serve 已启动 / started", mark)
+        assert serve.p.pid == pid and serve.p.poll() is None
+        submit("r-3", "jjbl-c1-g99", "2026-06-01T02:00:00Z")
+        serve.wait_for(r"已处理 processed 1 records", mark)
+        opened = [e for e in case_events() if e["type"] == "opened" and e["case_id"] == "r-3"]
+        assert len(opened) == 1 and opened[0]["unit"] == "jjbl-c1-g99", opened
         serve.stop()
 
         # The engine stopped: v3 deployed, the migration done here, its events published
@@ -306,7 +328,7 @@ def main():
         run("deploy", wf, "--org", org, "--state-dir", state)
         r = run("migrate", "small", "--to", "3", "--org", org, "--state-dir", state)
         offline = [json.loads(l) for l in r.stdout.splitlines()]
-        assert sorted(e["case_id"] for e in offline) == ["r-1", "r-2"], r.stdout
+        assert sorted(e["case_id"] for e in offline) == ["r-1", "r-2", "r-3"], r.stdout
         assert "迁移事件在引擎下次启动时发布" in r.stderr, r.stderr
         assert len([e for e in case_events() if e["type"] == "migrated"]) == 1
         serve = Serve(gridcase, config)
@@ -317,14 +339,16 @@ def main():
             [(e["case_id"], 3) for e in offline], migrated
         assert [e["seq"] for e in migrated[1:]] == [e["seq"] for e in offline]
         # The recorded input of the embedded log, by time range, ordered by `at`.
-        r = run("export", "--state-dir", state, "--from", "2026-06-01T00:30:00Z")
+        r = run("export", "--state-dir", state, "--from", "2026-06-01T00:30:00Z",
+                "--to", "2026-06-01T01:30:00Z")
         assert [json.loads(l)["report"]["report_id"] for l in r.stdout.splitlines()] == ["r-2"], \
             r.stdout
         r = run("export", "--state-dir", state, "--to", "2026-06-01T00:30:00Z")
         assert [json.loads(l)["report"]["report_id"] for l in r.stdout.splitlines()] == ["r-1"], \
             r.stdout
         print("ok: watched edit → v2 live, bad edit refused at 16:24, live migration published, "
-              "offline migration published at the next start, export by time range")
+              "offline migration published at the next start, org tree taken by an in-place restart, "
+              "export by time range")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -43,6 +43,7 @@ kafka:
   input_topic: $2
   case_events_topic: $3
   dead_letter_topic: $3.dead
+  workflows_topic: $3.workflows
   partitions: $parts
   exactly_once: $4
   group_id: $5

@@ -40,6 +40,7 @@ kafka:
   input_topic: restart.in.$run
   case_events_topic: restart.out.$run
   dead_letter_topic: restart.dead.$run
+  workflows_topic: restart.workflows.$run
   partitions: 3
   group_id: restart-$run
   instance_id: restart-$run-1

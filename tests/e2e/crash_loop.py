@@ -48,6 +48,9 @@ def main():
             f.write(f"kafka:\n  brokers: \"{brokers if use_kafka else ''}\"\n"
                     f"  input_topic: {topics['input']}\n  case_events_topic: {topics['events']}\n"
                     f"  dead_letter_topic: {topics['dead']}\n  partitions: 1\n"
+                    # Its own (empty) registry topic: the repo's workflows, whatever the
+                    # shared broker's gridcase.workflows holds.
+                    f"  workflows_topic: crash.workflows.{suffix}\n"
                     f"  exactly_once: {'true' if exactly_once else 'false'}\n"
                     f"  group_id: crash-{suffix}\n  instance_id: crash-{suffix}\n")
         events = os.path.join(tmp, "events.jsonl")

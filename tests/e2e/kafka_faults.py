@@ -47,6 +47,7 @@ def main():
             f.write(f"kafka:\n  brokers: \"{brokers}\"\n  input_topic: {topics['input']}\n"
                     f"  case_events_topic: {topics['events']}\n  dead_letter_topic: {topics['dead']}\n"
                     f"  partitions: 1\n  group_id: faults\n  instance_id: faults-1\n"
+                    f"  workflows_topic: faults.workflows\n"
                     # Shorter than the outage: publishing fails and the durable outbox is retried.
                     f"  delivery_timeout_ms: 5000\n")
         events = os.path.join(tmp, "events.jsonl")

@@ -23,6 +23,9 @@ enum class RouteId {
   Stats,
   Stream,
   OrgTree,
+  Workflows,
+  WorkflowVersion,
+  WorkflowValidate,
 };
 
 struct Route {

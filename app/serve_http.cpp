@@ -292,6 +292,19 @@ std::optional<std::unique_ptr<HttpFace>> HttpFace::start(const ServeOptions& opt
           std::filesystem::is_directory(w, ec) ? w.string() : w.parent_path().string();
     }
   }
+  if (log) {
+    // POST /v1/whatif replays the most recent input of the embedded log.
+    deps.recorded_input = [log, topic](size_t max) -> Result<std::vector<std::string>> {
+      int64_t end = log->end_offset(topic);
+      int64_t from = std::max<int64_t>(0, end - static_cast<int64_t>(max));
+      auto records = log->read(topic, from, max);
+      if (!records.ok()) return records.error();
+      std::vector<std::string> out;
+      out.reserve(records.value().size());
+      for (auto& r : records.value()) out.push_back(std::move(r.payload));
+      return out;
+    };
+  }
   Impl* raw = impl.get();
   deps.hooks.store_ready = [raw](std::string* why) {
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -6,6 +6,9 @@
 #include <filesystem>
 
 #include "connectors/http/openapi_doc.hpp"
+#include "connectors/json_events.hpp"
+#include "engine/engine.hpp"
+#include "whatif/whatif.hpp"
 
 namespace gridcase::http {
 
@@ -417,6 +420,7 @@ void Api::dispatch(const Route& route, ApiRequest& req, Reply& reply) {
     case RouteId::Workflows:
     case RouteId::WorkflowVersion:
     case RouteId::WorkflowValidate:
+    case RouteId::Whatif:
       cap = Capability::Administer;
       break;
     default:
@@ -472,6 +476,9 @@ void Api::dispatch(const Route& route, ApiRequest& req, Reply& reply) {
       return;
     case RouteId::WorkflowValidate:
       post_validate(req, reply);
+      return;
+    case RouteId::Whatif:
+      post_whatif(req, reply);
       return;
     default:
       reply(error_response({404, "not_found", "未找到 / not found", {}}));
@@ -1545,6 +1552,144 @@ void Api::post_validate(const ApiRequest& req, Reply& reply) {
     }
     out["live_version"] = live >= 0 ? json(live) : json(nullptr);
   }
+  reply(json_response(200, out));
+}
+
+// POST /v1/whatif: the proposed workflow replayed against the live rules (the live version
+// of every workflow, the proposed one replacing the live one of its name) over the input
+// recorded in the embedded log: its last `limit` input events, in virtual time up to now,
+// as `gridcase whatif --json` does. Runs on the request's thread, one at a time.
+void Api::post_whatif(const ApiRequest& req, Reply& reply) {
+  if (!deps_.workflows) {
+    reply(error_response(unavailable_workflows()));
+    return;
+  }
+  if (!deps_.recorded_input) {
+    reply(error_response({501,
+                          "not_implemented",
+                          "规则预演需要内嵌日志中的输入（Kafka 模式下请用 gridcase whatif）/ "
+                          "what-if needs the embedded log's input (on Kafka use gridcase whatif)",
+                          {}}));
+    return;
+  }
+  auto body = json_request(req, reply);
+  if (!body) return;
+  constexpr size_t kDefaultWindow = 20000, kMaxWindow = 100000;
+  size_t limit = kDefaultWindow;
+  std::vector<FieldError> bad;
+  std::string text;
+  if (!body->is_object() || !body->contains("yaml") || !(*body)["yaml"].is_string()) {
+    bad.push_back({"yaml", "须为字符串 / must be a string"});
+  } else {
+    text = (*body)["yaml"].get<std::string>();
+  }
+  if (body->is_object() && body->contains("limit")) {
+    const json& l = (*body)["limit"];
+    if (!l.is_number_unsigned() || l.get<uint64_t>() == 0 || l.get<uint64_t>() > kMaxWindow) {
+      bad.push_back(
+          {"limit", "须为 1 到 " + std::to_string(kMaxWindow) + " 的整数 / an integer in range"});
+    } else {
+      limit = l.get<size_t>();
+    }
+  }
+  if (!bad.empty()) {
+    reply(error_response({400, "validation_failed", "请求有误 / bad request", std::move(bad)}));
+    return;
+  }
+  std::unique_lock busy(whatif_mu_, std::try_to_lock);
+  if (!busy.owns_lock()) {
+    reply(error_response(
+        {409, "conflict", "另一次规则预演正在进行 / another what-if is running", {}}));
+    return;
+  }
+  const Org& org = *deps_.org;
+  std::string path = deps_.workflows_dir.empty()
+                         ? std::string("proposed.yaml")
+                         : (std::filesystem::path(deps_.workflows_dir) / "proposed.yaml").string();
+  Diagnostics diags;
+  auto proposed = load_workflow_text(text, path, &org, diags);
+  if (!proposed || diags.has_errors()) {
+    std::vector<FieldError> fields;
+    for (const Diagnostic& d : diags.all()) {
+      if (d.severity == Diagnostic::Severity::Error) fields.push_back({"yaml", d.format()});
+    }
+    reply(error_response({422, "invalid_workflow",
+                          "流程未通过校验，不能预演 / the workflow does not validate",
+                          std::move(fields)}));
+    return;
+  }
+  // The live rules, loaded afresh from their texts (the engine's own are its thread's).
+  std::vector<WorkflowInfo> live;
+  for (const WorkflowInfo& w : deps_.workflows->list()) {
+    if (!w.live) continue;
+    auto full = deps_.workflows->get(w.name, w.version);
+    if (full) live.push_back(std::move(*full));
+  }
+  std::vector<Workflow> old_set, new_set;
+  std::optional<int64_t> replaces;
+  for (const WorkflowInfo& w : live) {
+    for (int side = 0; side < 2; ++side) {
+      if (side == 1 && w.name == proposed->name) {
+        replaces = w.version;
+        continue;
+      }
+      Diagnostics d;
+      auto wf = load_workflow_text(w.text, w.file, &org, d);
+      if (!wf) {
+        reply(error_response({503,
+                              "workflows_unavailable",
+                              "现行流程“" + w.name +
+                                  "”无法重新加载 / the live workflow does not "
+                                  "load here: " +
+                                  (d.all().empty() ? "" : d.all()[0].format()),
+                              {}}));
+        return;
+      }
+      (side == 0 ? old_set : new_set).push_back(std::move(*wf));
+    }
+  }
+  std::string proposed_name = proposed->name;
+  new_set.push_back(std::move(*proposed));
+  auto records = deps_.recorded_input(limit);
+  if (!records.ok()) {
+    reply(error_response(
+        {503,
+         "intake_unavailable",
+         "无法读取已记录的输入 / cannot read the recorded input: " + records.error().message,
+         {}}));
+    return;
+  }
+  std::vector<InputEvent> inputs;
+  uint64_t bad_lines = 0;
+  for (const std::string& payload : records.value()) {
+    auto e = gridcase::json::parse_input_event(payload, org);
+    if (!e.ok()) {
+      ++bad_lines;
+      continue;
+    }
+    inputs.push_back(std::move(e).value());
+  }
+  // The org outlives the server: an engine may point at it without owning it.
+  std::shared_ptr<const Org> org_ptr(std::shared_ptr<const Org>(), &org);
+  Engine old_engine(org_ptr, std::move(old_set));
+  Engine new_engine(org_ptr, std::move(new_set));
+  Timestamp until = now();
+  whatif::Report report = whatif::compare(old_engine, new_engine, inputs, until);
+  report.bad_lines = bad_lines;
+  json out = json::parse(whatif::to_json(report));
+  constexpr size_t kShownDifferences = 100;
+  if (out["differences"].size() > kShownDifferences) {
+    out["differences"].erase(out["differences"].begin() + kShownDifferences,
+                             out["differences"].end());
+  }
+  out["workflow"] = proposed_name;
+  out["replaces_version"] = replaces ? json(*replaces) : json(nullptr);
+  out["window"] = {
+      {"records", records.value().size()},
+      {"limit", limit},
+      {"from", inputs.empty() ? json(nullptr) : json(format_timestamp(inputs.front().at))},
+      {"to", inputs.empty() ? json(nullptr) : json(format_timestamp(inputs.back().at))},
+      {"until", format_timestamp(until)}};
   reply(json_response(200, out));
 }
 

@@ -93,6 +93,9 @@ struct ApiDeps {
   // Where POST /v1/workflows/validate places the proposed file, so that a relative
   // `calendar:` path resolves as it would beside the deployed ones ("": the working dir).
   std::string workflows_dir;
+  // POST /v1/whatif: the payloads of the last `max` input events recorded (the embedded
+  // log's input topic), oldest first. Null: no recorded input here (Kafka): 501.
+  std::function<Result<std::vector<std::string>>(size_t max)> recorded_input;
   ApiHooks hooks;
   std::function<Timestamp()> now;  // null: the wall clock
   // Runs `f` once after `delay` (the server's timers); for action timeouts.
@@ -184,6 +187,7 @@ class Api {
   void get_workflows(Reply& reply);
   void get_workflow_version(const ApiRequest& req, Reply& reply);
   void post_validate(const ApiRequest& req, Reply& reply);
+  void post_whatif(const ApiRequest& req, Reply& reply);
   void get_ready(Reply& reply);
   void get_metrics(Reply& reply);
 
@@ -200,6 +204,7 @@ class Api {
   std::mutex inflight_mu_;
   std::condition_variable inflight_cv_;
   size_t inflight_ = 0;
+  std::mutex whatif_mu_;  // one what-if replay at a time
   std::mutex waiters_mu_;
   std::unordered_map<std::string, std::shared_ptr<Waiter>> waiters_;
 };

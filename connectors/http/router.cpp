@@ -44,6 +44,7 @@ const std::vector<Route>& api_routes() {
       {"GET", "/v1/workflows", RouteId::Workflows},
       {"GET", "/v1/workflows/{name}/{version}", RouteId::WorkflowVersion},
       {"POST", "/v1/workflows/validate", RouteId::WorkflowValidate},
+      {"POST", "/v1/whatif", RouteId::Whatif},
   };
   return routes;
 }

@@ -26,6 +26,7 @@ enum class RouteId {
   Workflows,
   WorkflowVersion,
   WorkflowValidate,
+  Whatif,
 };
 
 struct Route {

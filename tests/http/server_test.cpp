@@ -148,6 +148,12 @@ class HttpServerTest : public ::testing::Test {
     deps.intake = intake_.get();
     if (with_views) deps.views = views_;
     if (with_views) deps.workflows = catalog_;
+    deps.recorded_input = [this](size_t max) -> Result<std::vector<std::string>> {
+      std::lock_guard g(mu_);
+      size_t from = recorded_.size() > max ? recorded_.size() - max : 0;
+      return std::vector<std::string>(recorded_.begin() + static_cast<ptrdiff_t>(from),
+                                      recorded_.end());
+    };
     deps.now = [] { return kNow; };
     auto s = HttpServer::start(std::move(deps), o);
     ASSERT_TRUE(s.ok()) << s.error().message;
@@ -189,6 +195,7 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<GroupCommitIntake> intake_;
   std::shared_ptr<FakeViews> views_;
   std::shared_ptr<WorkflowCatalog> catalog_;
+  std::vector<std::string> recorded_;  // what POST /v1/whatif replays
   std::unique_ptr<HttpServer> server_;
   std::atomic<bool> fail_appends_{false};
   std::mutex mu_;
@@ -594,23 +601,27 @@ TEST_F(HttpServerTest, AccessMatrix) {
       {"version", "GET", "/v1/workflows/grid-escalation/1", "", ""},
       {"validate", "POST", "/v1/workflows/validate", R"({"yaml": "kind: Workflow"})",
        "application/json"},
+      {"whatif", "POST", "/v1/whatif", R"({"yaml": 1})", "application/json"},
   };
   // Expected status per caller, in the order of `endpoints`. Reports outside one's area are
   // 400 (a bad report.grid); a batch answers 200 with the verdict per line.
   std::map<std::string, std::vector<int>> expected = {
       //        report batch inbox cases case action stats sms stream workflows version validate
-      {"w1", {202, 200, 200, 403, 200, 202, 403, 403, 403, 403, 403, 403}},
-      {"gh2", {400, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
-      {"gi1", {202, 200, 200, 200, 200, 202, 200, 403, 200, 403, 403, 403}},
-      {"vo1", {202, 200, 200, 200, 200, 202, 200, 403, 200, 403, 403, 403}},
-      {"co2", {400, 200, 200, 200, 403, 403, 200, 403, 200, 403, 403, 403}},
-      {"to1", {202, 200, 200, 200, 200, 202, 200, 403, 200, 403, 403, 403}},
-      {"cty", {202, 200, 200, 200, 200, 202, 200, 403, 200, 403, 403, 403}},
-      {"adm", {202, 200, 200, 200, 200, 202, 200, 200, 200, 200, 200, 200}},  // admin: everything
-      {"w4", {400, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
-      {"vis", {403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
-      {"gateway", {403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403}},
-      {"", {401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401}},  // no token
+      //        whatif
+      {"w1", {202, 200, 200, 403, 200, 202, 403, 403, 403, 403, 403, 403, 403}},
+      {"gh2", {400, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
+      {"gi1", {202, 200, 200, 200, 200, 202, 200, 403, 200, 403, 403, 403, 403}},
+      {"vo1", {202, 200, 200, 200, 200, 202, 200, 403, 200, 403, 403, 403, 403}},
+      {"co2", {400, 200, 200, 200, 403, 403, 200, 403, 200, 403, 403, 403, 403}},
+      {"to1", {202, 200, 200, 200, 200, 202, 200, 403, 200, 403, 403, 403, 403}},
+      {"cty", {202, 200, 200, 200, 200, 202, 200, 403, 200, 403, 403, 403, 403}},
+      {"adm",
+       {202, 200, 200, 200, 200, 202, 200, 200, 200, 200, 200, 200,
+        400}},  // admin: all (400: no rules to replay)
+      {"w4", {400, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
+      {"vis", {403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
+      {"gateway", {403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403}},
+      {"", {401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401}},  // no token
   };
   for (const auto& [who, statuses] : expected) {
     for (size_t i = 0; i < endpoints.size(); ++i) {
@@ -836,6 +847,58 @@ TEST_F(HttpServerTest, ValidationGivesEachProblemItsLineAndColumn) {
   EXPECT_TRUE(body(raw)["valid"].get<bool>());
   EXPECT_EQ(call("POST", "/v1/workflows/validate", "adm", R"({"text": 1})").status, 400);
   EXPECT_EQ(call("POST", "/v1/workflows/validate", "adm", "x", "text/csv").status, 415);
+}
+
+// What-if over the recorded input: two reports 10 hours old are still at the grid under the
+// live rules (24 h), and would have climbed to the village with a 1 h SLA.
+TEST_F(HttpServerTest, WhatIfReplaysTheRecordedInputOnTheProposedRules) {
+  auto report = [](const std::string& id, const std::string& grid, int64_t hours_ago) {
+    return json{{"type", "report"},
+                {"at", format_timestamp(Timestamp{kNow.ms - hours_ago * 3600 * 1000})},
+                {"report", {{"report_id", id}, {"grid", grid}, {"category", "road"}}}}
+        .dump();
+  };
+  recorded_ = {report("r-old", "g1", 30), report("r-1", "g1", 10), report("r-2", "g2", 10),
+               "not json"};
+  start();
+  std::string proposed = kWorkflowYaml;
+  proposed.replace(proposed.find("grid: 24h"), 9, "grid: 1h");
+  auto r = call("POST", "/v1/whatif", "adm", json{{"yaml", proposed}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  json b = body(r);
+  EXPECT_EQ(b["workflow"], "grid-escalation");
+  EXPECT_EQ(b["replaces_version"], 2);
+  EXPECT_EQ(b["inputs"], 3);
+  EXPECT_EQ(b["bad_lines"], 1);
+  EXPECT_EQ(b["window"]["records"], 4);
+  EXPECT_EQ(b["old"]["cases"], 3);
+  EXPECT_EQ(b["new"]["cases"], 3);
+  // Live: only the 30-hour-old report has breached (once, at the grid).
+  EXPECT_EQ(b["old"]["sla_breaches"]["grid"], 1);
+  EXPECT_EQ(b["old"]["by_final_level"]["grid"], 2);
+  EXPECT_EQ(b["new"]["sla_breaches"]["grid"], 3);
+  EXPECT_EQ(b["new"]["by_final_level"]["grid"], 0);
+  EXPECT_EQ(b["differing_cases"], 2);
+  std::set<std::string> differing;
+  for (const auto& d : b["differences"]) differing.insert(d["case_id"]);
+  EXPECT_EQ(differing, (std::set<std::string>{"r-1", "r-2"}));
+  // The same rules: no difference. A window of one record: only the last line.
+  json same = body(call("POST", "/v1/whatif", "adm", json{{"yaml", kWorkflowYaml}}.dump()));
+  EXPECT_EQ(same["replaces_version"], 2);
+  EXPECT_EQ(same["differing_cases"], 0);
+  json narrow =
+      body(call("POST", "/v1/whatif", "adm", json{{"yaml", proposed}, {"limit", 1}}.dump()));
+  EXPECT_EQ(narrow["window"]["records"], 1);
+  EXPECT_EQ(narrow["inputs"], 0);
+  // Rules that do not validate are not replayed; bad requests.
+  std::string broken = kWorkflowYaml;
+  broken.replace(broken.find("goto: verifying"), 15, "goto: nowhere");
+  auto rb = call("POST", "/v1/whatif", "adm", json{{"yaml", broken}}.dump());
+  EXPECT_EQ(rb.status, 422);
+  EXPECT_EQ(body(rb)["error"]["code"], "invalid_workflow");
+  EXPECT_EQ(call("POST", "/v1/whatif", "adm", R"({"yaml": 1})").status, 400);
+  EXPECT_EQ(call("POST", "/v1/whatif", "adm", R"({"yaml": "", "limit": 0})").status, 400);
+  EXPECT_EQ(call("POST", "/v1/whatif", "cty", json{{"yaml", proposed}}.dump()).status, 403);
 }
 
 TEST_F(HttpServerTest, WithoutViewsTheReadEndpointsSay503) {

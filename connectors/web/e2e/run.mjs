@@ -198,6 +198,22 @@ try {
     assert.match(await ap.textContent('[data-test=verdict]'), /现行第 1 版/);
     assert.equal(await ap.$('[data-test=yaml-problem]'), null);
   });
+
+  await step('a what-if replays the recorded input on the proposed rules', async () => {
+    // Severity 2 and up to the village: the noise report (severity 2) would not stay in the grid.
+    const original = readFileSync(join(repo, 'workflows/grid-escalation.yaml'), 'utf8');
+    assert.ok(original.includes('report.severity >= 4'));
+    await ap.fill('[data-test=yaml-input]', original.replace('report.severity >= 4', 'report.severity >= 2'));
+    await ap.click('[data-test=whatif]');
+    await ap.waitForSelector('[data-test=whatif-table] tr[data-key="wi.final_level"][data-level=grid]');
+    await ap.waitForSelector('[data-test=whatif-chart-final] canvas');
+    const cells = await ap.$$eval('[data-test=whatif-table] tr[data-key="wi.final_level"][data-level=grid] td', (tds) => tds.map((td) => td.textContent));
+    const [oldGrid, newGrid] = [Number(cells[1]), Number(cells[2])];
+    assert.ok(newGrid < oldGrid, `grid cases: ${oldGrid} -> ${newGrid}`);
+    assert.match(await ap.textContent('[data-test=whatif-differing]'), /结果不同的案件：[1-9]\d* 件/);
+    assert.match(await ap.textContent('[data-test=whatif-window]'), /替换现行 grid-escalation 第 1 版/);
+    await ap.screenshot({ path: join(artifacts, 'whatif.png'), fullPage: true });
+  });
   await adm.close();
 
   // ---- the grid worker's phone: offline queue ----

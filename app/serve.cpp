@@ -233,7 +233,7 @@ int run_serve(ServeOptions opt) {
     return out;
   };
   auto http = HttpFace::start(opt, org, log.get(),
-                              std::shared_ptr<CaseViews>(store.value()->views()), gauges);
+                              std::shared_ptr<CaseViews>(store.value()->views()), gauges, &*engine);
   if (!http) return 2;
   ServiceOptions so;
   so.max_batch = opt.max_batch;

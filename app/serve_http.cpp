@@ -12,8 +12,10 @@
 #include "connectors/http/server.hpp"
 #include "connectors/http/webhooks.hpp"
 #include "connectors/kafka.hpp"
+#include "engine/engine.hpp"
 #include "engine/views.hpp"
 #include "storage/local_log.hpp"
+#include "storage/workflow_registry.hpp"
 
 namespace gridcase::app {
 
@@ -119,6 +121,37 @@ bool read_webhooks_config(const std::string& path, std::vector<http::WebhookConf
   return true;
 }
 
+// Brings the catalog up to the engine's workflows, with the registry's record of each
+// deployed version (who, when, the YAML). On the engine thread.
+void sync_catalog(http::WorkflowCatalog& catalog, const Engine& engine,
+                  const std::string& state_dir) {
+  if (catalog.synced() == engine.workflows().size()) return;
+  std::unique_ptr<WorkflowRegistry> registry;
+  bool deployed = false;
+  for (const Workflow& w : engine.workflows()) deployed = deployed || w.version > 0;
+  if (deployed && WorkflowRegistry::exists(registry_dir(state_dir))) {
+    auto r = WorkflowRegistry::open_read_only(registry_dir(state_dir));
+    if (r.ok()) {
+      registry = std::move(r).value();
+    } else {
+      spdlog::warn("http: workflow registry: {}", r.error().message);
+    }
+  }
+  catalog.sync(engine.workflows(), [&](const std::string& name, int64_t version) {
+    std::optional<http::WorkflowInfo> out;
+    if (!registry) return out;
+    auto v = registry->get(name, version);
+    if (!v.ok() || !v.value()) return out;
+    http::WorkflowInfo info;
+    info.hash = v.value()->hash;
+    info.text = v.value()->text;
+    info.deployed_at = v.value()->deployed_at;
+    info.actor = v.value()->actor;
+    out = std::move(info);
+    return out;
+  });
+}
+
 }  // namespace
 
 struct HttpFace::Impl {
@@ -128,6 +161,9 @@ struct HttpFace::Impl {
   http::Intake* intake = nullptr;
   http::GroupCommitIntake* group = nullptr;  // for the metrics
   std::shared_ptr<CaseViews> views;
+  const Engine* engine = nullptr;  // read on the engine thread only
+  std::string state_dir;
+  std::shared_ptr<http::WorkflowCatalog> workflows;
   std::unique_ptr<MessageSink> webhook_dead_letters;  // the webhooks' own producer (Kafka)
   std::unique_ptr<http::WebhookDispatcher> webhooks;  // after its sink: stopped first
   std::unique_ptr<http::HttpServer> server;           // last: stopped first
@@ -186,9 +222,11 @@ bool HttpFace::wanted(const ServeOptions& opt) {
   return !listen.empty() && !(opt.until_idle && opt.http.empty());
 }
 
-std::optional<std::unique_ptr<HttpFace>> HttpFace::start(
-    const ServeOptions& opt, const Org& org, LocalLog* log, std::shared_ptr<CaseViews> views,
-    std::function<std::string()> store_gauges) {
+std::optional<std::unique_ptr<HttpFace>> HttpFace::start(const ServeOptions& opt, const Org& org,
+                                                         LocalLog* log,
+                                                         std::shared_ptr<CaseViews> views,
+                                                         std::function<std::string()> store_gauges,
+                                                         const Engine* engine) {
   std::string listen = opt.http;
   http::ServerOptions so;
   if (!read_http_config(opt.config, listen, so)) return std::nullopt;
@@ -241,6 +279,32 @@ std::optional<std::unique_ptr<HttpFace>> HttpFace::start(
   deps.tokens = impl->tokens.get();
   deps.intake = impl->intake;
   deps.views = impl->views;
+  if (engine) {
+    impl->engine = engine;
+    impl->state_dir = opt.state_dir;
+    impl->workflows = std::make_shared<http::WorkflowCatalog>();
+    sync_catalog(*impl->workflows, *engine, opt.state_dir);
+    deps.workflows = impl->workflows;
+    if (!opt.workflows.empty()) {
+      std::error_code ec;
+      std::filesystem::path w(opt.workflows.front());
+      deps.workflows_dir =
+          std::filesystem::is_directory(w, ec) ? w.string() : w.parent_path().string();
+    }
+  }
+  if (log) {
+    // POST /v1/whatif replays the most recent input of the embedded log.
+    deps.recorded_input = [log, topic](size_t max) -> Result<std::vector<std::string>> {
+      int64_t end = log->end_offset(topic);
+      int64_t from = std::max<int64_t>(0, end - static_cast<int64_t>(max));
+      auto records = log->read(topic, from, max);
+      if (!records.ok()) return records.error();
+      std::vector<std::string> out;
+      out.reserve(records.value().size());
+      for (auto& r : records.value()) out.push_back(std::move(r.payload));
+      return out;
+    };
+  }
   Impl* raw = impl.get();
   deps.hooks.store_ready = [raw](std::string* why) {
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -329,6 +393,8 @@ void HttpFace::after_batch(const ServiceStats& stats, double seconds, bool ok) {
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
   if (seconds > 0) m.batch_seconds.observe(seconds);
+  // Versions taken by a hot reload since: their actions and records.
+  if (m.engine) sync_catalog(*m.workflows, *m.engine, m.state_dir);
   if (m.views) m.server->on_feed(m.views->feed_head());
   if (m.webhooks) m.webhooks->wake();
 }

@@ -14,6 +14,7 @@ namespace gridcase {
 class Org;
 class LocalLog;
 class CaseViews;
+class Engine;
 }  // namespace gridcase
 
 namespace gridcase::app {
@@ -22,11 +23,14 @@ class HttpFace {
  public:
   // nullopt: the configuration is wrong or the server cannot start (logged). A null
   // pointer: HTTP is not configured (no --http, no http.listen). `store_gauges` gives
-  // Prometheus lines about the store for /metrics (called on the HTTP threads).
+  // Prometheus lines about the store for /metrics (called on the HTTP threads). `engine`
+  // (may be null): the workflows whose actions the case view offers and whose versions the
+  // administrators' endpoints list; read on the engine thread only (start, after_batch).
   static std::optional<std::unique_ptr<HttpFace>> start(const ServeOptions& opt, const Org& org,
                                                         LocalLog* log,
                                                         std::shared_ptr<CaseViews> views,
-                                                        std::function<std::string()> store_gauges);
+                                                        std::function<std::string()> store_gauges,
+                                                        const Engine* engine = nullptr);
   ~HttpFace();
   // Whether start() will run a server for these options (then the store keeps its views).
   static bool wanted(const ServeOptions& opt);

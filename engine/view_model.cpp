@@ -1,6 +1,7 @@
 #include "engine/view_model.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <climits>
 #include <map>
 
@@ -11,7 +12,10 @@ namespace gridcase {
 namespace {
 
 constexpr uint8_t kSummaryFormat = 1;
-constexpr uint8_t kRecordFormat = 1;
+// Record format 2 adds the workflow version and the opening report after format 1's
+// fields; format 1 records still decode (without them).
+constexpr uint8_t kRecordFormat = 2;
+constexpr uint8_t kRecordFormatV1 = 1;
 constexpr uint64_t kSignBit = uint64_t{1} << 63;
 
 using bytes::put_signed;
@@ -203,13 +207,30 @@ std::string encode_record(const CaseRecord& rec) {
     put_signed(c.count, out);
   }
   out.push_back(rec.reopened ? 1 : 0);
+  put_signed(rec.workflow_version, out);
+  out.push_back(rec.report ? 1 : 0);
+  if (const CaseReport* p = rec.report ? &*rec.report : nullptr) {
+    for (const std::string* f : {&p->report_id, &p->description, &p->household, &p->hukou_township,
+                                 &p->reporter, &p->channel, &p->occurred_at}) {
+      put_str(*f, out);
+    }
+    out.push_back(p->households_affected ? 1 : 0);
+    if (p->households_affected) put_signed(*p->households_affected, out);
+    bool located = p->lat && p->lon;
+    out.push_back(located ? 1 : 0);
+    if (located) {
+      put_varint(std::bit_cast<uint64_t>(*p->lat), out);
+      put_varint(std::bit_cast<uint64_t>(*p->lon), out);
+    }
+  }
   return out;
 }
 
 Result<CaseRecord> decode_record(std::string_view bytes) {
   Reader r{bytes};
   CaseRecord rec;
-  if (r.byte() != kRecordFormat || !read_summary(r, rec.summary)) {
+  uint8_t format = r.byte();
+  if ((format != kRecordFormat && format != kRecordFormatV1) || !read_summary(r, rec.summary)) {
     return err("case record: truncated or unknown format");
   }
   if (r.byte() != 0) rec.closed_at = Timestamp{r.signed_()};
@@ -222,8 +243,56 @@ Result<CaseRecord> decode_record(std::string_view bytes) {
     rec.sla_breaches.push_back(std::move(c));
   }
   rec.reopened = r.byte() != 0;
+  if (format >= 2) {
+    rec.workflow_version = r.signed_();
+    if (r.byte() != 0) {
+      CaseReport p;
+      for (std::string* f : {&p.report_id, &p.description, &p.household, &p.hukou_township,
+                             &p.reporter, &p.channel, &p.occurred_at}) {
+        *f = r.str();
+      }
+      if (r.byte() != 0) p.households_affected = r.signed_();
+      if (r.byte() != 0) {
+        p.lat = std::bit_cast<double>(r.varint());
+        p.lon = std::bit_cast<double>(r.varint());
+      }
+      rec.report = std::move(p);
+    }
+  }
   if (!r.ok) return err("case record: truncated");
   return rec;
+}
+
+CaseReport case_report_from(const Value& report) {
+  CaseReport p;
+  auto text = [&](const char* key, std::string& into) {
+    if (const Value* v = report.find(key); v && v->is_string()) into = v->as_string();
+  };
+  text("report_id", p.report_id);
+  text("description", p.description);
+  text("household", p.household);
+  text("hukou_township", p.hukou_township);
+  text("reporter", p.reporter);
+  text("channel", p.channel);
+  if (const Value* v = report.find("occurred_at")) {
+    if (v->is_string()) {
+      p.occurred_at = v->as_string();
+    } else if (v->is_timestamp()) {
+      p.occurred_at = format_timestamp(v->as_timestamp());
+    }
+  }
+  if (const Value* v = report.find("households_affected"); v && v->is_int()) {
+    p.households_affected = v->as_int();
+  }
+  if (const Value* loc = report.find("location"); loc && loc->is_map()) {
+    const Value* lat = loc->find("lat");
+    const Value* lon = loc->find("lon");
+    if (lat && lon && lat->is_number() && lon->is_number()) {
+      p.lat = lat->as_number();
+      p.lon = lon->as_number();
+    }
+  }
+  return p;
 }
 
 std::string encode_feed_entry(const FeedEntry& e) {
@@ -354,6 +423,8 @@ void ViewModel::refresh(CaseRecord& r, const Case& c) const {
   if (const Value* v = c.report.find("category"); v && v->is_string()) s.category = v->as_string();
   if (const Value* v = c.report.find("title"); v && v->is_string()) s.title = v->as_string();
   if (const Value* v = c.report.find("severity"); v && v->is_int()) s.severity = v->as_int();
+  r.workflow_version = wf.version;
+  if (c.report.is_map()) r.report = case_report_from(c.report);
   s.sla_due.reset();
   for (const PendingTimer& t : c.timers) {
     if (t.kind == PendingTimer::Kind::State) continue;
@@ -617,6 +688,20 @@ Result<std::optional<CaseSummary>> ViewQueries::summary(std::string_view case_id
   auto r = decode_record(*v.value());
   if (!r.ok()) return err("views: case '" + std::string(case_id) + "': " + r.error().message);
   return std::optional<CaseSummary>(std::move(r.value().summary));
+}
+
+Result<std::optional<CaseDetail>> ViewQueries::detail(std::string_view case_id) {
+  auto reader = open_();
+  auto v = reader->get(ViewCf::Summaries, case_id);
+  if (!v.ok()) return v.error();
+  if (!v.value()) return std::optional<CaseDetail>();
+  auto r = decode_record(*v.value());
+  if (!r.ok()) return err("views: case '" + std::string(case_id) + "': " + r.error().message);
+  CaseDetail d;
+  d.summary = std::move(r.value().summary);
+  d.workflow_version = r.value().workflow_version;
+  d.report = std::move(r.value().report);
+  return std::optional<CaseDetail>(std::move(d));
 }
 
 Result<std::vector<std::string>> ViewQueries::timeline(std::string_view case_id) {

@@ -46,6 +46,9 @@ struct CaseRecord {
   std::string event_level;
   std::vector<LevelCount> sla_breaches;  // per level, in order of first breach
   bool reopened = false;                 // left a final state, or handled a `reopen`
+  // Kept since the second record format (a record of format 1 decodes with -1 and none).
+  int64_t workflow_version = -1;
+  std::optional<CaseReport> report;
 };
 
 // Where the changes of a batch go (a WriteBatch, or maps).
@@ -82,6 +85,8 @@ std::string encode_summary(const CaseSummary& s);
 Result<CaseSummary> decode_summary(std::string_view bytes);
 std::string encode_record(const CaseRecord& r);
 Result<CaseRecord> decode_record(std::string_view bytes);
+// The report fields a CaseReport keeps, from a report object.
+CaseReport case_report_from(const Value& report);
 std::string encode_feed_entry(const FeedEntry& e);  // without its id (the key holds it)
 Result<FeedEntry> decode_feed_entry(uint64_t id, std::string_view bytes);
 
@@ -154,6 +159,7 @@ class ViewQueries final : public CaseViews {
   Result<CasePage> inbox(const CaseQuery& q) override;
   Result<CasePage> cases(const CaseQuery& q) override;
   Result<std::optional<CaseSummary>> summary(std::string_view case_id) override;
+  Result<std::optional<CaseDetail>> detail(std::string_view case_id) override;
   Result<std::vector<std::string>> timeline(std::string_view case_id) override;
   Result<std::vector<FeedEntry>> feed(uint64_t after, size_t max) override;
   uint64_t feed_head() override;

@@ -38,6 +38,29 @@ struct CaseSummary {
   std::vector<std::string> co_handlers;
 };
 
+// What the opening report said beyond the list row (title, category, severity, grid):
+// GET /v1/cases/{id} shows it. Empty strings and nullopt: the report did not say.
+struct CaseReport {
+  std::string report_id;
+  std::string description;  // the report's text
+  std::string household;
+  std::string hukou_township;  // registration (hukou) township, for dual management
+  std::string reporter;
+  std::string channel;
+  std::string occurred_at;  // as the report gave it (RFC 3339)
+  std::optional<int64_t> households_affected;
+  std::optional<double> lat, lon;  // location: both or neither
+};
+
+// One case with what only its own page needs.
+struct CaseDetail {
+  CaseSummary summary;
+  // The workflow version the case runs on (0: a workflow loaded from a file); -1 when the
+  // record predates this field (the live version is meant then).
+  int64_t workflow_version = -1;
+  std::optional<CaseReport> report;  // nullopt: a record written before reports were kept
+};
+
 // Filters of GET /v1/inbox and GET /v1/cases. Empty strings and nullopt do not filter.
 struct CaseQuery {
   std::string unit;  // the subtree root: cases held by it or below it, or co-handled there
@@ -96,6 +119,16 @@ class CaseViews {
   // Any cases of the subtree (open or closed), newest first.
   virtual Result<CasePage> cases(const CaseQuery& q) = 0;
   virtual Result<std::optional<CaseSummary>> summary(std::string_view case_id) = 0;
+  // The summary with the opening report and the workflow version. By default the summary
+  // alone (a view that keeps no more).
+  virtual Result<std::optional<CaseDetail>> detail(std::string_view case_id) {
+    auto s = summary(case_id);
+    if (!s.ok()) return s.error();
+    if (!s.value()) return std::optional<CaseDetail>();
+    CaseDetail d;
+    d.summary = std::move(*s.value());
+    return std::optional<CaseDetail>(std::move(d));
+  }
   // The case events of one case, seq order, as published.
   virtual Result<std::vector<std::string>> timeline(std::string_view case_id) = 0;
   // Up to `max` feed entries with id > after.

@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 
 #include "connectors/http/openapi_doc.hpp"
+#include "connectors/json_events.hpp"
+#include "engine/engine.hpp"
+#include "whatif/whatif.hpp"
 
 namespace gridcase::http {
 
@@ -116,6 +120,9 @@ std::optional<ApiError> check_capability(const Caller& caller, Capability cap) {
   }
   if (caller.admin) return std::nullopt;
   const std::string& role = caller.role;
+  if (cap == Capability::Administer) {
+    return deny("只有系统管理员可以管理流程 / only administrators may manage workflows");
+  }
   if (cap == Capability::Sms) {
     return deny("只有短信网关令牌可以调用 /v1/sms / only the SMS gateway's token may post SMS");
   }
@@ -410,6 +417,12 @@ void Api::dispatch(const Route& route, ApiRequest& req, Reply& reply) {
     case RouteId::Stream:
       cap = Capability::Stream;
       break;
+    case RouteId::Workflows:
+    case RouteId::WorkflowVersion:
+    case RouteId::WorkflowValidate:
+    case RouteId::Whatif:
+      cap = Capability::Administer;
+      break;
     default:
       break;
   }
@@ -454,6 +467,18 @@ void Api::dispatch(const Route& route, ApiRequest& req, Reply& reply) {
       return;
     case RouteId::OrgTree:
       get_org(c, reply);
+      return;
+    case RouteId::Workflows:
+      get_workflows(reply);
+      return;
+    case RouteId::WorkflowVersion:
+      get_workflow_version(req, reply);
+      return;
+    case RouteId::WorkflowValidate:
+      post_validate(req, reply);
+      return;
+    case RouteId::Whatif:
+      post_whatif(req, reply);
       return;
     default:
       reply(error_response({404, "not_found", "未找到 / not found", {}}));
@@ -996,17 +1021,18 @@ void Api::get_case(const Caller& caller, const ApiRequest& req, Reply& reply) {
     return;
   }
   std::string id = param(req, "id");
-  auto s = deps_.views->summary(id);
-  if (!s.ok()) {
+  auto d = deps_.views->detail(id);
+  if (!d.ok()) {
     reply(
-        error_response({503, "views_error", "查询失败 / query failed: " + s.error().message, {}}));
+        error_response({503, "views_error", "查询失败 / query failed: " + d.error().message, {}}));
     return;
   }
-  if (!s.value()) {
+  if (!d.value()) {
     reply(error_response({404, "not_found", "案件“" + id + "”不存在 / no such case", {}}));
     return;
   }
-  const CaseSummary& c = *s.value();
+  const CaseDetail& detail = *d.value();
+  const CaseSummary& c = detail.summary;
   if (!may_see_case(caller, c)) {
     reply(error_response(
         {403, "forbidden", "案件“" + id + "”不在您的辖区内 / the case is outside your area", {}}));
@@ -1023,7 +1049,115 @@ void Api::get_case(const Caller& caller, const ApiRequest& req, Reply& reply) {
     json ev = json::parse(line, nullptr, false);
     timeline.push_back(ev.is_discarded() ? json(line) : std::move(ev));
   }
-  reply(json_response(200, {{"case", summary_json(c, now())}, {"timeline", std::move(timeline)}}));
+  json body = {{"case", summary_json(c, now())}};
+  body["case"]["workflow_version"] =
+      detail.workflow_version >= 0 ? json(detail.workflow_version) : json(nullptr);
+  body["report"] = report_json(detail);
+  if (auto actions = case_actions(caller, detail)) body["actions"] = std::move(*actions);
+  body["timeline"] = std::move(timeline);
+  reply(json_response(200, body));
+}
+
+// The opening report as the case page shows it: the list row's fields, and the rest when
+// the views keep them (null when not given, or not kept by an older record).
+json Api::report_json(const CaseDetail& d) const {
+  const CaseSummary& c = d.summary;
+  auto opt = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  json r = {{"title", c.title},
+            {"category", c.category},
+            {"severity", c.severity},
+            {"grid", c.grid},
+            {"report_id", nullptr},
+            {"description", nullptr},
+            {"household", nullptr},
+            {"hukou_township", nullptr},
+            {"hukou_township_name", nullptr},
+            {"households_affected", nullptr},
+            {"location", nullptr},
+            {"reporter", nullptr},
+            {"channel", nullptr},
+            {"occurred_at", nullptr}};
+  if (!d.report) return r;
+  const CaseReport& p = *d.report;
+  r["report_id"] = opt(p.report_id);
+  r["description"] = opt(p.description);
+  r["household"] = opt(p.household);
+  r["hukou_township"] = opt(p.hukou_township);
+  if (!p.hukou_township.empty()) {
+    UnitIdx u = deps_.org->find_unit(p.hukou_township);
+    if (u != kNoUnit) r["hukou_township_name"] = deps_.org->units[u].name;
+  }
+  if (p.households_affected) r["households_affected"] = *p.households_affected;
+  if (p.lat && p.lon) r["location"] = {{"lat", *p.lat}, {"lon", *p.lon}};
+  r["reporter"] = opt(p.reporter);
+  r["channel"] = opt(p.channel);
+  r["occurred_at"] = opt(p.occurred_at);
+  return r;
+}
+
+// The actions the case's workflow (at the case's version) accepts in its state, each with
+// who may take it (`by` of the transitions whose `when` is not known to be false here) and
+// whether the caller is among them: `allowed` when such a transition's `by` admits the
+// caller's unit as the engine checks it; `conditional` when each of those has a `when` the
+// API cannot decide (it reads a variable, the report, the note...): the engine may still
+// refuse. `when`: those undecided expressions. nullopt: no catalog, or the version or state
+// is unknown to it.
+std::optional<json> Api::case_actions(const Caller& caller, const CaseDetail& d) const {
+  if (!deps_.workflows) return std::nullopt;
+  const CaseSummary& c = d.summary;
+  if (c.closed) return json::array();
+  auto offered = deps_.workflows->actions(c.workflow, d.workflow_version, c.state);
+  if (!offered) return std::nullopt;
+  const Org& org = *deps_.org;
+  // The engine checks `by` against the action's actor_unit: the person's own unit.
+  UnitIdx actor = caller.person ? org.find_unit(caller.person->unit) : kNoUnit;
+  std::vector<UnitIdx> co;
+  for (const auto& id : c.co_handlers) co.push_back(org.find_unit(id));
+  uint8_t rel = actor_relation(org, actor, org.find_unit(c.unit), co);
+  CaseFacts facts;
+  facts.id = c.case_id;
+  facts.state = c.state;
+  facts.level = c.level;
+  facts.unit = c.unit;
+  facts.grid = c.grid;
+  facts.workflow = c.workflow;
+  facts.co_handlers = c.co_handlers;
+  facts.opened_at = c.opened_at;
+  facts.closed = c.closed;
+  facts.actor = caller.person ? caller.person->id : "";
+  Timestamp t = now();
+  json out = json::array();
+  for (const OfferedAction& a : *offered) {
+    facts.action = a.action;
+    uint8_t by = 0;
+    bool allowed = false, unconditional = false;
+    json when = json::array();
+    for (const ActionRule& r : a.rules) {
+      WhenVerdict v = r.when_expr ? probe_when(*r.when_expr, facts, t) : WhenVerdict::True;
+      if (v == WhenVerdict::False) continue;  // cannot apply to this case now
+      by |= r.by;
+      if (v == WhenVerdict::Unknown) when.push_back(r.when);
+      if (r.by & rel) {
+        allowed = true;
+        if (v == WhenVerdict::True) unconditional = true;
+      }
+    }
+    if (by == 0) {
+      // No transition can apply now (every `when` is false): offered to no one.
+      out.push_back({{"action", a.action},
+                     {"by", json::array()},
+                     {"allowed", false},
+                     {"conditional", false},
+                     {"when", json::array()}});
+      continue;
+    }
+    out.push_back({{"action", a.action},
+                   {"by", by_names(by)},
+                   {"allowed", allowed},
+                   {"conditional", allowed && !unconditional},
+                   {"when", std::move(when)}});
+  }
+  return out;
 }
 
 void Api::get_stats(const Caller& caller, const ApiRequest& req, Reply& reply) {
@@ -1291,6 +1425,272 @@ void Api::get_org(const Caller& caller, Reply& reply) {
              {"unit", caller.unit == kNoUnit ? json(nullptr) : json(org.units[caller.unit].id)}};
   reply(json_response(
       200, {{"me", std::move(me)}, {"levels", org.levels}, {"units", std::move(units)}}));
+}
+
+// ---- administrators: workflow versions and validation --------------------------------------
+
+namespace {
+
+ApiError unavailable_workflows() {
+  return {503, "workflows_unavailable", "流程信息不可用 / the workflows are not available", {}};
+}
+
+json workflow_json(const WorkflowInfo& w) {
+  auto opt = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  return {{"name", w.name},
+          {"version", w.version},
+          {"hash", opt(w.hash)},
+          {"file", opt(w.file)},
+          {"description", opt(w.description)},
+          {"deployed_at", opt(w.deployed_at)},
+          {"actor", opt(w.actor)},
+          {"live", w.live}};
+}
+
+}  // namespace
+
+void Api::get_workflows(Reply& reply) {
+  if (!deps_.workflows) {
+    reply(error_response(unavailable_workflows()));
+    return;
+  }
+  json items = json::array();
+  for (const WorkflowInfo& w : deps_.workflows->list()) items.push_back(workflow_json(w));
+  reply(json_response(200, {{"workflows", std::move(items)}}));
+}
+
+void Api::get_workflow_version(const ApiRequest& req, Reply& reply) {
+  if (!deps_.workflows) {
+    reply(error_response(unavailable_workflows()));
+    return;
+  }
+  std::string name = param(req, "name");
+  std::string v = param(req, "version");
+  int64_t version = -1;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
+  if (ec != std::errc() || p != v.data() + v.size() || version < 0) {
+    reply(error_response({400,
+                          "validation_failed",
+                          "版本号须为非负整数 / the version must be a non-negative integer",
+                          {{"version", "须为非负整数 / must be a non-negative integer"}}}));
+    return;
+  }
+  auto w = deps_.workflows->get(name, version);
+  if (!w) {
+    reply(error_response(
+        {404, "not_found", "流程“" + name + "”没有版本 " + v + " / no such workflow version", {}}));
+    return;
+  }
+  json j = workflow_json(*w);
+  j["text"] = w->text;
+  reply(json_response(200, j));
+}
+
+// POST /v1/workflows/validate: the workflow loader of `gridcase validate` over the proposed
+// text, against the org tree the server runs on. 200 with the verdict and every problem
+// (line and column from 1); 400 when there is no text to check.
+void Api::post_validate(const ApiRequest& req, Reply& reply) {
+  std::string text, file = "proposed.yaml";
+  std::string mt = media_type(req.content_type);
+  if (mt == "application/yaml" || mt == "application/x-yaml" || mt == "text/yaml") {
+    text = req.body;
+  } else {
+    auto body = json_request(req, reply);
+    if (!body) return;
+    auto y = body->is_object() ? body->find("yaml") : body->end();
+    if (!body->is_object() || y == body->end() || !y->is_string()) {
+      reply(error_response({400,
+                            "validation_failed",
+                            "缺少流程文本 / the workflow text is missing",
+                            {{"yaml", "须为字符串 / must be a string"}}}));
+      return;
+    }
+    text = y->get<std::string>();
+    if (auto f = body->find("file"); f != body->end() && f->is_string()) {
+      // Only a base name: the file is placed beside the deployed workflows.
+      std::string name = f->get<std::string>();
+      if (auto slash = name.find_last_of("/\\"); slash != std::string::npos) {
+        name = name.substr(slash + 1);
+      }
+      if (!name.empty() && name[0] != '.') file = name;
+    }
+  }
+  if (!valid_utf8(text)) {
+    reply(error_response({400, "invalid_utf8", "流程文本不是合法的 UTF-8 / not valid UTF-8", {}}));
+    return;
+  }
+  std::string path = deps_.workflows_dir.empty()
+                         ? file
+                         : (std::filesystem::path(deps_.workflows_dir) / file).string();
+  Diagnostics diags;
+  auto wf = load_workflow_text(text, path, deps_.org, diags);
+  json problems = json::array();
+  int errors = 0, warnings = 0;
+  for (const Diagnostic& d : diags.all()) {
+    bool error = d.severity == Diagnostic::Severity::Error;
+    (error ? errors : warnings) += 1;
+    // A problem of another file (a calendar the workflow names) keeps its own file name.
+    bool here = d.file == path;
+    problems.push_back({{"severity", error ? "error" : "warning"},
+                        {"file", here ? file : d.file},
+                        {"line", d.pos.line > 0 ? json(d.pos.line) : json(nullptr)},
+                        {"column", d.pos.col > 0 ? json(d.pos.col) : json(nullptr)},
+                        {"message", d.message},
+                        {"text", here ? d.format().replace(0, path.size(), file) : d.format()}});
+  }
+  json out = {{"valid", wf.has_value() && errors == 0},
+              {"file", file},
+              {"name", wf ? json(wf->name) : json(nullptr)},
+              {"errors", errors},
+              {"warnings", warnings},
+              {"problems", std::move(problems)}};
+  if (wf && deps_.workflows) {
+    // Which deployed workflow it would replace, if any.
+    int64_t live = -1;
+    for (const WorkflowInfo& w : deps_.workflows->list()) {
+      if (w.name == wf->name && w.live) live = w.version;
+    }
+    out["live_version"] = live >= 0 ? json(live) : json(nullptr);
+  }
+  reply(json_response(200, out));
+}
+
+// POST /v1/whatif: the proposed workflow replayed against the live rules (the live version
+// of every workflow, the proposed one replacing the live one of its name) over the input
+// recorded in the embedded log: its last `limit` input events, in virtual time up to now,
+// as `gridcase whatif --json` does. Runs on the request's thread, one at a time.
+void Api::post_whatif(const ApiRequest& req, Reply& reply) {
+  if (!deps_.workflows) {
+    reply(error_response(unavailable_workflows()));
+    return;
+  }
+  if (!deps_.recorded_input) {
+    reply(error_response({501,
+                          "not_implemented",
+                          "规则预演需要内嵌日志中的输入（Kafka 模式下请用 gridcase whatif）/ "
+                          "what-if needs the embedded log's input (on Kafka use gridcase whatif)",
+                          {}}));
+    return;
+  }
+  auto body = json_request(req, reply);
+  if (!body) return;
+  constexpr size_t kDefaultWindow = 20000, kMaxWindow = 100000;
+  size_t limit = kDefaultWindow;
+  std::vector<FieldError> bad;
+  std::string text;
+  if (!body->is_object() || !body->contains("yaml") || !(*body)["yaml"].is_string()) {
+    bad.push_back({"yaml", "须为字符串 / must be a string"});
+  } else {
+    text = (*body)["yaml"].get<std::string>();
+  }
+  if (body->is_object() && body->contains("limit")) {
+    const json& l = (*body)["limit"];
+    if (!l.is_number_unsigned() || l.get<uint64_t>() == 0 || l.get<uint64_t>() > kMaxWindow) {
+      bad.push_back(
+          {"limit", "须为 1 到 " + std::to_string(kMaxWindow) + " 的整数 / an integer in range"});
+    } else {
+      limit = l.get<size_t>();
+    }
+  }
+  if (!bad.empty()) {
+    reply(error_response({400, "validation_failed", "请求有误 / bad request", std::move(bad)}));
+    return;
+  }
+  std::unique_lock busy(whatif_mu_, std::try_to_lock);
+  if (!busy.owns_lock()) {
+    reply(error_response(
+        {409, "conflict", "另一次规则预演正在进行 / another what-if is running", {}}));
+    return;
+  }
+  const Org& org = *deps_.org;
+  std::string path = deps_.workflows_dir.empty()
+                         ? std::string("proposed.yaml")
+                         : (std::filesystem::path(deps_.workflows_dir) / "proposed.yaml").string();
+  Diagnostics diags;
+  auto proposed = load_workflow_text(text, path, &org, diags);
+  if (!proposed || diags.has_errors()) {
+    std::vector<FieldError> fields;
+    for (const Diagnostic& d : diags.all()) {
+      if (d.severity == Diagnostic::Severity::Error) fields.push_back({"yaml", d.format()});
+    }
+    reply(error_response({422, "invalid_workflow",
+                          "流程未通过校验，不能预演 / the workflow does not validate",
+                          std::move(fields)}));
+    return;
+  }
+  // The live rules, loaded afresh from their texts (the engine's own are its thread's).
+  std::vector<WorkflowInfo> live;
+  for (const WorkflowInfo& w : deps_.workflows->list()) {
+    if (!w.live) continue;
+    auto full = deps_.workflows->get(w.name, w.version);
+    if (full) live.push_back(std::move(*full));
+  }
+  std::vector<Workflow> old_set, new_set;
+  std::optional<int64_t> replaces;
+  for (const WorkflowInfo& w : live) {
+    for (int side = 0; side < 2; ++side) {
+      if (side == 1 && w.name == proposed->name) {
+        replaces = w.version;
+        continue;
+      }
+      Diagnostics d;
+      auto wf = load_workflow_text(w.text, w.file, &org, d);
+      if (!wf) {
+        reply(error_response({503,
+                              "workflows_unavailable",
+                              "现行流程“" + w.name +
+                                  "”无法重新加载 / the live workflow does not "
+                                  "load here: " +
+                                  (d.all().empty() ? "" : d.all()[0].format()),
+                              {}}));
+        return;
+      }
+      (side == 0 ? old_set : new_set).push_back(std::move(*wf));
+    }
+  }
+  std::string proposed_name = proposed->name;
+  new_set.push_back(std::move(*proposed));
+  auto records = deps_.recorded_input(limit);
+  if (!records.ok()) {
+    reply(error_response(
+        {503,
+         "intake_unavailable",
+         "无法读取已记录的输入 / cannot read the recorded input: " + records.error().message,
+         {}}));
+    return;
+  }
+  std::vector<InputEvent> inputs;
+  uint64_t bad_lines = 0;
+  for (const std::string& payload : records.value()) {
+    auto e = gridcase::json::parse_input_event(payload, org);
+    if (!e.ok()) {
+      ++bad_lines;
+      continue;
+    }
+    inputs.push_back(std::move(e).value());
+  }
+  // The org outlives the server: an engine may point at it without owning it.
+  std::shared_ptr<const Org> org_ptr(std::shared_ptr<const Org>(), &org);
+  Engine old_engine(org_ptr, std::move(old_set));
+  Engine new_engine(org_ptr, std::move(new_set));
+  Timestamp until = now();
+  whatif::Report report = whatif::compare(old_engine, new_engine, inputs, until);
+  report.bad_lines = bad_lines;
+  json out = json::parse(whatif::to_json(report));
+  constexpr size_t kShownDifferences = 100;
+  if (out["differences"].size() > kShownDifferences) {
+    out["differences"].erase(out["differences"].begin() + kShownDifferences,
+                             out["differences"].end());
+  }
+  out["workflow"] = proposed_name;
+  out["replaces_version"] = replaces ? json(*replaces) : json(nullptr);
+  out["window"] = {
+      {"records", records.value().size()},
+      {"limit", limit},
+      {"from", inputs.empty() ? json(nullptr) : json(format_timestamp(inputs.front().at))},
+      {"to", inputs.empty() ? json(nullptr) : json(format_timestamp(inputs.back().at))},
+      {"until", format_timestamp(until)}};
+  reply(json_response(200, out));
 }
 
 void Api::get_stream(const Caller& caller, const ApiRequest& req, Reply& reply) {

@@ -22,6 +22,7 @@
 #include "connectors/http/parsers.hpp"
 #include "connectors/http/router.hpp"
 #include "connectors/http/tokens.hpp"
+#include "connectors/http/workflow_catalog.hpp"
 #include "engine/org.hpp"
 #include "engine/views.hpp"
 
@@ -39,13 +40,14 @@ struct Caller {
 
 // What a role may do; where is always the caller's unit subtree (admin: everywhere).
 enum class Capability {
-  Report,     // POST /v1/reports, /v1/reports/batch
-  ReadCase,   // GET /v1/inbox, /v1/cases/{id}
-  Act,        // POST /v1/cases/{id}/actions
-  ListCases,  // GET /v1/cases
-  Stats,      // GET /v1/stats
-  Stream,     // GET /v1/stream
-  Sms,        // POST /v1/sms (the gateway's token)
+  Report,      // POST /v1/reports, /v1/reports/batch
+  ReadCase,    // GET /v1/inbox, /v1/cases/{id}
+  Act,         // POST /v1/cases/{id}/actions
+  ListCases,   // GET /v1/cases
+  Stats,       // GET /v1/stats
+  Stream,      // GET /v1/stream
+  Sms,         // POST /v1/sms (the gateway's token)
+  Administer,  // GET /v1/workflows..., POST /v1/workflows/validate (admin only)
 };
 // nullopt when allowed, else a 403 saying why (zh-CN).
 std::optional<ApiError> check_capability(const Caller& caller, Capability cap);
@@ -85,6 +87,15 @@ struct ApiDeps {
   TokenStore* tokens = nullptr;
   Intake* intake = nullptr;
   std::shared_ptr<CaseViews> views;  // null: the read endpoints answer 503
+  // The workflows the engine runs: the actions of GET /v1/cases/{id} and the
+  // administrators' endpoints. Null: no `actions` in the case, /v1/workflows* answer 503.
+  std::shared_ptr<const WorkflowCatalog> workflows;
+  // Where POST /v1/workflows/validate places the proposed file, so that a relative
+  // `calendar:` path resolves as it would beside the deployed ones ("": the working dir).
+  std::string workflows_dir;
+  // POST /v1/whatif: the payloads of the last `max` input events recorded (the embedded
+  // log's input topic), oldest first. Null: no recorded input here (Kafka): 501.
+  std::function<Result<std::vector<std::string>>(size_t max)> recorded_input;
   ApiHooks hooks;
   std::function<Timestamp()> now;  // null: the wall clock
   // Runs `f` once after `delay` (the server's timers); for action timeouts.
@@ -167,10 +178,16 @@ class Api {
   void post_sms(const Caller& caller, ApiRequest& req, Reply reply);
   void get_cases(const Caller& caller, const ApiRequest& req, Reply& reply, bool inbox);
   void get_case(const Caller& caller, const ApiRequest& req, Reply& reply);
+  nlohmann::json report_json(const CaseDetail& d) const;
+  std::optional<nlohmann::json> case_actions(const Caller& caller, const CaseDetail& d) const;
   void get_stats(const Caller& caller, const ApiRequest& req, Reply& reply);
   void post_action(const Caller& caller, ApiRequest& req, Reply reply);
   void get_stream(const Caller& caller, const ApiRequest& req, Reply& reply);
   void get_org(const Caller& caller, Reply& reply);
+  void get_workflows(Reply& reply);
+  void get_workflow_version(const ApiRequest& req, Reply& reply);
+  void post_validate(const ApiRequest& req, Reply& reply);
+  void post_whatif(const ApiRequest& req, Reply& reply);
   void get_ready(Reply& reply);
   void get_metrics(Reply& reply);
 
@@ -187,6 +204,7 @@ class Api {
   std::mutex inflight_mu_;
   std::condition_variable inflight_cv_;
   size_t inflight_ = 0;
+  std::mutex whatif_mu_;  // one what-if replay at a time
   std::mutex waiters_mu_;
   std::unordered_map<std::string, std::shared_ptr<Waiter>> waiters_;
 };

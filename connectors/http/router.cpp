@@ -41,6 +41,10 @@ const std::vector<Route>& api_routes() {
       {"GET", "/v1/stats", RouteId::Stats},
       {"GET", "/v1/stream", RouteId::Stream},
       {"GET", "/v1/org", RouteId::OrgTree},
+      {"GET", "/v1/workflows", RouteId::Workflows},
+      {"GET", "/v1/workflows/{name}/{version}", RouteId::WorkflowVersion},
+      {"POST", "/v1/workflows/validate", RouteId::WorkflowValidate},
+      {"POST", "/v1/whatif", RouteId::Whatif},
   };
   return routes;
 }

@@ -23,6 +23,10 @@ enum class RouteId {
   Stats,
   Stream,
   OrgTree,
+  Workflows,
+  WorkflowVersion,
+  WorkflowValidate,
+  Whatif,
 };
 
 struct Route {

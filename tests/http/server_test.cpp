@@ -25,6 +25,66 @@ using testing::FakeViews;
 using testing::Response;
 
 constexpr const char* kTopic = "gridcase.input";
+
+// A workflow for the actions of GET /v1/cases/{id}: `by` and `when` as the DSL writes them,
+// a timer event and the engine's own events (never offered).
+constexpr const char* kWorkflowYaml = R"yaml(apiVersion: gridcase/v1
+kind: Workflow
+name: grid-escalation
+levels: [grid, village, township, county]
+sla: { grid: 24h }
+initial: triage
+states:
+  triage:
+    on:
+      opened: { goto: handling }
+  handling:
+    sla: true
+    timers:
+      - { after: 12h, event: remind, repeat: true }
+    on:
+      accept: { by: assignee }
+      comment: { by: any }
+      resolve: { by: [assignee, supervisor], goto: verifying }
+      escalate: { level: up, by: assignee }
+      return: { when: 'case.level != "grid" && size(event.note) > 0', level: down, by: supervisor }
+      remind: { notify: [assignee] }
+      sla_expired: { level: up }
+  verifying:
+    on:
+      verify: { goto: closed, by: supervisor }
+  closed:
+    final: true
+)yaml";
+
+std::shared_ptr<WorkflowCatalog> make_catalog(const Org& org) {
+  Diagnostics d;
+  auto v1 = load_workflow_text(kWorkflowYaml, "workflows/grid-escalation.yaml", &org, d);
+  if (!v1) std::abort();
+  v1->version = 1;
+  v1->hash = "aaaa";
+  // Version 2 lets the co-handlers comment only, and adds `suspend`.
+  std::string text2 = kWorkflowYaml;
+  text2.replace(text2.find("comment: { by: any }"), 20,
+                "comment: { by: co_handler }\n      suspend: { by: supervisor }");
+  auto v2 = load_workflow_text(text2, "workflows/grid-escalation.yaml", &org, d);
+  if (!v2) std::abort();
+  v2->version = 2;
+  v2->hash = "bbbb";
+  auto catalog = std::make_shared<WorkflowCatalog>();
+  std::vector<Workflow> all;
+  all.push_back(std::move(*v1));
+  all.push_back(std::move(*v2));
+  catalog->sync(all, [&](const std::string& name, int64_t version) {
+    WorkflowInfo i;
+    i.deployed_at = "2026-06-0" + std::to_string(version) + "T08:00:00Z";
+    i.actor = "adm";
+    i.text = version == 1 ? std::string(kWorkflowYaml) : text2;
+    (void)name;
+    return std::optional<WorkflowInfo>(i);
+  });
+  return catalog;
+}
 const Timestamp kNow{1781253000000};  // 2026-06-12T08:30:00Z
 
 class HttpServerTest : public ::testing::Test {
@@ -69,6 +129,7 @@ class HttpServerTest : public ::testing::Test {
     c4.level = "village";
     c4.grid = "g4";
     views_->add_case(c4);
+    catalog_ = make_catalog(org_);
   }
 
   void TearDown() override {
@@ -86,6 +147,13 @@ class HttpServerTest : public ::testing::Test {
     deps.tokens = tokens_.get();
     deps.intake = intake_.get();
     if (with_views) deps.views = views_;
+    if (with_views) deps.workflows = catalog_;
+    deps.recorded_input = [this](size_t max) -> Result<std::vector<std::string>> {
+      std::lock_guard g(mu_);
+      size_t from = recorded_.size() > max ? recorded_.size() - max : 0;
+      return std::vector<std::string>(recorded_.begin() + static_cast<ptrdiff_t>(from),
+                                      recorded_.end());
+    };
     deps.now = [] { return kNow; };
     auto s = HttpServer::start(std::move(deps), o);
     ASSERT_TRUE(s.ok()) << s.error().message;
@@ -126,6 +194,8 @@ class HttpServerTest : public ::testing::Test {
   std::map<std::string, std::string> token_;
   std::unique_ptr<GroupCommitIntake> intake_;
   std::shared_ptr<FakeViews> views_;
+  std::shared_ptr<WorkflowCatalog> catalog_;
+  std::vector<std::string> recorded_;  // what POST /v1/whatif replays
   std::unique_ptr<HttpServer> server_;
   std::atomic<bool> fail_appends_{false};
   std::mutex mu_;
@@ -527,22 +597,31 @@ TEST_F(HttpServerTest, AccessMatrix) {
       {"sms", "POST", "/v1/sms", R"({"from": "13800000001", "text": "SB g1 01 1"})",
        "application/json"},
       {"stream", "GET", "/v1/stream", "", ""},
+      {"workflows", "GET", "/v1/workflows", "", ""},
+      {"version", "GET", "/v1/workflows/grid-escalation/1", "", ""},
+      {"validate", "POST", "/v1/workflows/validate", R"({"yaml": "kind: Workflow"})",
+       "application/json"},
+      {"whatif", "POST", "/v1/whatif", R"({"yaml": 1})", "application/json"},
   };
   // Expected status per caller, in the order of `endpoints`. Reports outside one's area are
   // 400 (a bad report.grid); a batch answers 200 with the verdict per line.
   std::map<std::string, std::vector<int>> expected = {
-      //        report batch inbox cases case action stats sms stream
-      {"w1", {202, 200, 200, 403, 200, 202, 403, 403, 403}},
-      {"gh2", {400, 200, 200, 403, 403, 403, 403, 403, 403}},
-      {"gi1", {202, 200, 200, 200, 200, 202, 200, 403, 200}},
-      {"vo1", {202, 200, 200, 200, 200, 202, 200, 403, 200}},
-      {"co2", {400, 200, 200, 200, 403, 403, 200, 403, 200}},
-      {"to1", {202, 200, 200, 200, 200, 202, 200, 403, 200}},
-      {"cty", {202, 200, 200, 200, 200, 202, 200, 403, 200}},
-      {"adm", {202, 200, 200, 200, 200, 202, 200, 200, 200}},  // admin: everything
-      {"w4", {400, 200, 200, 403, 403, 403, 403, 403, 403}},
-      {"vis", {403, 403, 403, 403, 403, 403, 403, 403, 403}},
-      {"gateway", {403, 403, 403, 403, 403, 403, 403, 200, 403}},
+      //        report batch inbox cases case action stats sms stream workflows version validate
+      //        whatif
+      {"w1", {202, 200, 200, 403, 200, 202, 403, 403, 403, 403, 403, 403, 403}},
+      {"gh2", {400, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
+      {"gi1", {202, 200, 200, 200, 200, 202, 200, 403, 200, 403, 403, 403, 403}},
+      {"vo1", {202, 200, 200, 200, 200, 202, 200, 403, 200, 403, 403, 403, 403}},
+      {"co2", {400, 200, 200, 200, 403, 403, 200, 403, 200, 403, 403, 403, 403}},
+      {"to1", {202, 200, 200, 200, 200, 202, 200, 403, 200, 403, 403, 403, 403}},
+      {"cty", {202, 200, 200, 200, 200, 202, 200, 403, 200, 403, 403, 403, 403}},
+      {"adm",
+       {202, 200, 200, 200, 200, 202, 200, 200, 200, 200, 200, 200,
+        400}},  // admin: all (400: no rules to replay)
+      {"w4", {400, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
+      {"vis", {403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
+      {"gateway", {403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403}},
+      {"", {401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401}},  // no token
   };
   for (const auto& [who, statuses] : expected) {
     for (size_t i = 0; i < endpoints.size(); ++i) {
@@ -551,8 +630,9 @@ TEST_F(HttpServerTest, AccessMatrix) {
       if (e.name == "stream") {
         // A granted stream stays open: read its status line only.
         Client c(server_->port());
-        c.send("GET /v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_[who] +
-               "\r\n\r\n");
+        c.send("GET /v1/stream HTTP/1.1\r\nHost: x\r\n" +
+               (who.empty() ? std::string() : "Authorization: Bearer " + token_[who] + "\r\n") +
+               "\r\n");
         std::string head = c.read_until_count("\r\n", 1);
         status = std::stoi(head.substr(9, 3));
       } else {
@@ -615,6 +695,210 @@ TEST_F(HttpServerTest, ACaseWithItsTimeline) {
   EXPECT_EQ(body(s)["opened"], 3);
   EXPECT_EQ(call("GET", "/v1/stats?from=yesterday", "vo1").status, 400);
   EXPECT_EQ(call("GET", "/v1/stats?unit=t2", "vo1").status, 403);
+}
+
+// The case page's report: every field the input report gave; a record of an older format
+// (no report kept) still answers, with the list row's fields only.
+TEST_F(HttpServerTest, ACaseCarriesItsReport) {
+  CaseReport rep;
+  rep.report_id = "c-g1";
+  rep.description = "垃圾堆积三天无人清理";
+  rep.household = "h-0031";
+  rep.hukou_township = "t2";
+  rep.reporter = "w1";
+  rep.channel = "app";
+  rep.occurred_at = "2026-06-12T07:55:00Z";
+  rep.households_affected = 4;
+  rep.lat = 33.85;
+  rep.lon = 95.6;
+  views_->set_detail("c-g1", 1, rep);
+  start();
+  json b = body(call("GET", "/v1/cases/c-g1", "vo1"));
+  EXPECT_EQ(b["case"]["workflow_version"], 1);
+  const json& r = b["report"];
+  EXPECT_EQ(r["category"], "sanitation");
+  EXPECT_EQ(r["grid"], "g1");
+  EXPECT_EQ(r["description"], "垃圾堆积三天无人清理");
+  EXPECT_EQ(r["household"], "h-0031");
+  EXPECT_EQ(r["hukou_township"], "t2");
+  EXPECT_EQ(r["hukou_township_name"], "二乡");
+  EXPECT_EQ(r["households_affected"], 4);
+  EXPECT_EQ(r["location"]["lat"], 33.85);
+  EXPECT_EQ(r["location"]["lon"], 95.6);
+  EXPECT_EQ(r["reporter"], "w1");
+  EXPECT_EQ(r["channel"], "app");
+  EXPECT_EQ(r["occurred_at"], "2026-06-12T07:55:00Z");
+  // c-g4 has no detail: an old record.
+  b = body(call("GET", "/v1/cases/c-g4", "adm"));
+  EXPECT_TRUE(b["case"]["workflow_version"].is_null());
+  EXPECT_EQ(b["report"]["grid"], "g4");
+  EXPECT_TRUE(b["report"]["description"].is_null());
+  EXPECT_TRUE(b["report"]["location"].is_null());
+}
+
+// The actions come from the case's workflow at the case's version, in its state, with who
+// may take them and whether the caller is among them.
+TEST_F(HttpServerTest, ACaseOffersTheActionsOfItsWorkflowVersion) {
+  views_->set_detail("c-g1", 1, std::nullopt);
+  start();
+  auto actions_of = [&](const std::string& target, const std::string& who) {
+    std::map<std::string, json> out;
+    json b = body(call("GET", target, who));
+    for (const auto& a : b.value("actions", json::array())) out[a["action"]] = a;
+    return out;
+  };
+  // The village officer supervises the grid's case; remind (a timer) and sla_expired are
+  // the engine's own.
+  auto vo = actions_of("/v1/cases/c-g1", "vo1");
+  std::set<std::string> names;
+  for (const auto& [n, a] : vo) names.insert(n);
+  EXPECT_EQ(names, (std::set<std::string>{"accept", "comment", "resolve", "escalate", "return"}));
+  EXPECT_EQ(vo["accept"]["by"], json::array({"assignee"}));
+  EXPECT_FALSE(vo["accept"]["allowed"].get<bool>());
+  EXPECT_TRUE(vo["comment"]["allowed"].get<bool>());
+  EXPECT_EQ(vo["comment"]["by"], json::array({"any"}));
+  EXPECT_EQ(vo["resolve"]["by"], json::array({"assignee", "supervisor"}));
+  EXPECT_TRUE(vo["resolve"]["allowed"].get<bool>());
+  EXPECT_FALSE(vo["resolve"]["conditional"].get<bool>());
+  // `return` needs a level above the grid: known false here, offered to no one.
+  EXPECT_FALSE(vo["return"]["allowed"].get<bool>());
+  EXPECT_EQ(vo["return"]["by"], json::array());
+  EXPECT_FALSE(vo["escalate"]["allowed"].get<bool>());
+  // The grid worker holds it: accept and escalate, not return.
+  auto w = actions_of("/v1/cases/c-g1", "w1");
+  EXPECT_TRUE(w["accept"]["allowed"].get<bool>());
+  EXPECT_TRUE(w["escalate"]["allowed"].get<bool>());
+  EXPECT_FALSE(w["return"]["allowed"].get<bool>());
+  // Pinned to version 1: the live version 2's `suspend` is not offered. A record that
+  // predates versions gets the live version's actions.
+  EXPECT_EQ(vo.count("suspend"), 0u);
+  auto live = actions_of("/v1/cases/c-g4", "adm");
+  EXPECT_EQ(live.count("suspend"), 1u);
+  EXPECT_TRUE(live["suspend"]["allowed"].get<bool>());  // admin's unit, the county, is above
+  EXPECT_EQ(live["comment"]["by"], json::array({"co_handler"}));
+  EXPECT_FALSE(live["comment"]["allowed"].get<bool>());
+  // At the village `return` may apply: it depends on the note, which only the engine sees.
+  EXPECT_TRUE(live["return"]["allowed"].get<bool>());
+  EXPECT_TRUE(live["return"]["conditional"].get<bool>());
+  EXPECT_EQ(live["return"]["by"], json::array({"supervisor"}));
+  EXPECT_EQ(live["return"]["when"],
+            json::array({"case.level != \"grid\" && size(event.note) > 0"}));
+  // A version the server does not know: no `actions` (clients fall back on their own).
+  views_->set_detail("c-g1", 7, std::nullopt);
+  EXPECT_FALSE(body(call("GET", "/v1/cases/c-g1", "vo1")).contains("actions"));
+}
+
+TEST_F(HttpServerTest, AdministratorsSeeTheVersionsAndTheirYaml) {
+  start();
+  auto r = call("GET", "/v1/workflows", "adm");
+  ASSERT_EQ(r.status, 200);
+  json list = body(r)["workflows"];
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["name"], "grid-escalation");
+  EXPECT_EQ(list[0]["version"], 1);
+  EXPECT_EQ(list[0]["hash"], "aaaa");
+  EXPECT_EQ(list[0]["actor"], "adm");
+  EXPECT_EQ(list[0]["deployed_at"], "2026-06-01T08:00:00Z");
+  EXPECT_FALSE(list[0]["live"].get<bool>());
+  EXPECT_EQ(list[1]["version"], 2);
+  EXPECT_TRUE(list[1]["live"].get<bool>());
+  EXPECT_FALSE(list[0].contains("text"));
+  r = call("GET", "/v1/workflows/grid-escalation/1", "adm");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(body(r)["text"], kWorkflowYaml);
+  EXPECT_EQ(call("GET", "/v1/workflows/grid-escalation/9", "adm").status, 404);
+  EXPECT_EQ(call("GET", "/v1/workflows/grid-escalation/x", "adm").status, 400);
+  EXPECT_EQ(call("GET", "/v1/workflows/grid-escalation/1", "cty").status, 403);
+}
+
+TEST_F(HttpServerTest, ValidationGivesEachProblemItsLineAndColumn) {
+  start();
+  auto check = [&](const std::string& yaml) {
+    auto r = call("POST", "/v1/workflows/validate", "adm", json{{"yaml", yaml}}.dump());
+    EXPECT_EQ(r.status, 200);
+    return body(r);
+  };
+  json ok = check(kWorkflowYaml);
+  EXPECT_TRUE(ok["valid"].get<bool>());
+  EXPECT_EQ(ok["name"], "grid-escalation");
+  EXPECT_EQ(ok["live_version"], 2);
+  EXPECT_EQ(ok["errors"], 0);
+  // A goto to an unknown state (line 17) and an unknown level (line 22).
+  std::string bad = kWorkflowYaml;
+  bad.replace(bad.find("goto: verifying"), 15, "goto: nowhere");
+  bad.replace(bad.find("level: down"), 11, "level: planet");
+  json v = check(bad);
+  EXPECT_FALSE(v["valid"].get<bool>());
+  EXPECT_EQ(v["errors"], 2);
+  std::set<int> lines;
+  for (const auto& p : v["problems"]) {
+    if (p["severity"] != "error") continue;
+    lines.insert(p["line"].get<int>());
+    EXPECT_GT(p["column"].get<int>(), 0);
+    EXPECT_EQ(p["file"], "proposed.yaml");
+    EXPECT_EQ(p["text"].get<std::string>().rfind("proposed.yaml:", 0), 0u) << p["text"];
+  }
+  EXPECT_EQ(lines, (std::set<int>{18, 20}));
+  // YAML that does not parse, and a raw YAML body.
+  json syntax = check("states: [\n");
+  EXPECT_FALSE(syntax["valid"].get<bool>());
+  EXPECT_GE(syntax["problems"][0]["line"].get<int>(), 1);
+  auto raw = call("POST", "/v1/workflows/validate", "adm", kWorkflowYaml, "application/yaml");
+  EXPECT_TRUE(body(raw)["valid"].get<bool>());
+  EXPECT_EQ(call("POST", "/v1/workflows/validate", "adm", R"({"text": 1})").status, 400);
+  EXPECT_EQ(call("POST", "/v1/workflows/validate", "adm", "x", "text/csv").status, 415);
+}
+
+// What-if over the recorded input: two reports 10 hours old are still at the grid under the
+// live rules (24 h), and would have climbed to the village with a 1 h SLA.
+TEST_F(HttpServerTest, WhatIfReplaysTheRecordedInputOnTheProposedRules) {
+  auto report = [](const std::string& id, const std::string& grid, int64_t hours_ago) {
+    return json{{"type", "report"},
+                {"at", format_timestamp(Timestamp{kNow.ms - hours_ago * 3600 * 1000})},
+                {"report", {{"report_id", id}, {"grid", grid}, {"category", "road"}}}}
+        .dump();
+  };
+  recorded_ = {report("r-old", "g1", 30), report("r-1", "g1", 10), report("r-2", "g2", 10),
+               "not json"};
+  start();
+  std::string proposed = kWorkflowYaml;
+  proposed.replace(proposed.find("grid: 24h"), 9, "grid: 1h");
+  auto r = call("POST", "/v1/whatif", "adm", json{{"yaml", proposed}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  json b = body(r);
+  EXPECT_EQ(b["workflow"], "grid-escalation");
+  EXPECT_EQ(b["replaces_version"], 2);
+  EXPECT_EQ(b["inputs"], 3);
+  EXPECT_EQ(b["bad_lines"], 1);
+  EXPECT_EQ(b["window"]["records"], 4);
+  EXPECT_EQ(b["old"]["cases"], 3);
+  EXPECT_EQ(b["new"]["cases"], 3);
+  // Live: only the 30-hour-old report has breached (once, at the grid).
+  EXPECT_EQ(b["old"]["sla_breaches"]["grid"], 1);
+  EXPECT_EQ(b["old"]["by_final_level"]["grid"], 2);
+  EXPECT_EQ(b["new"]["sla_breaches"]["grid"], 3);
+  EXPECT_EQ(b["new"]["by_final_level"]["grid"], 0);
+  EXPECT_EQ(b["differing_cases"], 2);
+  std::set<std::string> differing;
+  for (const auto& d : b["differences"]) differing.insert(d["case_id"]);
+  EXPECT_EQ(differing, (std::set<std::string>{"r-1", "r-2"}));
+  // The same rules: no difference. A window of one record: only the last line.
+  json same = body(call("POST", "/v1/whatif", "adm", json{{"yaml", kWorkflowYaml}}.dump()));
+  EXPECT_EQ(same["replaces_version"], 2);
+  EXPECT_EQ(same["differing_cases"], 0);
+  json narrow =
+      body(call("POST", "/v1/whatif", "adm", json{{"yaml", proposed}, {"limit", 1}}.dump()));
+  EXPECT_EQ(narrow["window"]["records"], 1);
+  EXPECT_EQ(narrow["inputs"], 0);
+  // Rules that do not validate are not replayed; bad requests.
+  std::string broken = kWorkflowYaml;
+  broken.replace(broken.find("goto: verifying"), 15, "goto: nowhere");
+  auto rb = call("POST", "/v1/whatif", "adm", json{{"yaml", broken}}.dump());
+  EXPECT_EQ(rb.status, 422);
+  EXPECT_EQ(body(rb)["error"]["code"], "invalid_workflow");
+  EXPECT_EQ(call("POST", "/v1/whatif", "adm", R"({"yaml": 1})").status, 400);
+  EXPECT_EQ(call("POST", "/v1/whatif", "adm", R"({"yaml": "", "limit": 0})").status, 400);
+  EXPECT_EQ(call("POST", "/v1/whatif", "cty", json{{"yaml", proposed}}.dump()).status, 403);
 }
 
 TEST_F(HttpServerTest, WithoutViewsTheReadEndpointsSay503) {

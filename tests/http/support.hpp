@@ -95,6 +95,24 @@ class FakeViews final : public CaseViews {
     feed_.push_back(std::move(e));
     return feed_.size();
   }
+  // What detail() adds to a case's summary: its workflow version and opening report.
+  void set_detail(const std::string& case_id, int64_t version, std::optional<CaseReport> report) {
+    std::lock_guard g(mu_);
+    details_[case_id] = {version, std::move(report)};
+  }
+  Result<std::optional<CaseDetail>> detail(std::string_view id) override {
+    auto s = summary(id);
+    if (!s.ok()) return s.error();
+    if (!s.value()) return std::optional<CaseDetail>();
+    CaseDetail d;
+    d.summary = *s.value();
+    std::lock_guard g(mu_);
+    if (auto it = details_.find(std::string(id)); it != details_.end()) {
+      d.workflow_version = it->second.first;
+      d.report = it->second.second;
+    }
+    return std::optional<CaseDetail>(std::move(d));
+  }
   CaseQuery last_query() {
     std::lock_guard g(mu_);
     return last_;
@@ -155,6 +173,7 @@ class FakeViews final : public CaseViews {
   std::mutex mu_;
   std::vector<CaseSummary> cases_;
   std::map<std::string, std::vector<std::string>> timelines_;
+  std::map<std::string, std::pair<int64_t, std::optional<CaseReport>>> details_;
   std::vector<FeedEntry> feed_;
   CaseQuery last_;
 };

@@ -421,8 +421,31 @@ TYPED_TEST(ViewsTest, InboxShowsEachUnitsSubtreeInSlaOrder) {
 
 TYPED_TEST(ViewsTest, CoHandlersSeeTheCaseOnce) {
   this->submit(
-      report(0, "x-1", "jjbl-c1-g01", "relocation", "h-1", 1, R"(,"hukou_township":"duocai")"));
+      report(0, "x-1", "jjbl-c1-g01", "relocation", "h-1", 1,
+             R"(,"hukou_township":"duocai","description":"牧民搬迁补助未到账",)"
+             R"("households_affected":3,"location":{"lat":33.85,"lon":95.6},)"
+             R"("reporter":"w-0001","channel":"app","occurred_at":"2026-06-12T07:55:00Z")"));
   this->run(0);
+  // The case's own page: the opening report and the version the case runs on.
+  auto d = this->views_->detail("x-1");
+  ASSERT_TRUE(d.ok() && d.value());
+  EXPECT_EQ(d.value()->summary.case_id, "x-1");
+  EXPECT_EQ(d.value()->workflow_version, 0);  // loaded from a file, not deployed
+  ASSERT_TRUE(d.value()->report);
+  const CaseReport& rep = *d.value()->report;
+  EXPECT_EQ(rep.report_id, "x-1");
+  EXPECT_EQ(rep.description, "牧民搬迁补助未到账");
+  EXPECT_EQ(rep.household, "h-1");
+  EXPECT_EQ(rep.hukou_township, "duocai");
+  EXPECT_EQ(rep.reporter, "w-0001");
+  EXPECT_EQ(rep.channel, "app");
+  EXPECT_EQ(rep.occurred_at, "2026-06-12T07:55:00Z");
+  EXPECT_EQ(rep.households_affected, std::optional<int64_t>(3));
+  EXPECT_EQ(rep.lat, std::optional<double>(33.85));
+  EXPECT_EQ(rep.lon, std::optional<double>(95.6));
+  auto none = this->views_->detail("x-404");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none.value());
   CaseSummary s = this->summary("x-1");
   EXPECT_EQ(s.unit, "jjbl-c1");
   EXPECT_EQ(s.co_handlers, V{"duocai"});
@@ -918,6 +941,38 @@ TEST(ViewEncodings, RoundTripAndRejectTruncation) {
   for (size_t n = 0; n < bytes.size(); ++n) {
     EXPECT_FALSE(decode_record(bytes.substr(0, n)).ok()) << n;
   }
+  // The second format's report, and a record of the first format (no version, no report).
+  r.workflow_version = 3;
+  r.report = CaseReport{};
+  r.report->description = "路面塌陷";
+  r.report->hukou_township = "duocai";
+  r.report->households_affected = 0;
+  r.report->lat = -33.5;
+  r.report->lon = 95.25;
+  back = decode_record(encode_record(r));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->workflow_version, 3);
+  ASSERT_TRUE(back->report);
+  EXPECT_EQ(back->report->description, "路面塌陷");
+  EXPECT_EQ(back->report->hukou_township, "duocai");
+  EXPECT_EQ(back->report->households_affected, std::optional<int64_t>(0));
+  EXPECT_EQ(back->report->lat, std::optional<double>(-33.5));
+  EXPECT_EQ(back->report->lon, std::optional<double>(95.25));
+  EXPECT_FALSE(back->report->occurred_at.size());
+  bytes = encode_record(r);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(decode_record(bytes.substr(0, n)).ok()) << n;
+  }
+  r.workflow_version = -1;
+  r.report.reset();
+  std::string v2 = encode_record(r);  // ends in the version (-1: one byte) and "no report"
+  std::string v1 = "\x01" + v2.substr(1, v2.size() - 3);
+  auto old = decode_record(v1);
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_EQ(old->summary.case_id, r.summary.case_id);
+  EXPECT_TRUE(old->reopened);
+  EXPECT_EQ(old->workflow_version, -1);
+  EXPECT_FALSE(old->report);
   // Unit prefixes never match a longer unit's entries.
   EXPECT_FALSE(unit_prefix("g1x").starts_with(unit_prefix("g1")));
   EXPECT_LT(unit_prefix("g1") + be64(UINT64_MAX) + "zzz", prefix_end(unit_prefix("g1")));

@@ -49,6 +49,14 @@ export function addToken(stateDir, person) {
     .pop();
 }
 
+// Deploys the shipped workflows as versions (gridcase deploy), as an administrator would.
+export function deploy(stateDir, actor) {
+  execFileSync(bin, ['deploy', 'workflows', '--org', 'config/org.yaml', '--state-dir', stateDir, '--actor', actor], {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
 // Starts `gridcase serve` and resolves once /readyz answers 200.
 export async function startServe(stateDir, port) {
   const proc = spawn(

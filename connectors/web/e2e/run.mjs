@@ -3,13 +3,16 @@
 //   node e2e/run.mjs        (GRIDCASE_BIN, CHROMIUM, GRIDCASE_WEB_ARTIFACTS override paths)
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { requireTools, freePort, tempState, addToken, startServe, call, until, launch, cleanup, artifacts } from './lib.mjs';
+import { readFileSync } from 'node:fs';
+import { requireTools, freePort, tempState, addToken, deploy, startServe, call, until, launch, cleanup, artifacts, repo } from './lib.mjs';
 
 requireTools();
 const state = tempState();
 const port = await freePort();
 const SUP = addToken(state, 's-0101'); // 扎西, 社区干部, 第一社区 (jjbl-c1)
 const WORKER = addToken(state, 'w-0001'); // 才仁, 网格员, 第一社区第一网格
+const ADMIN = addToken(state, 'admin-0001'); // 久美拉姆, 系统管理员
+deploy(state, 'e2e-admin'); // the shipped workflows as version 1: cases record their version
 let serve = await startServe(state, port);
 const base = serve.base;
 const browser = await launch();
@@ -61,6 +64,7 @@ try {
     await page.waitForSelector('[data-test=live].ok');
     const r = await call(base, WORKER, 'POST', '/v1/reports', {
       grid: 'jjbl-c1-g01', category: 'road', severity: 4, title: 'E2E 道路塌方，牧道中断', household: 'h-0031',
+      description: '牧道塌方约五米，车辆无法通行', hukou_township: 'duocai', location: { lat: 33.85, lon: 95.6 },
     });
     assert.equal(r.status, 202, JSON.stringify(r.json));
     caseId = r.json.case_id;
@@ -87,6 +91,21 @@ try {
     await page.waitForSelector('[data-test=timeline] li');
     assert.match(await page.textContent('[data-test=timeline]'), /第一网格：上报立案（道路交通）/);
     assert.equal(await page.textContent('[data-test=case-unit]'), '第一社区');
+    // The report as the worker gave it.
+    assert.equal(await page.textContent('[data-test=case-description]'), '牧道塌方约五米，车辆无法通行');
+    assert.equal(await page.textContent('[data-test=case-household]'), 'h-0031');
+    assert.equal(await page.textContent('[data-test=case-hukou]'), '多彩乡');
+    assert.match(await page.textContent('[data-test=case-location]'), /33\.85.*95\.6/);
+    // The actions come from the server: the case's workflow (version 1) in 办理中, for the
+    // community that holds it; `return` is for the level above.
+    const api = await call(base, SUP, 'GET', `/v1/cases/${caseId}`);
+    assert.equal(api.json.case.workflow_version, 1);
+    const mine = api.json.actions.filter((a) => a.allowed).map((a) => a.action);
+    assert.deepEqual(mine, ['accept', 'comment', 'resolve', 'escalate']);
+    const buttons = await page.$$eval('[data-test=my-actions] [data-action]', (bs) => bs.map((b) => b.getAttribute('data-action')));
+    assert.deepEqual(buttons, mine);
+    assert.equal(await page.$('[data-test=actions-fallback]'), null);
+    assert.deepEqual(await page.$$eval('[data-test=other-actions] [data-action]', (bs) => bs.map((b) => b.getAttribute('data-action'))), ['return']);
     await page.fill('[data-test=note]', '已安排人员抢修');
     await page.click('[data-action=accept]');
     await page.waitForSelector('[data-test=action-result].ok');
@@ -97,8 +116,13 @@ try {
   });
 
   await step('an action the workflow refuses shows its reason', async () => {
-    // Verifying a village case is for the township (the level above), not the community.
-    await page.click('[data-action=verify]');
+    // Verifying a village case is for the township (the level above), not the community:
+    // the server does not offer it to the community, only among the others' actions.
+    await page.waitForFunction(() => document.querySelector('[data-test=other-actions] [data-action=verify]') !== null);
+    assert.equal(await page.$('[data-test=my-actions] [data-action=verify]'), null);
+    assert.match(await page.textContent('[data-test=other-actions]'), /核查结案（由上级单位办理）/);
+    await page.click('[data-test=other-actions] summary');
+    await page.click('[data-test=other-actions] [data-action=verify]');
     await page.waitForSelector('[data-test=action-result].error');
     const text = await page.textContent('[data-test=action-result]');
     assert.match(text, /操作未被接受：.+/);
@@ -129,6 +153,68 @@ try {
     await page.waitForFunction(() => document.querySelector('h1')?.textContent?.includes('统计分析'));
   });
   await ctx.close();
+
+  // ---- the administrator: workflow versions and validation ----
+  const adm = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+  const ap = await adm.newPage();
+  ap.setDefaultTimeout(20000);
+  await step('the administrator sees the deployed versions and their YAML', async () => {
+    assert.equal((await call(base, SUP, 'GET', '/v1/workflows')).status, 403);
+    await ap.goto(base + '/signin');
+    await ap.fill('[data-test=token]', ADMIN);
+    await ap.click('[data-test=signin]');
+    await ap.waitForURL(/\/inbox/);
+    await ap.click('[data-test=nav-admin]');
+    await ap.waitForURL(/\/admin/);
+    const row = await ap.waitForSelector('[data-test=wf-row][data-name=grid-escalation][data-version="1"]');
+    const text = await row.textContent();
+    assert.match(text, /现行/);
+    assert.match(text, /e2e-admin/);
+    assert.match(text, /[0-9a-f]{12}/);
+    assert.equal((await ap.$$('[data-test=wf-row]')).length, 3);
+    await row.$eval('[data-test=wf-view]', (b) => b.click());
+    await ap.waitForSelector('[data-test=wf-yaml] [data-test=yaml-lines] .yl');
+    assert.match(await ap.textContent('[data-test=wf-yaml]'), /name: grid-escalation/);
+  });
+
+  await step('a bad YAML shows each error on its line', async () => {
+    await ap.click('[data-test=wf-edit]');
+    const original = readFileSync(join(repo, 'workflows/grid-escalation.yaml'), 'utf8');
+    assert.equal(await ap.inputValue('[data-test=yaml-input]'), original);
+    const bad = original.replace('goto: verifying', 'goto: nowhere');
+    const line = bad.split('\n').findIndex((l) => l.includes('goto: nowhere')) + 1;
+    await ap.fill('[data-test=yaml-input]', bad);
+    await ap.click('[data-test=validate]');
+    const problem = await ap.waitForSelector('[data-test=yaml-problem]');
+    assert.equal(Number(await problem.getAttribute('data-line')), line);
+    assert.match(await problem.textContent(), new RegExp(`第 ${line} 行第 \\d+ 列 错误：.*nowhere`));
+    assert.notEqual(await ap.$(`.yl[data-line="${line}"][data-marked=error]`), null);
+    assert.match(await ap.textContent('[data-test=verdict]'), /校验未通过：1 个错误/);
+    await ap.screenshot({ path: join(artifacts, 'admin.png'), fullPage: true });
+    // Fixed: valid, and it would replace the live version 1.
+    await ap.fill('[data-test=yaml-input]', original);
+    await ap.click('[data-test=validate]');
+    await ap.waitForFunction(() => document.querySelector('[data-test=verdict]')?.textContent?.includes('校验通过'));
+    assert.match(await ap.textContent('[data-test=verdict]'), /现行第 1 版/);
+    assert.equal(await ap.$('[data-test=yaml-problem]'), null);
+  });
+
+  await step('a what-if replays the recorded input on the proposed rules', async () => {
+    // Severity 2 and up to the village: the noise report (severity 2) would not stay in the grid.
+    const original = readFileSync(join(repo, 'workflows/grid-escalation.yaml'), 'utf8');
+    assert.ok(original.includes('report.severity >= 4'));
+    await ap.fill('[data-test=yaml-input]', original.replace('report.severity >= 4', 'report.severity >= 2'));
+    await ap.click('[data-test=whatif]');
+    await ap.waitForSelector('[data-test=whatif-table] tr[data-key="wi.final_level"][data-level=grid]');
+    await ap.waitForSelector('[data-test=whatif-chart-final] canvas');
+    const cells = await ap.$$eval('[data-test=whatif-table] tr[data-key="wi.final_level"][data-level=grid] td', (tds) => tds.map((td) => td.textContent));
+    const [oldGrid, newGrid] = [Number(cells[1]), Number(cells[2])];
+    assert.ok(newGrid < oldGrid, `grid cases: ${oldGrid} -> ${newGrid}`);
+    assert.match(await ap.textContent('[data-test=whatif-differing]'), /结果不同的案件：[1-9]\d* 件/);
+    assert.match(await ap.textContent('[data-test=whatif-window]'), /替换现行 grid-escalation 第 1 版/);
+    await ap.screenshot({ path: join(artifacts, 'whatif.png'), fullPage: true });
+  });
+  await adm.close();
 
   // ---- the grid worker's phone: offline queue ----
   const phone = await browser.newContext({ viewport: { width: 390, height: 800 }, isMobile: true, hasTouch: true, locale: 'zh-CN' });

@@ -10,6 +10,7 @@ export const router = createRouter({
     { path: '/cases/:id', component: () => import('./views/CaseView.vue'), props: true },
     { path: '/figures', component: () => import('./views/Figures.vue') },
     { path: '/report', component: () => import('./views/Report.vue') },
+    { path: '/admin', component: () => import('./views/AdminView.vue') },
     { path: '/:rest(.*)*', redirect: '/inbox' },
   ],
 });
@@ -30,5 +31,6 @@ router.beforeEach(async (to) => {
     }
   }
   if (to.path === '/figures' && !isSupervisor(session.org?.info.me.role)) return '/inbox';
+  if (to.path === '/admin' && session.org?.info.me.role !== 'admin') return '/inbox';
   return true;
 });

@@ -46,6 +46,7 @@ export interface CaseSummary {
   overdue: boolean;
   seq: number;
   co_handlers: string[];
+  workflow_version?: number | null; // GET /v1/cases/{id} only
 }
 
 // Most urgent first, as the server orders the inbox: the earliest deadline first (overdue

@@ -201,6 +201,7 @@ const en: Record<keyof typeof zh, string> = {
   'tl.closed': '{unit}: closed',
   'tl.event_rejected': '{unit}: not accepted: {reason}',
   'tl.rule_error': 'rule error: {message}',
+  'tl.migrated': '{unit}: moved from rules v{from} to v{to}, deadlines recomputed',
   'tl.other': '{unit}: {type}',
   'tl.note': 'note: {note}',
   'fig.title': 'Figures',

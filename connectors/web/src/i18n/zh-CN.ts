@@ -200,6 +200,7 @@ export default {
   'tl.closed': '{unit}：结案',
   'tl.event_rejected': '{unit}：操作未被接受：{reason}',
   'tl.rule_error': '规则出错：{message}',
+  'tl.migrated': '{unit}：流程规则由 v{from} 迁移到 v{to}，时限按新规则重算',
   'tl.other': '{unit}：{type}',
   'tl.note': '意见：{note}',
   'fig.title': '统计分析',

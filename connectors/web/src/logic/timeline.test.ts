@@ -24,6 +24,11 @@ describe('timeline wording', () => {
     expect(describeEvent(e, nameOf)).toBe('第一网格 → 第一社区：超时升级');
   });
 
+  it('a migration names both versions (gridcase migrate)', () => {
+    const e = ev({ type: 'migrated', trigger: 'migrate', from_version: 1, to_version: 2 });
+    expect(describeEvent(e, nameOf)).toBe('第一网格：流程规则由 v1 迁移到 v2，时限按新规则重算');
+  });
+
   it('opening, transitions, rejections and closing in plain Chinese', () => {
     expect(describeEvent(ev({ type: 'opened', grid: 'jjbl-c1-g01', category: 'road' }), nameOf)).toBe('第一网格：上报立案（道路交通）');
     expect(describeEvent(ev({ type: 'transition', trigger: 'resolve', from_state: 'handling', to_state: 'verifying' }), nameOf)).toBe(

@@ -57,6 +57,8 @@ export function describeEvent(e: CaseEvent, nameOf: NameOf): string {
       return t('tl.event_rejected', { unit, reason: rejectionText(str(e.reason)) });
     case 'rule_error':
       return t('tl.rule_error', { message: str(e.message) });
+    case 'migrated':
+      return t('tl.migrated', { unit, from: str(e.from_version), to: str(e.to_version) });
     default:
       return t('tl.other', { unit, type: e.type });
   }

@@ -20,6 +20,7 @@ PACKAGES=(
   libspdlog-dev
   libfmt-dev
   libcli11-dev            # the command line of the gridcase executable
+  libjemalloc-dev         # the executables' allocator (faster than glibc malloc here)
   # tests & benchmarks / 测试与基准
   libgtest-dev libgmock-dev libbenchmark-dev
   wrk                     # HTTP load generator (ops/bench/http_bench.sh)

@@ -56,6 +56,10 @@ fi
 county=$("$g" token add --person c-0001 --name demo --state-dir "$state" 2>/dev/null | tail -n 1)
 officer=$("$g" token add --person s-0101 --name demo --state-dir "$state" 2>/dev/null | tail -n 1)
 worker=$("$g" token add --person w-0001 --name demo --state-dir "$state" 2>/dev/null | tail -n 1)
+admin=$("$g" token add --person admin-0001 --name demo --state-dir "$state" 2>/dev/null | tail -n 1)
+# The shipped rules as deployed version 1, so the administrators' page lists versions and
+# an edit of workflows/*.yaml while serving becomes version 2 (docs/lifecycle.md).
+"$g" deploy workflows --org config/org.yaml --state-dir "$state" --actor demo >/dev/null
 serve_cmd=("$g" serve --config config/gridcase.yaml --state-dir "$state" --http "$listen")
 cat <<MSG
 == 督办平台 dashboard: http://$listen/ ==
@@ -63,6 +67,7 @@ cat <<MSG
      县级干部 扎西央金 (c-0001, whole county)   $county
      社区干部 扎西 (s-0101, 第一社区)            $officer
      网格员 才仁 (w-0001, 上报 /report)          $worker
+     管理员 久美拉姆 (admin-0001, 流程版本 /admin)  $admin
 MSG
 if [ "${GRIDCASE_DEMO_SERVE:-1}" = 1 ]; then
   echo "   服务运行中，按 Ctrl-C 停止 / serving; Ctrl-C stops it (GRIDCASE_DEMO_SERVE=0: do not serve)"

@@ -1,13 +1,10 @@
 // gridcase: wiring only. Each subcommand lives in its own file.
-#include <unistd.h>
-
-#include <cstdio>
-
-#include <CLI/CLI.hpp>
-
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <cstdio>
 #include <iostream>
 
 #include "app/commands.hpp"
@@ -211,6 +208,8 @@ int main(int argc, char** argv) {
     serve.partitions_set = partitions_opt->count() > 0;
     int rc = run_serve(serve);
     if (rc == kServeRestart) {
+      spdlog::shutdown();  // every log line out before the image is replaced
+      std::fflush(nullptr);
       // A new org tree: everything is closed (store, log, sockets, Kafka clients); the
       // same program starts again in this process, with the same arguments and PID.
       ::execv("/proc/self/exe", argv);

@@ -341,11 +341,13 @@ int run_serve(ServeOptions opt) {
         rocks->put_meta("migrations.applied", std::to_string(o.seq));
         return true;
       });
-      if (!done.ok()) {
+      if (!done.ok() && !service.publish_pending()) {
         spdlog::error("迁移指令 #{} 未完成 / migration order #{} failed: {}", o.seq, o.seq,
                       done.error().message);
         return;  // not committed: tried again at the next look
       }
+      // (Committed but not yet published, the broker being away: the outbox is durable
+      // and goes out before the next batch.)
       if (report.contains("error")) {
         spdlog::error("迁移指令 #{} 被拒绝 / migration order #{} refused: {}", o.seq, o.seq,
                       report["error"].get<std::string>());

@@ -226,6 +226,12 @@ int run_serve(ServeOptions opt) {
     http::metric_header(out, "gridcase_pending_timers_estimate", "gauge",
                         "SLA and state timers waiting (RocksDB estimate)");
     http::metric_line(out, "gridcase_pending_timers_estimate", "", static_cast<double>(e.timers));
+    http::metric_header(out, "gridcase_open_cases", "gauge",
+                        "open cases by the level they are at (exact, as committed)");
+    for (const auto& [level, n] : rocks->open_by_level()) {
+      http::metric_line(out, "gridcase_open_cases", "level=\"" + level + "\"",
+                        static_cast<double>(n));
+    }
     http::metric_header(out, "gridcase_workflow_deploys_rejected_total", "counter",
                         "changed workflow files that did not validate (the live version stayed)");
     http::metric_line(out, "gridcase_workflow_deploys_rejected_total", "",

@@ -498,6 +498,7 @@ Result<ViewModel::CaseUpdate> ViewModel::begin(std::string_view case_id,
     if (!s.closed) u.inbox_before.push_back(inbox_key(unit, s));
   }
   u.origin_before = origin_key(s);
+  if (!s.closed) u.open_level_before = s.level;
   return u;
 }
 

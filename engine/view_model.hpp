@@ -120,6 +120,7 @@ class ViewModel {
     CaseRecord record;
     std::vector<std::string> inbox_before, by_unit_before;  // the stored record's keys
     std::string origin_before;                              // "" when there was none
+    std::optional<std::string> open_level_before;           // the stored record's level if open
   };
   // Fails only when the stored record cannot be read.
   Result<CaseUpdate> begin(std::string_view case_id,

@@ -456,13 +456,57 @@ Result<bool> RocksStore::init_views() {
     committed_feed_head_ = feed_head_ = *head;
   }
   views_marked_ = marked;
-  if (marked) return true;
+  if (marked) {
+    v.Reset();
+    if (!db_get(kMeta, kOpenLevelsKey, &v, &found)) return *error_;
+    if (!found) return count_open_levels();  // a store from before the counts
+    std::string_view text = sv(v);
+    std::lock_guard lock(open_levels_mu_);
+    while (!text.empty()) {
+      size_t nl = text.find('\n');
+      std::string_view line = text.substr(0, nl);
+      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+      size_t eq = line.rfind('=');
+      auto n = eq == std::string_view::npos ? std::nullopt : parse_u64(line.substr(eq + 1));
+      if (!n) return err("rocksdb: bad " + std::string(kOpenLevelsKey) + " '" + v.ToString() + "'");
+      open_levels_[std::string(line.substr(0, eq))] = static_cast<int64_t>(*n);
+    }
+    open_levels_stored_ = true;
+    return true;
+  }
   std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(h_->read, h_->cf[kCases]));
   it->SeekToFirst();
   if (!it->status().ok()) return err("rocksdb: reading cases: " + it->status().ToString());
   if (!it->Valid()) return true;  // nothing to rebuild: the first commit writes the mark
   it.reset();
-  return rebuild_views();
+  if (auto r = rebuild_views(); !r.ok()) return r;
+  return count_open_levels();
+}
+
+// Counts the open cases per level from the summaries (once, for a store without the
+// counts); the next commit stores them.
+Result<bool> RocksStore::count_open_levels() {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->cf[kSummaries]));
+  std::map<std::string, int64_t> counts;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto r = decode_record(sv(it->value()));
+    if (!r.ok()) {
+      return err("rocksdb: views: case '" + it->key().ToString() + "': " + r.error().message);
+    }
+    if (!r->summary.closed) ++counts[r->summary.level];
+  }
+  if (!it->status().ok()) return err("rocksdb: reading views: " + it->status().ToString());
+  std::lock_guard lock(open_levels_mu_);
+  open_levels_ = std::move(counts);
+  open_levels_stored_ = false;
+  return true;
+}
+
+std::map<std::string, int64_t> RocksStore::open_by_level() const {
+  std::lock_guard lock(open_levels_mu_);
+  return open_levels_;
 }
 
 Result<bool> RocksStore::rebuild_views() {
@@ -608,9 +652,28 @@ Result<bool> RocksStore::commit_views(rocksdb::WriteBatch& b) {
   }
   if (error_) return *error_;
   SortedWriter sorted;
+  {
+    std::lock_guard lock(open_levels_mu_);
+    pending_open_levels_ = open_levels_;
+  }
+  bool open_changed = !open_levels_stored_;
   for (auto& [id, u] : view_updates_) {
     auto d = dirty_cases_.find(id);
     model_->finish(u, d == dirty_cases_.end() ? nullptr : &d->second, sorted);
+    std::optional<std::string> after;
+    if (!u.record.summary.closed) after = u.record.summary.level;
+    if (after != u.open_level_before) {
+      if (u.open_level_before) --pending_open_levels_[*u.open_level_before];
+      if (after) ++pending_open_levels_[*after];
+      open_changed = true;
+    }
+  }
+  if (open_changed) {
+    std::string text;
+    for (const auto& [level, n] : pending_open_levels_) {
+      text += (text.empty() ? "" : "\n") + level + "=" + std::to_string(std::max<int64_t>(0, n));
+    }
+    b.Put(h_->cf[kMeta], sl(kOpenLevelsKey), sl(text)).PermitUncheckedError();
   }
   for (const auto& [k, v] : pending_history_) sorted.put(ViewCf::History, k, v);
   BatchWriter w(b, h_->cf);
@@ -1030,6 +1093,9 @@ Result<bool> RocksStore::commit() {
     views_batch_->Clear();
     view_updates_.clear();
     pending_history_.clear();
+    std::lock_guard lock(open_levels_mu_);
+    open_levels_ = pending_open_levels_;
+    open_levels_stored_ = true;
   }
   if (model_) views_marked_ = true;
   unmark_views_ = false;

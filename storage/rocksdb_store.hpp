@@ -23,6 +23,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -145,6 +146,8 @@ class RocksStore final : public CaseStore {
     uint64_t timers = 0;
   };
   KeyEstimates estimates() const;
+  // Open cases per level as committed (exact; empty without views). Any thread.
+  std::map<std::string, int64_t> open_by_level() const;
 
   // The first storage error seen by a method that cannot return one (exists, next_timer...).
   Result<bool> status() const;
@@ -158,6 +161,7 @@ class RocksStore final : public CaseStore {
   static constexpr std::string_view kFormatKey = "store.format";
   static constexpr std::string_view kFeedHeadKey = "store.feed_head";
   static constexpr std::string_view kViewsKey = "store.views";
+  static constexpr std::string_view kOpenLevelsKey = "views.open_levels";
   static constexpr std::string_view kSlaFloorKey = "store.sla_floor";
 
   // Column family names, in the order open() creates them.
@@ -179,6 +183,7 @@ class RocksStore final : public CaseStore {
   Result<bool> init(const std::string& dir);
   Result<bool> init_views();
   Result<bool> rebuild_views();
+  Result<bool> count_open_levels();
   // The views' part of the commit's WriteBatch.
   Result<bool> commit_views(rocksdb::WriteBatch& b);
   // The update of a case's view records in this batch, begun from the stored record.
@@ -243,6 +248,11 @@ class RocksStore final : public CaseStore {
   uint64_t committed_feed_head_ = 0;  // the last id committed
   std::optional<int64_t> committed_sla_floor_, pending_sla_floor_;
   bool views_marked_ = false;  // meta kViewsKey is committed
+  // Open cases per level (views only), exact: kept in meta kOpenLevelsKey by every commit
+  // that changes them; counted once from the summaries when a store lacks the key.
+  std::map<std::string, int64_t> open_levels_, pending_open_levels_;
+  bool open_levels_stored_ = false;
+  mutable std::mutex open_levels_mu_;  // open_levels_ is read by other threads (metrics)
   bool views_rebuilt_ = false;
   bool unmark_views_ = false;  // views off over a store that has them: drop the mark
 

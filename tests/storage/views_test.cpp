@@ -855,6 +855,51 @@ TEST_F(RocksViews, TurningViewsOnRebuildsThemFromTheCases) {
   EXPECT_EQ(views_->feed_head(), 1u);            // the feed keeps what it had
 }
 
+// /metrics' open cases per level: kept exact by every commit, stored, and counted from the
+// summaries when views are (re)built.
+TEST_F(RocksViews, OpenCasesPerLevelAreExactAndSurviveRestarts) {
+  auto levels = [this] {
+    std::map<std::string, int64_t> out;
+    for (const auto& [level, n] : static_cast<RocksStore&>(*store_).open_by_level()) {
+      if (n != 0) out[level] = n;
+    }
+    return out;
+  };
+  using M = std::map<std::string, int64_t>;
+  EXPECT_EQ(levels(), M{});
+  open_four();
+  EXPECT_EQ(levels(), (M{{"grid", 2}, {"village", 1}, {"township", 1}}));
+  apply(4 * kHour, action(4 * kHour, "r-1", "resolve", "w-0001"));
+  EXPECT_EQ(levels(), (M{{"grid", 2}, {"village", 1}, {"township", 1}}));
+  apply(5 * kHour, action(5 * kHour, "r-1", "verify", "s-0101"));  // closed
+  EXPECT_EQ(levels(), (M{{"grid", 1}, {"village", 1}, {"township", 1}}));
+  // The same as the full scan of /v1/stats.
+  auto st = views_->stats("zhiduo", at(0), at(10 * kDay));
+  ASSERT_TRUE(st.ok());
+  M scanned;
+  for (const auto& l : st->open_by_level) {
+    if (l.count != 0) scanned[l.level] = l.count;
+  }
+  EXPECT_EQ(levels(), scanned);
+  reopen();
+  EXPECT_EQ(levels(), (M{{"grid", 1}, {"village", 1}, {"township", 1}}));
+
+  // Written without views, then opened with them: rebuilt and counted again.
+  stop();
+  factory_.views_on = false;
+  ASSERT_NO_FATAL_FAILURE(start());
+  submit(report(6 * kHour, "r-5", "dc-v1-g01", "garbage", "h-5", 1));
+  run(6 * kHour);
+  stop();
+  factory_.views_on = true;
+  ASSERT_NO_FATAL_FAILURE(start());
+  EXPECT_TRUE(static_cast<RocksStore&>(*store_).views_rebuilt());
+  EXPECT_EQ(levels(), (M{{"grid", 2}, {"village", 1}, {"township", 1}}));
+  apply(7 * kHour, report(7 * kHour, "r-6", "dc-v1-g01", "road", "h-6", 1));
+  reopen();
+  EXPECT_EQ(levels(), (M{{"grid", 3}, {"village", 1}, {"township", 1}}));
+}
+
 // The inbox scan starts at the earliest pending timer (below it are only the deleted keys of
 // deadlines that fired): no open case's deadline is earlier.
 TEST_F(RocksViews, NoOpenCaseIsDueBeforeTheStoredSlaFloor) {

@@ -156,6 +156,9 @@ webhooks:
         assert m["gridcase_webhook_dead_letters_total"] == 1, m
         assert m["gridcase_webhook_failed_attempts_total"] >= 3, m  # 2 county + 1..2 village
         assert "gridcase_pending_timers_estimate" in m and "gridcase_cases_estimate" in m, m
+        # The flood is the one open case, at the township (emergencies go straight there).
+        open_cases = {k: v for k, v in m.items() if k.startswith("gridcase_open_cases{") and v}
+        assert open_cases == {'gridcase_open_cases{level="township"}': 1.0}, open_cases
 
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=30) == 0, "serve did not stop cleanly"

@@ -237,8 +237,9 @@ Result<size_t> Service::run_once() {
       offsets_list += (offsets_list.empty() ? "" : "\n") + key;
     }
     positions.push_back({tp.first, tp.second, off});
+    const auto& topic_partition = tp;  // (clang 14 cannot capture a structured binding)
     auto known = std::find_if(positions_.begin(), positions_.end(), [&](const SourcePosition& p) {
-      return p.topic == tp.first && p.partition == tp.second;
+      return p.topic == topic_partition.first && p.partition == topic_partition.second;
     });
     if (known == positions_.end()) {
       positions_.push_back({tp.first, tp.second, off});

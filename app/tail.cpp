@@ -16,9 +16,35 @@
 namespace gridcase::app {
 
 int run_tail(const TailOptions& opt) {
+  if (!opt.kafka.empty() && !opt.follow) {
+    // Kafka, once: every partition from its first record to its end, outside any group.
+    kafka::KafkaOptions ko;
+    ko.brokers = opt.kafka;
+    ko.client_id = "gridcase-tail";
+    auto reader = kafka::TopicReader::open(ko, opt.topic);
+    if (!reader.ok()) {
+      std::cerr << "gridcase tail: " << reader.error().message << '\n';
+      return 2;
+    }
+    while (!reader.value()->at_end()) {
+      auto got = reader.value()->read(10000, ko.timeout_ms);
+      if (!got.ok()) {
+        std::cerr << "gridcase tail: " << got.error().message << '\n';
+        return 2;
+      }
+      if (got.value().empty() && !reader.value()->at_end()) {
+        std::cerr << "gridcase tail: " << opt.topic << " not read to its end within "
+                  << ko.timeout_ms << " ms\n";
+        return 2;
+      }
+      for (const auto& r : got.value()) std::cout << r.value << '\n';
+    }
+    std::cout.flush();
+    return 0;
+  }
   if (!opt.kafka.empty()) {
-    // Kafka: read the topic from the beginning with a throwaway group, until it is quiet
-    // for 3 s (or until SIGINT with --follow).
+    // Kafka, --follow: read the topic from the beginning with a throwaway group until
+    // SIGINT.
     kafka::KafkaOptions ko;
     ko.brokers = opt.kafka;
     ko.input_topic = opt.topic;
@@ -34,8 +60,6 @@ int run_tail(const TailOptions& opt) {
       return 2;
     }
     install_stop_handlers();
-    auto last = std::chrono::steady_clock::now();
-    bool seen = false;
     while (!g_stop.load()) {
       auto recs = (*src)->poll(1000, 200);
       if (!recs.ok()) {
@@ -43,13 +67,7 @@ int run_tail(const TailOptions& opt) {
         return 2;
       }
       for (const auto& r : *recs) std::cout << r.payload << '\n';
-      auto now = std::chrono::steady_clock::now();
-      if (!recs->empty()) {
-        last = now;
-        seen = true;
-      }
-      auto quiet = seen ? std::chrono::seconds(3) : std::chrono::seconds(15);
-      if (!opt.follow && now - last > quiet) break;
+      std::cout.flush();
     }
     std::cout.flush();
     return 0;

@@ -184,6 +184,10 @@ DeployReport deploy_files(const std::vector<std::string>& paths, const gridcase:
                           const std::string& state_dir, const std::string& actor,
                           const OpenCaseCheck& open_cases = {});
 
+// The audit records' "when" (now, UTC, whole seconds) and "who" (`given`, else $USER).
+std::string now_utc();
+std::string actor_of(const std::string& given);
+
 // Where a state directory keeps its deployed workflow versions.
 std::string registry_dir(const std::string& state_dir);
 

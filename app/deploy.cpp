@@ -28,6 +28,19 @@ std::string registry_dir(const std::string& state_dir) {
   return (fs::path(state_dir) / "workflows").string();
 }
 
+std::string now_utc() {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  return format_timestamp(Timestamp{ms - ms % 1000});
+}
+
+std::string actor_of(const std::string& given) {
+  if (!given.empty()) return given;
+  const char* user = std::getenv("USER");
+  return user && *user ? user : "unknown";
+}
+
 namespace {
 
 std::vector<std::string> split_lines(const std::string& text) {
@@ -127,19 +140,6 @@ size_t display_width(const std::string& s) {
 std::string pad(const std::string& s, size_t w) {
   size_t have = display_width(s);
   return s + std::string(have < w ? w - have : 0, ' ') + " ";
-}
-
-std::string now_utc() {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count();
-  return format_timestamp(Timestamp{ms - ms % 1000});
-}
-
-std::string actor_of(const std::string& given) {
-  if (!given.empty()) return given;
-  const char* user = std::getenv("USER");
-  return user && *user ? user : "unknown";
 }
 
 // The content hash covers the file and the calendar it uses: either changes deadlines.

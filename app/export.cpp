@@ -75,21 +75,13 @@ int run_export(const ExportOptions& opt) {
       std::cerr << "gridcase export: " << reader.error().message << '\n';
       return 2;
     }
-    while (!reader.value()->at_end()) {
-      auto got = reader.value()->read(10000, ko.timeout_ms);
-      if (!got.ok()) {
-        std::cerr << "gridcase export: " << got.error().message << '\n';
-        return 2;
-      }
-      if (got.value().empty() && !reader.value()->at_end()) {
-        std::cerr << "gridcase export: " << opt.topic << " not read to its end within "
-                  << ko.timeout_ms << " ms\n";
-        return 2;
-      }
-      for (auto& r : got.value()) {
-        take(std::move(r.value), opt.topic + " [" + std::to_string(r.partition) + "] offset " +
-                                     std::to_string(r.offset));
-      }
+    auto done = reader.value()->read_to_end(ko.timeout_ms, [&](kafka::TopicRecord&& r) {
+      take(std::move(r.value),
+           opt.topic + " [" + std::to_string(r.partition) + "] offset " + std::to_string(r.offset));
+    });
+    if (!done.ok()) {
+      std::cerr << "gridcase export: " << done.error().message << '\n';
+      return 2;
     }
   } else {
     std::string scratch =

@@ -74,9 +74,10 @@ std::optional<Org> load_effective_org(const std::string& org_path,
 
 std::optional<Engine> load_engine(const std::string& org_path,
                                   const std::vector<std::string>& workflow_paths,
-                                  const std::optional<std::string>& state_dir) {
+                                  const std::optional<std::string>& state_dir,
+                                  int64_t* org_version) {
   Diagnostics diags;
-  auto org = load_effective_org(org_path, state_dir, diags);
+  auto org = load_effective_org(org_path, state_dir, diags, org_version);
   std::optional<std::vector<Workflow>> wfs;
   if (org && state_dir) {
     wfs = load_deployed(*state_dir, *org, diags);

@@ -57,11 +57,17 @@ class StagingSink final : public EventSink {
   std::string topic_;
 };
 
-std::string now_utc() {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count();
-  return format_timestamp(Timestamp{ms - ms % 1000});
+// Stores the order, with its audit record, in the registry of `state_dir`; its seq.
+Result<int64_t> store_order(const MigrateOptions& opt, const std::string& state_dir) {
+  auto reg = WorkflowRegistry::open(registry_dir(state_dir));
+  if (!reg.ok()) return reg.error();
+  MigrationOrder order;
+  order.name = opt.name;
+  order.to = opt.to;
+  order.where = opt.where;
+  order.at = now_utc();
+  order.actor = actor_of(opt.actor);
+  return reg.value()->order_migration(order);
 }
 
 bool is_lock_error(const std::string& message) {
@@ -71,20 +77,7 @@ bool is_lock_error(const std::string& message) {
 // The engine is running: hand the order over through the registry and wait for the
 // engine's report of it (meta migration/SEQ in its store, read without a lock).
 int order_live(const MigrateOptions& opt, const Engine& engine, const fs::path& dir) {
-  auto reg = WorkflowRegistry::open(registry_dir(opt.state_dir));
-  if (!reg.ok()) {
-    std::cerr << "gridcase migrate: " << reg.error().message << '\n';
-    return 2;
-  }
-  MigrationOrder order;
-  order.name = opt.name;
-  order.to = opt.to;
-  order.where = opt.where;
-  order.at = now_utc();
-  const char* user = std::getenv("USER");
-  order.actor = !opt.actor.empty() ? opt.actor : user && *user ? user : "unknown";
-  auto seq = reg.value()->order_migration(order);
-  reg.value().reset();
+  auto seq = store_order(opt, opt.state_dir);
   if (!seq.ok()) {
     std::cerr << "gridcase migrate: " << seq.error().message << '\n';
     return 2;
@@ -219,19 +212,7 @@ int run_migrate(const MigrateOptions& opt) {
                          "--state-dir instead of --kafka\n";
             return 2;
           }
-          auto reg = WorkflowRegistry::open(registry_dir(dir));
-          if (!reg.ok()) {
-            std::cerr << "gridcase migrate: " << reg.error().message << '\n';
-            return 2;
-          }
-          MigrationOrder order;
-          order.name = opt.name;
-          order.to = opt.to;
-          order.where = opt.where;
-          order.at = now_utc();
-          const char* user = std::getenv("USER");
-          order.actor = !opt.actor.empty() ? opt.actor : user && *user ? user : "unknown";
-          auto seq = reg.value()->order_migration(order);
+          auto seq = store_order(opt, dir);
           if (!seq.ok()) {
             std::cerr << "gridcase migrate: " << seq.error().message << '\n';
             return 2;

@@ -25,15 +25,10 @@ kafka::KafkaOptions options_for(const std::string& brokers, const std::string& t
 
 Result<KeyValues> read_all(kafka::TopicReader& reader, int timeout_ms) {
   KeyValues out;
-  while (!reader.at_end()) {
-    auto got = reader.read(10000, timeout_ms);
-    if (!got.ok()) return got.error();
-    if (got.value().empty() && !reader.at_end()) {
-      return err("kafka: the registry topic was not read to its end within " +
-                 std::to_string(timeout_ms) + " ms");
-    }
-    for (auto& r : got.value()) out.emplace_back(std::move(r.key), std::move(r.value));
-  }
+  auto done = reader.read_to_end(timeout_ms, [&out](kafka::TopicRecord&& r) {
+    out.emplace_back(std::move(r.key), std::move(r.value));
+  });
+  if (!done.ok()) return done.error();
   return out;
 }
 

@@ -138,17 +138,13 @@ int run_serve(ServeOptions opt) {
     registry_follower = std::move(f).value();
   }
 
-  auto engine = load_engine(opt.org, opt.workflows, opt.state_dir);
+  // org_version: the deployed org tree the engine runs on (0: the file). A newer one is
+  // taken by a restart in place (see reload below).
+  int64_t org_version = 0;
+  auto engine = load_engine(opt.org, opt.workflows, opt.state_dir, &org_version);
   if (!engine) return 2;
-  // The org tree deployed now: a newer one takes effect at the next start (the HTTP
-  // threads and the views read the tree this engine was built on).
-  int64_t org_version = 0, org_announced = 0;
+  int64_t org_announced = org_version;
   bool restart_for_org = false;
-  {
-    Diagnostics ignored;
-    (void)load_effective_org(opt.org, opt.state_dir, ignored, &org_version);
-    org_announced = org_version;
-  }
   namespace fs = std::filesystem;
   std::error_code mkdir_error;
   fs::create_directories(opt.state_dir, mkdir_error);

@@ -26,18 +26,11 @@ int run_tail(const TailOptions& opt) {
       std::cerr << "gridcase tail: " << reader.error().message << '\n';
       return 2;
     }
-    while (!reader.value()->at_end()) {
-      auto got = reader.value()->read(10000, ko.timeout_ms);
-      if (!got.ok()) {
-        std::cerr << "gridcase tail: " << got.error().message << '\n';
-        return 2;
-      }
-      if (got.value().empty() && !reader.value()->at_end()) {
-        std::cerr << "gridcase tail: " << opt.topic << " not read to its end within "
-                  << ko.timeout_ms << " ms\n";
-        return 2;
-      }
-      for (const auto& r : got.value()) std::cout << r.value << '\n';
+    auto done = reader.value()->read_to_end(
+        ko.timeout_ms, [](kafka::TopicRecord&& r) { std::cout << r.value << '\n'; });
+    if (!done.ok()) {
+      std::cerr << "gridcase tail: " << done.error().message << '\n';
+      return 2;
     }
     std::cout.flush();
     return 0;

@@ -905,6 +905,20 @@ Result<std::vector<TopicRecord>> TopicReader::read(size_t max, int timeout_ms) {
   return out;
 }
 
+Result<bool> TopicReader::read_to_end(int timeout_ms,
+                                      const std::function<void(TopicRecord&&)>& take) {
+  while (!at_end()) {
+    auto got = read(10000, timeout_ms);
+    if (!got.ok()) return got.error();
+    if (got.value().empty() && !at_end()) {
+      return err("kafka: " + impl_->topic + " not read to its end within " +
+                 std::to_string(timeout_ms) + " ms");
+    }
+    for (auto& r : got.value()) take(std::move(r));
+  }
+  return true;
+}
+
 bool TopicReader::at_end() const {
   return std::all_of(impl_->at_end.begin(), impl_->at_end.end(), [](bool b) { return b; });
 }

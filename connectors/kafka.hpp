@@ -14,6 +14,7 @@
 // One engine instance per group for now: the store holds the state of every partition, so
 // a partition moved to another instance would start there without its cases.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -173,6 +174,9 @@ class TopicReader {
   // The records that arrive until every partition is at its end (its last committed
   // record) or timeout_ms has passed (0: only what is here already); at most `max`.
   Result<std::vector<TopicRecord>> read(size_t max, int timeout_ms);
+  // Every record up to the end of every partition, each handed to `take` in arrival order;
+  // an Error when the end is not reached with no record arriving for timeout_ms.
+  Result<bool> read_to_end(int timeout_ms, const std::function<void(TopicRecord&&)>& take);
   // True once every partition has been read to its end (and nothing arrived since).
   bool at_end() const;
   int partitions() const;

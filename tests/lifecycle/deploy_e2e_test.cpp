@@ -193,20 +193,24 @@ TEST_F(Deploy, CaseOpenedOnV1FinishesOnV1AfterV2) {
 TEST_F(Deploy, OrgTreeIsDeployedValidatedAndVersioned) {
   std::string org_text = slurp(org());
   fs::path org_file = tmp / "org.yaml";
-  std::ofstream(org_file) << org_text;
-  CmdResult r = run("deploy " + org_file.string() + " " + (tmp / "v1" / "small.yaml").string() +
-                    " --org " + org() + " --state-dir " + state() + " --actor ann");
+  // Writes the tree and deploys it (with `more` files and flags).
+  auto deploy_org = [&](const std::string& text, const std::string& more = "") {
+    std::ofstream(org_file, std::ios::trunc) << text;
+    return run("deploy " + org_file.string() + more + " --org " + org() + " --state-dir " +
+               state());
+  };
+  auto report_from = [](const char* id, const char* grid, const char* at) {
+    return std::string(R"({"type": "report", "at": ")") + at + R"(", "report": {"report_id": ")" +
+           id + R"(", "grid": ")" + grid + R"(", "category": "road"}})" + "\n";
+  };
+  CmdResult r = deploy_org(org_text, " " + (tmp / "v1" / "small.yaml").string() + " --actor ann");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("已部署 deployed: 组织架构 org tree v1"), std::string::npos) << r.out;
-  r = simulate(
-      R"({"type": "report", "at": "2026-06-01T00:00:00Z", "report": {"report_id": "r-1", "grid": "jjbl-c1-g01", "category": "road"}})"
-      "\n",
-      "2026-06-01T01:00:00Z");
+  r = simulate(report_from("r-1", "jjbl-c1-g01", "2026-06-01T00:00:00Z"), "2026-06-01T01:00:00Z");
   ASSERT_EQ(r.status, 0) << r.err;
 
   // A syntax error: refused at its place.
-  std::ofstream(org_file, std::ios::trunc) << org_text << "  - { id: [\n";
-  r = run("deploy " + org_file.string() + " --org " + org() + " --state-dir " + state());
+  r = deploy_org(org_text + "  - { id: [\n");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find(org_file.string() + ":"), std::string::npos) << r.err;
   // A tree without the grid where r-1 is open: refused, it would strand the case.
@@ -214,8 +218,7 @@ TEST_F(Deploy, OrgTreeIsDeployedValidatedAndVersioned) {
   for (size_t at; (at = renamed.find("jjbl-c1-g01,")) != std::string::npos;) {
     renamed.replace(at, 12, "jjbl-c1-gXX,");
   }
-  std::ofstream(org_file, std::ios::trunc) << renamed;
-  r = run("deploy " + org_file.string() + " --org " + org() + " --state-dir " + state());
+  r = deploy_org(renamed);
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("open case 'r-1' is at unit 'jjbl-c1-g01', which this org tree lacks"),
             std::string::npos)
@@ -227,15 +230,10 @@ TEST_F(Deploy, OrgTreeIsDeployedValidatedAndVersioned) {
   ASSERT_NE(line, std::string::npos);
   grown.insert(line,
                "              - { id: jjbl-c1-g99, name: 新网格, level: grid, households: 10 }\n");
-  std::ofstream(org_file, std::ios::trunc) << grown;
-  r = run("deploy " + org_file.string() + " --org " + org() + " --state-dir " + state() +
-          " --actor bo");
+  r = deploy_org(grown, " --actor bo");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("已部署 deployed: 组织架构 org tree v2"), std::string::npos) << r.out;
-  r = simulate(
-      R"({"type": "report", "at": "2026-06-01T02:00:00Z", "report": {"report_id": "r-2", "grid": "jjbl-c1-g99", "category": "road"}})"
-      "\n",
-      "2026-06-01T03:00:00Z");
+  r = simulate(report_from("r-2", "jjbl-c1-g99", "2026-06-01T02:00:00Z"), "2026-06-01T03:00:00Z");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find(R"("case_id": "r-2", "seq": 1, "type": "opened")"), std::string::npos)
       << r.out << r.err;

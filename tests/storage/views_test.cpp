@@ -223,6 +223,12 @@ class ViewsTest : public ::testing::Test {
     views_.reset();
     store_.reset();
   }
+  // Closes the store and opens it again with or without the read models (RocksDB only).
+  void restart_with_views(bool on) {
+    stop();
+    factory_.views_on = on;
+    ASSERT_NO_FATAL_FAILURE(start());
+  }
   // Closes and opens the store again (a no-op for memory, which cannot).
   void reopen() {
     if (!Factory::kDurable) return;
@@ -821,15 +827,10 @@ TEST_F(RocksViews, ACrashBetweenCommitsChangesNoView) {
 // A store run without views, then opened with them: the summaries and indexes are rebuilt
 // from the cases; the feed starts empty. Run without views again: rebuilt again.
 TEST_F(RocksViews, TurningViewsOnRebuildsThemFromTheCases) {
-  stop();
-  factory_.views_on = false;
-  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(restart_with_views(false));
   EXPECT_EQ(views_, nullptr);
   open_four();
-  stop();
-
-  factory_.views_on = true;
-  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(restart_with_views(true));
   EXPECT_TRUE(static_cast<RocksStore&>(*store_).views_rebuilt());
   EXPECT_EQ(inbox("zhiduo"), (V{"r-1", "r-2", "r-3", "r-4"}));
   EXPECT_EQ(inbox("jjbl-c1"), (V{"r-1", "r-2"}));
@@ -842,14 +843,10 @@ TEST_F(RocksViews, TurningViewsOnRebuildsThemFromTheCases) {
   reopen();
   EXPECT_FALSE(static_cast<RocksStore&>(*store_).views_rebuilt());
 
-  stop();
-  factory_.views_on = false;
-  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(restart_with_views(false));
   submit(report(5 * kHour, "r-5", "dc-v1-g01", "garbage", "h-5", 1));
   run(5 * kHour);
-  stop();
-  factory_.views_on = true;
-  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(restart_with_views(true));
   EXPECT_TRUE(static_cast<RocksStore&>(*store_).views_rebuilt());
   EXPECT_EQ(inbox("dc-v1"), (V{"r-5", "r-3"}));  // r-5 is due in 24h, r-3 in 48h
   EXPECT_EQ(views_->feed_head(), 1u);            // the feed keeps what it had
@@ -885,14 +882,10 @@ TEST_F(RocksViews, OpenCasesPerLevelAreExactAndSurviveRestarts) {
   EXPECT_EQ(levels(), (M{{"grid", 1}, {"village", 1}, {"township", 1}}));
 
   // Written without views, then opened with them: rebuilt and counted again.
-  stop();
-  factory_.views_on = false;
-  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(restart_with_views(false));
   submit(report(6 * kHour, "r-5", "dc-v1-g01", "garbage", "h-5", 1));
   run(6 * kHour);
-  stop();
-  factory_.views_on = true;
-  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(restart_with_views(true));
   EXPECT_TRUE(static_cast<RocksStore&>(*store_).views_rebuilt());
   EXPECT_EQ(levels(), (M{{"grid", 2}, {"village", 1}, {"township", 1}}));
   apply(7 * kHour, report(7 * kHour, "r-6", "dc-v1-g01", "road", "h-6", 1));

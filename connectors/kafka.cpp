@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -348,10 +351,17 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::open(const KafkaOptions& optio
   auto impl = std::make_unique<Impl>();
   impl->opt = options;
   std::vector<std::pair<std::string, std::string>> settings = {
-      {"group.id", options.group_id},        {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"}, {"auto.offset.reset", "earliest"},
-      {"isolation.level", "read_committed"}, {"enable.partition.eof", "false"},
+      {"group.id", options.group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"isolation.level", "read_committed"},
+      {"enable.partition.eof", "false"},
       {"allow.auto.create.topics", "false"},
+      // An empty fetch waits at the broker for this long; requests on the same connection
+      // (the watermark queries of caught_up()) queue behind it. A new record still ends the
+      // wait at once, so this costs no latency.
+      {"fetch.wait.max.ms", "100"},
   };
   if (!options.group_instance_id.empty()) {
     settings.push_back({"group.instance.id", options.group_instance_id});
@@ -494,21 +504,38 @@ std::vector<int32_t> KafkaSource::assignment() const {
 
 Result<bool> KafkaSource::caught_up(int timeout_ms) {
   if (impl_->assigned.empty()) return false;
+  // Every assigned partition's end in one request (time -1: the latest offset; the last
+  // stable one, the consumer being read_committed).
+  PartList list(rd_kafka_topic_partition_list_new(static_cast<int>(impl_->assigned.size())));
   for (int32_t p : impl_->assigned) {
-    int64_t low = 0, high = 0;
-    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-        impl_->rk.get(), impl_->opt.input_topic.c_str(), p, &low, &high, timeout_ms);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return err("kafka: watermarks of " + impl_->opt.input_topic + "[" + std::to_string(p) +
-                 "]: " + rd_kafka_err2str(e));
+    rd_kafka_topic_partition_list_add(list.get(), impl_->opt.input_topic.c_str(), p)->offset = -1;
+  }
+  if (rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(impl_->rk.get(), list.get(), timeout_ms)) {
+    return err("kafka: end offsets of " + impl_->opt.input_topic + ": " + rd_kafka_err2str(e));
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& tp = list->elems[i];
+    if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return err("kafka: end offset of " + impl_->opt.input_topic + "[" +
+                 std::to_string(tp.partition) + "]: " + rd_kafka_err2str(tp.err));
     }
-    int64_t next = low;
-    if (auto it = impl_->next_pos.find(p); it != impl_->next_pos.end()) {
+    int64_t next = 0;
+    if (auto it = impl_->next_pos.find(tp.partition); it != impl_->next_pos.end()) {
       next = it->second;
-    } else if (auto it2 = impl_->seek_pos.find(p); it2 != impl_->seek_pos.end()) {
+    } else if (auto it2 = impl_->seek_pos.find(tp.partition); it2 != impl_->seek_pos.end()) {
       next = it2->second;
+    } else {
+      // Nothing read from it yet: caught up only when it is empty.
+      int64_t low = 0, high = 0;
+      rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+          impl_->rk.get(), impl_->opt.input_topic.c_str(), tp.partition, &low, &high, timeout_ms);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return err("kafka: watermarks of " + impl_->opt.input_topic + "[" +
+                   std::to_string(tp.partition) + "]: " + rd_kafka_err2str(e));
+      }
+      next = low;
     }
-    if (next < high) return false;
+    if (next < tp.offset) return false;
   }
   return true;
 }
@@ -522,24 +549,25 @@ const std::string& KafkaSource::last_transient_error() const {
 
 namespace {
 
-// The delivery reports of one publish() call.
+// The delivery reports of one publish() call. Reports are served by whichever thread polls
+// (the engine's, or the producing thread's while the queue is full), hence the atomics.
 struct Deliveries {
-  size_t pending = 0;
-  size_t failed = 0;
-  std::string first_failure;
+  std::atomic<int64_t> pending{0};
+  std::atomic<size_t> failed{0};
+  std::mutex mu;
+  std::string first_failure;  // guarded by mu
 };
 
 // Not rd_kafka_message_errstr(): for a delivery report it returns the (unterminated) value.
 void delivery_cb(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
   auto* d = static_cast<Deliveries*>(m->_private);
   if (!d) return;
-  --d->pending;
-  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (d->failed++ == 0) {
-      d->first_failure = std::string("topic ") + rd_kafka_topic_name(m->rkt) + ": " +
-                         rd_kafka_err2name(m->err) + ": " + rd_kafka_err2str(m->err);
-    }
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && d->failed.fetch_add(1) == 0) {
+    std::lock_guard lock(d->mu);
+    d->first_failure = std::string("topic ") + rd_kafka_topic_name(m->rkt) + ": " +
+                       rd_kafka_err2name(m->err) + ": " + rd_kafka_err2str(m->err);
   }
+  d->pending.fetch_sub(1, std::memory_order_release);
 }
 
 void sink_error_cb(rd_kafka_t* rk, int e, const char* reason, void*) {
@@ -558,6 +586,58 @@ struct KafkaSink::Impl {
   std::string refused;
   Clock::time_point deadline;
 
+  // start_publish() hands its messages to this thread, which produces them while the engine
+  // goes on with the next batch (producing is a copy and a queue insert per message).
+  std::thread producer;
+  std::mutex mu;
+  std::condition_variable cv;
+  const std::vector<OutMessage>* job = nullptr;  // guarded by mu: to produce, or nullptr
+  bool stopping = false;                         // guarded by mu
+
+  ~Impl() {
+    if (!producer.joinable()) return;
+    {
+      std::lock_guard lock(mu);
+      stopping = true;
+    }
+    cv.notify_all();
+    producer.join();
+  }
+
+  void produce_in_background(const std::vector<OutMessage>& messages) {
+    if (!producer.joinable()) producer = std::thread([this] { produce_loop(); });
+    {
+      std::lock_guard lock(mu);
+      job = &messages;
+    }
+    cv.notify_all();
+  }
+
+  // The producing thread has finished the job handed to it (`refused` is then set).
+  bool produced() {
+    std::lock_guard lock(mu);
+    return job == nullptr;
+  }
+  void wait_produced() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [this] { return job == nullptr; });
+  }
+
+  void produce_loop() {
+    std::unique_lock lock(mu);
+    for (;;) {
+      cv.wait(lock, [this] { return stopping || job != nullptr; });
+      if (stopping) return;
+      const std::vector<OutMessage>& messages = *job;
+      lock.unlock();
+      std::string why = produce_all(messages, inflight.get());
+      lock.lock();
+      refused = std::move(why);
+      job = nullptr;
+      cv.notify_all();
+    }
+  }
+
   // Produces every message (waiting on a full queue); stops at the first refusal, so that
   // later messages of the same key cannot overtake it. "" or what was refused.
   std::string produce_all(const std::vector<OutMessage>& messages, Deliveries* d) {
@@ -571,7 +651,7 @@ struct KafkaSink::Impl {
             RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          if (d) ++d->pending;
+          if (d) d->pending.fetch_add(1, std::memory_order_relaxed);
           break;
         }
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -674,20 +754,23 @@ Result<bool> KafkaSink::start_publish(const std::vector<OutMessage>& messages) {
   }
   // On the heap: the delivery reports point at it until finish_publish() has them all.
   impl_->inflight = std::make_unique<Deliveries>();
-  impl_->refused = impl_->produce_all(messages, impl_->inflight.get());
+  impl_->refused.clear();
   impl_->deadline = Clock::now() + std::chrono::milliseconds(impl_->opt.delivery_timeout_ms +
                                                              impl_->opt.timeout_ms);
+  impl_->produce_in_background(messages);
   return true;
 }
 
 bool KafkaSink::publish_done() {
   if (!impl_->inflight) return true;
+  if (!impl_->produced()) return false;
   rd_kafka_poll(impl_->rk.get(), 0);  // serves the delivery reports that are in
-  return impl_->inflight->pending == 0;
+  return impl_->inflight->pending.load(std::memory_order_acquire) == 0;
 }
 
 Result<bool> KafkaSink::finish_publish() {
   if (!impl_->inflight) return true;
+  impl_->wait_produced();
   rd_kafka_t* rk = impl_->rk.get();
   Deliveries& d = *impl_->inflight;
   // Every report must be in before `d` goes. librdkafka reports each message within
@@ -834,7 +917,10 @@ Result<std::unique_ptr<TopicReader>> TopicReader::open(const KafkaOptions& optio
                                   {"enable.auto.offset.store", "false"},
                                   {"isolation.level", "read_committed"},
                                   {"enable.partition.eof", "true"},
-                                  {"allow.auto.create.topics", "false"}});
+                                  {"allow.auto.create.topics", "false"},
+                                  // The end of a partition is known when a fetch comes back
+                                  // empty, and the broker holds an empty fetch this long.
+                                  {"fetch.wait.max.ms", "50"}});
   if (!conf.ok()) return conf.error();
   auto rk = make_handle(RD_KAFKA_CONSUMER, std::move(conf).value());
   if (!rk.ok()) return rk.error();

@@ -97,7 +97,8 @@ Service::Service(const Engine& engine, CaseStore& store, EventSource& source, Me
       sink_(sink),
       clock_(clock),
       codecs_(std::move(codecs)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      parse_ahead_(codecs_.parse) {}
 
 Result<bool> Service::start() {
   // Positions: every offset/* key in the metadata.
@@ -198,9 +199,16 @@ Result<size_t> Service::run_once() {
   if (auto r = proc.advance_to(clock_.now()); !r.ok()) return r.error();
 
   std::map<std::pair<std::string, int32_t>, int64_t> next;  // consumed positions
-  for (const SourceRecord& rec : records) {
+  // Parsed on a second thread as they are applied (the worker lets go before `records` go).
+  parse_ahead_.start(records);
+  struct Finish {
+    ParseAhead& p;
+    ~Finish() { p.finish(); }
+  } finish{parse_ahead_};
+  for (size_t i = 0; i < records.size(); ++i) {
+    const SourceRecord& rec = records[i];
     next[{rec.topic, rec.partition}] = rec.offset + 1;
-    auto ev = codecs_.parse(rec.payload);
+    const Result<InputEvent>& ev = parse_ahead_.get(i);
     std::string reason, error;
     Processor::Verdict v;
     if (!ev.ok()) {
@@ -308,12 +316,15 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
     if (auto r = publish_outbox(); !r.ok()) return r;
     if (!positions.empty()) source_.committed(positions);
   } else if (!outbox_.empty()) {
-    if (auto r = sink_.start_publish(outbox_); !r.ok()) {
+    // Handed over from where they stay until the publish is finished.
+    inflight_ = std::move(outbox_);
+    outbox_.clear();
+    if (auto r = sink_.start_publish(inflight_); !r.ok()) {
+      outbox_ = std::move(inflight_);
+      inflight_.clear();
       publish_pending_ = true;
       return r;
     }
-    inflight_ = std::move(outbox_);
-    outbox_.clear();
     inflight_active_ = true;
     inflight_positions_ = std::move(positions);
   } else if (!positions.empty()) {

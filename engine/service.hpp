@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/parse_ahead.hpp"
 #include "engine/ports.hpp"
 #include "engine/runtime.hpp"
 
@@ -115,6 +116,7 @@ class Service {
   Clock& clock_;
   ServiceCodecs codecs_;
   ServiceOptions options_;
+  ParseAhead parse_ahead_;
   std::vector<OutMessage> outbox_;  // this batch's messages, also stored in the batch
   bool publish_pending_ = false;    // outbox_ is committed and not yet published
   // The previous batch's messages, committed and handed to the sink (start_publish), not

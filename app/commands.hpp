@@ -61,6 +61,9 @@ struct ServeOptions {
   int delivery_timeout_ms = 30000;
   size_t max_batch = 500;
   int poll_timeout_ms = 200;
+  // engine.sync_commit: each batch's commit waits for the disk (fsync). Off, a kill -9
+  // still loses nothing (the write is in the OS); only a machine crash can, see docs/design.md.
+  bool sync_commit = true;
   std::string log_format, log_level;
   bool until_idle = false;  // stop once the input is drained and nothing is due (tests, demos)
   // Deploy what changes in the workflows directory (engine.watch_workflows); default: in

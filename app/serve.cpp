@@ -79,6 +79,7 @@ bool read_config(ServeOptions& opt) {
     if (YAML::Node e = c["engine"]) {
       if (e["max_batch"]) opt.max_batch = e["max_batch"].as<size_t>();
       if (e["poll_timeout_ms"]) opt.poll_timeout_ms = e["poll_timeout_ms"].as<int>();
+      if (e["sync_commit"]) opt.sync_commit = e["sync_commit"].as<bool>();
       if (e["watch_workflows"] && !opt.watch_workflows) {
         opt.watch_workflows = e["watch_workflows"].as<bool>();
       }
@@ -149,7 +150,7 @@ int run_serve(ServeOptions opt) {
   std::error_code mkdir_error;
   fs::create_directories(opt.state_dir, mkdir_error);
   RocksOptions ro;
-  ro.sync_on_commit = true;
+  ro.sync_on_commit = opt.sync_commit;
   // The read models behind the HTTP API cost writes: kept only when the API runs.
   ro.views = HttpFace::wanted(opt);
   auto store = RocksStore::open((fs::path(opt.state_dir) / "engine").string(), *engine, ro);

@@ -36,20 +36,23 @@ echo "== generate $n events (action share 0.7) and submit them to Kafka ($parts 
   --start 2099-06-01T00:00:00Z --out "$tmp/events.jsonl"
 "$g" submit --kafka "$brokers" --topic "bench.input.$run" --partitions "$parts" "$tmp/events.jsonl" 2>/dev/null
 
-config() {  # config FILE INPUT EVENTS_TOPIC EXACTLY_ONCE GROUP
+# The registry topic exists in a running system: made once here, shared by every run.
+"$g" history workflows --kafka "$brokers" --workflows-topic "bench.workflows.$run" >/dev/null 2>&1 || true
+config() {  # config FILE INPUT EVENTS_TOPIC EXACTLY_ONCE GROUP [SYNC_COMMIT]
   cat >"$1" <<EOF
 kafka:
   brokers: "$brokers"
   input_topic: $2
   case_events_topic: $3
   dead_letter_topic: $3.dead
-  workflows_topic: $3.workflows
+  workflows_topic: bench.workflows.$run
   partitions: $parts
   exactly_once: $4
   group_id: $5
   instance_id: $5-1
 engine:
   max_batch: 2000
+  sync_commit: ${6:-true}
 log:
   level: info
 EOF
@@ -61,8 +64,8 @@ echo "== baseline: bare librdkafka consume -> produce pipe =="
   "bench.input.$run" "bench.pipe.$run" "$n"
 read -r pipe_s pipe_kb <"$tmp/pipe.time"
 
-serve_run() {  # serve_run NAME EXACTLY_ONCE
-  config "$tmp/$1.yaml" "bench.input.$run" "bench.$1.$run" "$2" "bench-$1-$run"
+serve_run() {  # serve_run NAME EXACTLY_ONCE [SYNC_COMMIT]
+  config "$tmp/$1.yaml" "bench.input.$run" "bench.$1.$run" "$2" "bench-$1-$run" "${3:-true}"
   /usr/bin/time -f '%e %M' -o "$tmp/$1.time" "$g" serve --config "$tmp/$1.yaml" --org config/org.yaml \
     --workflows workflows --state-dir "$tmp/state-$1" --until-idle 2>"$tmp/$1.log"
   read -r s kb <"$tmp/$1.time"
@@ -72,11 +75,14 @@ echo "== gridcase serve, default mode =="
 read -r serve_s serve_kb < <(serve_run plain false)
 echo "== gridcase serve, exactly_once =="
 read -r eos_s eos_kb < <(serve_run eos true)
+echo "== gridcase serve, default mode, engine.sync_commit: false =="
+read -r nosync_s nosync_kb < <(serve_run nosync false false)
 
 rate() { awk -v n="$n" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
 pipe_rate=$(rate "$pipe_s")
 serve_rate=$(rate "$serve_s")
 eos_rate=$(rate "$eos_s")
+nosync_rate=$(rate "$nosync_s")
 
 latency() {  # latency NAME EXACTLY_ONCE RATE
   "$g" generate --org config/org.yaml --events $(( $3 * secs * 2 + 1000 )) --seed 9 --action-share 0 \
@@ -104,6 +110,7 @@ echo "== result =="
 echo "bare pipe:            $n records in ${pipe_s}s = $pipe_rate records/s (RSS $((pipe_kb / 1024)) MB)"
 echo "serve (default):      $n input events in ${serve_s}s = $serve_rate events/s, peak RSS $((serve_kb / 1024)) MB"
 echo "serve (exactly_once): $n input events in ${eos_s}s = $eos_rate events/s, peak RSS $((eos_kb / 1024)) MB"
+echo "serve (no fsync):     $n input events in ${nosync_s}s = $nosync_rate events/s, peak RSS $((nosync_kb / 1024)) MB"
 awk -v a="$serve_rate" -v b="$pipe_rate" -v c="$eos_rate" \
   'BEGIN { printf "ratio serve / pipe = %.2f; exactly_once / pipe = %.2f (input events)\n", a / b, c / b }'
 # The engine writes several case events per input event; the pipe one record per record.

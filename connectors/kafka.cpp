@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -581,18 +582,24 @@ struct KafkaSink::Impl {
   KafkaOptions opt;
   Handle rk;
   rd_kafka_t* consumer = nullptr;  // exactly_once: the source's consumer (group metadata)
-  // The publish in flight (start_publish .. finish_publish), if any.
-  std::unique_ptr<Deliveries> inflight;
-  std::string refused;
-  Clock::time_point deadline;
+  // One start_publish(): its messages (the caller keeps them) and their delivery reports.
+  struct Publish {
+    const std::vector<OutMessage>* messages = nullptr;
+    Deliveries d;
+    std::string refused;    // what the producing thread could not hand to librdkafka
+    bool produced = false;  // guarded by mu: the producing thread is done with `messages`
+    Clock::time_point deadline;
+  };
+  // The publishes in flight, oldest first (the engine's thread only).
+  std::deque<std::unique_ptr<Publish>> inflight;
 
   // start_publish() hands its messages to this thread, which produces them while the engine
   // goes on with the next batch (producing is a copy and a queue insert per message).
   std::thread producer;
   std::mutex mu;
   std::condition_variable cv;
-  const std::vector<OutMessage>* job = nullptr;  // guarded by mu: to produce, or nullptr
-  bool stopping = false;                         // guarded by mu
+  std::deque<Publish*> jobs;  // guarded by mu: to produce, in order
+  bool stopping = false;      // guarded by mu
 
   ~Impl() {
     if (!producer.joinable()) return;
@@ -604,36 +611,35 @@ struct KafkaSink::Impl {
     producer.join();
   }
 
-  void produce_in_background(const std::vector<OutMessage>& messages) {
+  void produce_in_background(Publish* p) {
     if (!producer.joinable()) producer = std::thread([this] { produce_loop(); });
     {
       std::lock_guard lock(mu);
-      job = &messages;
+      jobs.push_back(p);
     }
     cv.notify_all();
   }
 
-  // The producing thread has finished the job handed to it (`refused` is then set).
-  bool produced() {
+  bool produced(Publish& p) {
     std::lock_guard lock(mu);
-    return job == nullptr;
+    return p.produced;
   }
-  void wait_produced() {
+  void wait_produced(Publish& p) {
     std::unique_lock lock(mu);
-    cv.wait(lock, [this] { return job == nullptr; });
+    cv.wait(lock, [&p] { return p.produced; });
   }
 
   void produce_loop() {
     std::unique_lock lock(mu);
     for (;;) {
-      cv.wait(lock, [this] { return stopping || job != nullptr; });
+      cv.wait(lock, [this] { return stopping || !jobs.empty(); });
       if (stopping) return;
-      const std::vector<OutMessage>& messages = *job;
+      Publish* p = jobs.front();
+      jobs.pop_front();
       lock.unlock();
-      std::string why = produce_all(messages, inflight.get());
+      p->refused = produce_all(*p->messages, &p->d);
       lock.lock();
-      refused = std::move(why);
-      job = nullptr;
+      p->produced = true;
       cv.notify_all();
     }
   }
@@ -680,7 +686,8 @@ constexpr std::string_view kBatchTag = "gridcase-batch=";
 KafkaSink::KafkaSink(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 KafkaSink::~KafkaSink() {
-  if (impl_ && impl_->inflight) (void)finish_publish();  // the reports point into `inflight`
+  // The reports point into `inflight`.
+  while (impl_ && !impl_->inflight.empty()) (void)finish_publish();
   if (impl_ && impl_->rk) rd_kafka_flush(impl_->rk.get(), impl_->opt.timeout_ms);
 }
 
@@ -735,12 +742,13 @@ bool KafkaSink::transactional() const {
 
 Result<bool> KafkaSink::publish(const std::vector<OutMessage>& messages) {
   if (impl_->opt.exactly_once) return publish_batch(messages, 0, {});
-  rd_kafka_t* rk = impl_->rk.get();
-  if (std::string f = fatal_error(rk); !f.empty()) {
-    return err("kafka: producer fatal error (reopen the sink): " + f);
-  }
   if (auto r = start_publish(messages); !r.ok()) return r;
-  return finish_publish();
+  Result<bool> result = true;
+  while (!impl_->inflight.empty()) {
+    auto r = finish_publish();
+    if (!r.ok() && result.ok()) result = r;
+  }
+  return result;
 }
 
 Result<bool> KafkaSink::start_publish(const std::vector<OutMessage>& messages) {
@@ -749,46 +757,48 @@ Result<bool> KafkaSink::start_publish(const std::vector<OutMessage>& messages) {
   if (std::string f = fatal_error(rk); !f.empty()) {
     return err("kafka: producer fatal error (reopen the sink): " + f);
   }
-  if (impl_->inflight) {
-    if (auto r = finish_publish(); !r.ok()) return r;  // one in flight at a time
-  }
   // On the heap: the delivery reports point at it until finish_publish() has them all.
-  impl_->inflight = std::make_unique<Deliveries>();
-  impl_->refused.clear();
-  impl_->deadline = Clock::now() + std::chrono::milliseconds(impl_->opt.delivery_timeout_ms +
-                                                             impl_->opt.timeout_ms);
-  impl_->produce_in_background(messages);
+  auto p = std::make_unique<Impl::Publish>();
+  p->messages = &messages;
+  p->deadline = Clock::now() +
+                std::chrono::milliseconds(impl_->opt.delivery_timeout_ms + impl_->opt.timeout_ms);
+  impl_->inflight.push_back(std::move(p));
+  impl_->produce_in_background(impl_->inflight.back().get());
   return true;
 }
 
 bool KafkaSink::publish_done() {
-  if (!impl_->inflight) return true;
-  if (!impl_->produced()) return false;
+  if (impl_->inflight.empty()) return true;
+  Impl::Publish& p = *impl_->inflight.front();
+  if (!impl_->produced(p)) return false;
   rd_kafka_poll(impl_->rk.get(), 0);  // serves the delivery reports that are in
-  return impl_->inflight->pending.load(std::memory_order_acquire) == 0;
+  return p.d.pending.load(std::memory_order_acquire) == 0;
 }
 
 Result<bool> KafkaSink::finish_publish() {
-  if (!impl_->inflight) return true;
-  impl_->wait_produced();
+  if (impl_->inflight.empty()) return true;
+  Impl::Publish& p = *impl_->inflight.front();
+  impl_->wait_produced(p);
   rd_kafka_t* rk = impl_->rk.get();
-  Deliveries& d = *impl_->inflight;
+  Deliveries& d = p.d;
   // Every report must be in before `d` goes. librdkafka reports each message within
   // message.timeout.ms; past that (plus slack) purge, which reports at once.
   bool purged = false;
   while (d.pending > 0) {
     rd_kafka_flush(rk, 100);
-    if (!purged && d.pending > 0 && ms_left(impl_->deadline) == 0) {
+    if (!purged && d.pending > 0 && ms_left(p.deadline) == 0) {
       rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
       purged = true;
     }
   }
-  std::unique_ptr<Deliveries> done = std::move(impl_->inflight);
-  std::string refused = std::move(impl_->refused);
-  if (!refused.empty()) return err("kafka: publish refused: " + refused);
-  if (done->failed > 0) {
-    std::string msg = "kafka: publish failed: " + done->first_failure;
-    if (done->failed > 1) msg += " (and " + std::to_string(done->failed - 1) + " more failed)";
+  std::unique_ptr<Impl::Publish> done = std::move(impl_->inflight.front());
+  impl_->inflight.pop_front();
+  if (!done->refused.empty()) return err("kafka: publish refused: " + done->refused);
+  if (done->d.failed > 0) {
+    std::string msg = "kafka: publish failed: " + done->d.first_failure;
+    if (done->d.failed > 1) {
+      msg += " (and " + std::to_string(done->d.failed - 1) + " more failed)";
+    }
     if (std::string f = fatal_error(rk); !f.empty()) msg += "; fatal (reopen the sink): " + f;
     return err(msg);
   }

@@ -56,12 +56,12 @@ class MessageSink {
   virtual Result<bool> publish(const std::vector<OutMessage>& messages) = 0;
 
   // Pipelined publishing (at least once): start_publish() hands the messages over and
-  // returns; finish_publish() waits until every one is durably accepted (or failed), like
-  // publish(); publish_done() tells without waiting. One publish in flight at a time, so
-  // the engine computes and commits the next batch while this one travels. `messages`
-  // stay alive and unchanged until publish_done() says true or finish_publish() returns
-  // (a sink may still be reading them). The default is synchronous: start_publish() is
-  // publish().
+  // returns, so the engine computes and commits the next batches while they travel; several
+  // may travel at once. finish_publish() waits until every message of the oldest publish in
+  // flight is durably accepted (or failed), like publish(); publish_done() tells whether
+  // the oldest is through, without waiting. `messages` stay alive and unchanged until their
+  // publish is finished (a sink may still be reading them). The default is synchronous:
+  // start_publish() is publish().
   virtual Result<bool> start_publish(const std::vector<OutMessage>& messages) {
     return publish(messages);
   }

@@ -30,11 +30,18 @@ std::string offset_key(const std::string& topic, int32_t partition) {
 
 }  // namespace
 
-std::string encode_outbox(const std::vector<OutMessage>& messages,
-                          const std::vector<OutMessage>& more) {
+namespace {
+
+std::string encode_lists(const std::vector<const std::vector<OutMessage>*>& lists) {
   std::string out;
-  put_u32(static_cast<uint32_t>(messages.size() + more.size()), out);
-  for (const auto* list : {&messages, &more}) {
+  size_t n = 0, bytes = 4;
+  for (const auto* list : lists) {
+    n += list->size();
+    for (const auto& m : *list) bytes += 12 + m.topic.size() + m.key.size() + m.value.size();
+  }
+  out.reserve(bytes);
+  put_u32(static_cast<uint32_t>(n), out);
+  for (const auto* list : lists) {
     for (const auto& m : *list) {
       for (const std::string* f : {&m.topic, &m.key, &m.value}) {
         put_u32(static_cast<uint32_t>(f->size()), out);
@@ -43,6 +50,13 @@ std::string encode_outbox(const std::vector<OutMessage>& messages,
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::string encode_outbox(const std::vector<OutMessage>& messages,
+                          const std::vector<OutMessage>& more) {
+  return encode_lists({&messages, &more});
 }
 
 void stage_outbox(CaseStore& store, const std::vector<OutMessage>& more) {
@@ -100,6 +114,10 @@ Service::Service(const Engine& engine, CaseStore& store, EventSource& source, Me
       options_(std::move(options)),
       parse_ahead_(codecs_.parse) {}
 
+Service::~Service() {
+  for (size_t i = 0; i < inflight_.size(); ++i) (void)sink_.finish_publish();
+}
+
 Result<bool> Service::start() {
   // Positions: every offset/* key in the metadata.
   std::vector<SourcePosition> positions;
@@ -150,24 +168,36 @@ Result<bool> Service::publish_outbox() {
   return true;
 }
 
-Result<bool> Service::finish_inflight() {
-  if (!inflight_active_) return true;
+// Waits for the oldest publish in flight. If it failed, every publish still in flight is
+// waited for too, and all their messages, with whatever followed them, are published again
+// in order before anything new is taken.
+Result<bool> Service::finish_oldest() {
+  if (inflight_.empty()) return true;
   auto r = sink_.finish_publish();
-  inflight_active_ = false;
-  if (!r.ok()) {
-    // Published again, with whatever followed it, before anything new is taken.
-    inflight_.insert(inflight_.end(), std::make_move_iterator(outbox_.begin()),
-                     std::make_move_iterator(outbox_.end()));
-    outbox_ = std::move(inflight_);
-    inflight_.clear();
-    inflight_positions_.clear();
-    publish_pending_ = true;
-    return r.error();
+  if (r.ok()) {
+    stats_.published += inflight_.front().messages.size();
+    if (!inflight_.front().positions.empty()) source_.committed(inflight_.front().positions);
+    inflight_.pop_front();
+    return true;
   }
-  stats_.published += inflight_.size();
+  for (size_t i = 1; i < inflight_.size(); ++i) (void)sink_.finish_publish();
+  std::vector<OutMessage> again;
+  for (auto& f : inflight_) {
+    again.insert(again.end(), std::make_move_iterator(f.messages.begin()),
+                 std::make_move_iterator(f.messages.end()));
+  }
+  again.insert(again.end(), std::make_move_iterator(outbox_.begin()),
+               std::make_move_iterator(outbox_.end()));
+  outbox_ = std::move(again);
   inflight_.clear();
-  if (!inflight_positions_.empty()) source_.committed(inflight_positions_);
-  inflight_positions_.clear();
+  publish_pending_ = true;
+  return r.error();
+}
+
+Result<bool> Service::finish_inflight() {
+  while (!inflight_.empty()) {
+    if (auto r = finish_oldest(); !r.ok()) return r;
+  }
   return true;
 }
 
@@ -286,9 +316,13 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
   // The previous batch's publish, if it is through already: the stored outbox then needs
   // only this batch. Otherwise it keeps both, so a crash publishes both again. (A failure
   // here merges the previous messages into outbox_, to be published before anything new.)
-  if (inflight_active_ && sink_.publish_done()) (void)finish_inflight();
-  store_.put_meta(kOutboxKey,
-                  inflight_active_ ? encode_outbox(inflight_, outbox_) : encode_outbox(outbox_));
+  while (!inflight_.empty() && sink_.publish_done()) {
+    if (!finish_oldest().ok()) break;
+  }
+  std::vector<const std::vector<OutMessage>*> unconfirmed;
+  for (const auto& f : inflight_) unconfirmed.push_back(&f.messages);
+  unconfirmed.push_back(&outbox_);
+  store_.put_meta(kOutboxKey, encode_lists(unconfirmed));
   store_.put_meta(kBatchKey, std::to_string(batch_ + 1));
   if (auto r = proc.commit(); !r.ok()) {
     outbox_.clear();
@@ -309,26 +343,34 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
     publish_pending_ = !outbox_.empty() || !positions.empty();
     return publish_outbox();
   }
-  // At least once, pipelined: the previous batch's publish is finished, this one is handed
-  // over, and the next batch is computed and committed while it travels.
-  if (auto r = finish_inflight(); !r.ok()) return r;  // then outbox_ holds both
+  // At least once, pipelined: this batch is handed over, and the next batches are computed
+  // and committed while it travels; at most publish_depth publishes travel at once.
   if (publish_pending_) {
+    // A failed publish: outbox_ holds all that is unconfirmed, sent whole before new input.
+    if (auto r = finish_inflight(); !r.ok()) return r;
     if (auto r = publish_outbox(); !r.ok()) return r;
     if (!positions.empty()) source_.committed(positions);
-  } else if (!outbox_.empty()) {
-    // Handed over from where they stay until the publish is finished.
-    inflight_ = std::move(outbox_);
-    outbox_.clear();
-    if (auto r = sink_.start_publish(inflight_); !r.ok()) {
-      outbox_ = std::move(inflight_);
-      inflight_.clear();
-      publish_pending_ = true;
-      return r;
+    return true;
+  }
+  while (inflight_.size() >= std::max<size_t>(1, options_.publish_depth)) {
+    if (auto r = finish_oldest(); !r.ok()) return r;  // then outbox_ holds them all
+  }
+  if (outbox_.empty()) {
+    if (positions.empty()) return true;
+    if (inflight_.empty()) {
+      source_.committed(positions);
+      return true;
     }
-    inflight_active_ = true;
-    inflight_positions_ = std::move(positions);
-  } else if (!positions.empty()) {
-    source_.committed(positions);
+  }
+  // Handed over from where they stay until the publish is finished.
+  inflight_.push_back({std::move(outbox_), std::move(positions)});
+  outbox_.clear();
+  if (auto r = sink_.start_publish(inflight_.back().messages); !r.ok()) {
+    outbox_ = std::move(inflight_.back().messages);
+    inflight_.pop_back();
+    (void)finish_inflight();  // the earlier ones first, then outbox_ after them
+    publish_pending_ = true;
+    return r;
   }
   return true;
 }

@@ -6,6 +6,7 @@
 // and publishes the stored outbox again: every input is applied exactly once; every
 // output message is published at least once, with identical content.
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -48,6 +49,9 @@ struct ServiceOptions {
   int poll_timeout_ms = 200;  // how long a poll waits; bounds timer latency too
   std::string case_events_topic = "gridcase.case-events";
   std::string dead_letter_topic = "gridcase.dead-letter";
+  // Publishes handed to the sink and not yet confirmed, at most (default mode): while they
+  // travel the engine goes on, and their messages stay in the stored outbox.
+  size_t publish_depth = 4;
   // Called on the engine thread after each batch that changed anything has been committed
   // (not for idle polls), before its messages are published. Keep it short: the next batch waits
   // for it.
@@ -75,6 +79,10 @@ class Service {
  public:
   Service(const Engine& engine, CaseStore& store, EventSource& source, MessageSink& sink,
           Clock& clock, ServiceCodecs codecs, ServiceOptions options = {});
+  // Waits until the sink has let go of the messages still in flight.
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
 
   // Restores the clock, seeks the source to the stored offsets, republishes the stored
   // outbox. Call once before run_once().
@@ -103,6 +111,7 @@ class Service {
   class OutboxSink;
   Result<bool> publish_outbox();
   Result<bool> finish_inflight();
+  Result<bool> finish_oldest();
   Result<bool> commit_and_publish(Processor& proc, std::vector<SourcePosition> positions,
                                   size_t records, BatchOutcome& outcome);
   RecordOutcome record_outcome(const SourceRecord& rec, const Result<InputEvent>& ev,
@@ -119,11 +128,14 @@ class Service {
   ParseAhead parse_ahead_;
   std::vector<OutMessage> outbox_;  // this batch's messages, also stored in the batch
   bool publish_pending_ = false;    // outbox_ is committed and not yet published
-  // The previous batch's messages, committed and handed to the sink (start_publish), not
-  // yet confirmed; and the source positions to acknowledge once they are.
-  std::vector<OutMessage> inflight_;
-  std::vector<SourcePosition> inflight_positions_;
-  bool inflight_active_ = false;
+  // Earlier batches' messages, committed and handed to the sink (start_publish), not yet
+  // confirmed, oldest first; and the source positions to acknowledge once they are. (A
+  // deque: the sink reads the messages where they are until it is done with them.)
+  struct Inflight {
+    std::vector<OutMessage> messages;
+    std::vector<SourcePosition> positions;
+  };
+  std::deque<Inflight> inflight_;
   uint64_t batch_ = 0;                     // number of the last committed batch
   std::vector<SourcePosition> positions_;  // every position committed so far
   size_t batch_events_ = 0;                // case events in this batch so far

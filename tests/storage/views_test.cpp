@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -1031,12 +1032,15 @@ class TravellingSink final : public MessageSink {
   }
   Result<bool> start_publish(const std::vector<OutMessage>& messages) override {
     travelling = messages;
+    queue.push_back(messages);
     return true;
   }
   bool publish_done() override { return arrived; }
   Result<bool> finish_publish() override {
-    auto msgs = std::move(travelling);
-    travelling.clear();
+    if (queue.empty()) return true;
+    auto msgs = std::move(queue.front());
+    queue.pop_front();
+    if (queue.empty()) travelling.clear();
     if (fail_next) {
       fail_next = false;
       return err("delivery timed out");
@@ -1044,7 +1048,8 @@ class TravellingSink final : public MessageSink {
     for (const auto& m : msgs) confirmed.push_back(m.value);
     return true;
   }
-  std::vector<OutMessage> travelling;
+  std::vector<OutMessage> travelling;         // the newest publish handed over
+  std::deque<std::vector<OutMessage>> queue;  // all those in flight, oldest first
   std::vector<std::string> confirmed;
   bool arrived = false;
   bool fail_next = false;
@@ -1063,7 +1068,7 @@ class ServicePipelineTest : public ::testing::Test {
     close();
     factory_.cleanup();
   }
-  void open(MessageSink* sink = nullptr) {
+  void open(MessageSink* sink = nullptr, size_t depth = 1) {
     store_ = factory_.open();
     ASSERT_NE(store_, nullptr);
     ServiceCodecs codecs;
@@ -1076,6 +1081,7 @@ class ServicePipelineTest : public ::testing::Test {
     ServiceOptions o;
     o.poll_timeout_ms = 0;
     o.max_batch = 2;
+    o.publish_depth = depth;
     service_ = std::make_unique<Service>(engine(), *store_, source_, sink ? *sink : sink_, clock_,
                                          std::move(codecs), o);
     auto r = service_->start();
@@ -1117,6 +1123,33 @@ TEST_F(ServicePipelineTest, UnconfirmedMessagesAreStoredWithTheNextBatch) {
   auto both = first;
   both.insert(both.end(), second.begin(), second.end());
   EXPECT_EQ(after.confirmed, both);  // start() publishes the stored outbox, in order
+}
+
+// Two publishes may travel: batches 1 and 2 both travel unconfirmed; batch 3 waits for
+// batch 1 only, after its commit. That commit stored all three batches' messages (none was
+// confirmed then), so a crash publishes all three again, in order.
+TEST_F(ServicePipelineTest, SeveralPublishesTravelAndAllUnconfirmedAreStored) {
+  close();
+  open(nullptr, 2);
+  clock_.t = at(10 * kMin);
+  ASSERT_EQ(*service_->run_once(), 2u);
+  auto first = values(sink_.travelling);
+  ASSERT_EQ(*service_->run_once(), 2u);
+  auto second = values(sink_.travelling);
+  EXPECT_TRUE(sink_.confirmed.empty());  // both travel
+  ASSERT_EQ(sink_.queue.size(), 2u);
+  ASSERT_EQ(*service_->run_once(), 2u);
+  EXPECT_EQ(sink_.confirmed, first);  // the oldest, to make room
+  auto third = values(sink_.travelling);
+  ASSERT_EQ(sink_.queue.size(), 2u);
+  sink_.queue.clear();  // crash: 2 and 3 never confirmed
+  close();
+  TravellingSink after;
+  open(&after);
+  auto all = first;
+  all.insert(all.end(), second.begin(), second.end());
+  all.insert(all.end(), third.begin(), third.end());
+  EXPECT_EQ(after.confirmed, all);
 }
 
 // Batch 1 confirmed before batch 2 commits: the stored outbox holds batch 2 only.

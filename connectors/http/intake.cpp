@@ -4,7 +4,6 @@ namespace gridcase::http {
 
 GroupCommitIntake::GroupCommitIntake(Append append, size_t max_group_records)
     : append_(std::move(append)), max_group_(max_group_records) {
-  notifier_ = std::thread([this] { notify(); });
   writer_ = std::thread([this] { run(); });
 }
 
@@ -15,12 +14,6 @@ GroupCommitIntake::~GroupCommitIntake() {
   }
   cv_.notify_all();
   writer_.join();
-  {
-    std::lock_guard g(done_mu_);
-    writer_done_ = true;
-  }
-  done_cv_.notify_all();
-  notifier_.join();
 }
 
 void GroupCommitIntake::submit(std::vector<IntakeRecord> records, Done done) {
@@ -76,26 +69,8 @@ void GroupCommitIntake::run() {
         last_error_ = r.error().message;
       }
     }
-    {
-      std::lock_guard g(done_mu_);
-      finished_.emplace_back(std::move(taken), std::move(r));
-    }
-    done_cv_.notify_one();
+    for (auto& p : taken) p.done(r);
     taken.clear();
-  }
-}
-
-void GroupCommitIntake::notify() {
-  for (;;) {
-    std::pair<std::vector<Pending>, Result<bool>> group{{}, Result<bool>(true)};
-    {
-      std::unique_lock lock(done_mu_);
-      done_cv_.wait(lock, [&] { return writer_done_ || !finished_.empty(); });
-      if (finished_.empty()) return;
-      group = std::move(finished_.front());
-      finished_.pop_front();
-    }
-    for (auto& p : group.first) p.done(group.second);
   }
 }
 

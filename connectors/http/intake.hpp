@@ -26,7 +26,8 @@ class Intake {
   using Done = std::function<void(Result<bool>)>;
   virtual ~Intake() = default;
   // Appends the records durably and in order, all or none, then calls `done` once, on a
-  // thread of the intake's own (never inside submit()).
+  // thread of the intake's own (never inside submit()). `done` should be quick (hand the
+  // answer over, do not wait): it may run on the thread that does the appends.
   virtual void submit(std::vector<IntakeRecord> records, Done done) = 0;
   // Whether the intake can take records now; `why` says what is wrong when not.
   virtual bool ready(std::string* why) = 0;
@@ -35,8 +36,9 @@ class Intake {
 // Group commit over any durable append: one writer thread takes every submission pending
 // when it wakes and appends them with ONE call (one fsync, one Kafka flush), so the cost
 // of durability is shared by all concurrent requests. The callbacks of a finished group
-// run on a second thread while the writer already appends the next group: answering a
-// group's requests never delays the next fsync.
+// run on the writer thread right after its append, before the next group is taken: they
+// only hand the answers over (the HTTP server queues them for its own threads), and a
+// second completion thread cost a thread switch per group for nothing.
 class GroupCommitIntake final : public Intake {
  public:
   using Append = std::function<Result<bool>(const std::vector<IntakeRecord>&)>;
@@ -57,7 +59,6 @@ class GroupCommitIntake final : public Intake {
 
  private:
   void run();
-  void notify();
 
   struct Pending {
     std::vector<IntakeRecord> records;
@@ -71,12 +72,6 @@ class GroupCommitIntake final : public Intake {
   bool stop_ = false;
   std::string last_error_;
   Stats stats_;
-  // Finished groups waiting for their callbacks, in order.
-  std::mutex done_mu_;
-  std::condition_variable done_cv_;
-  std::deque<std::pair<std::vector<Pending>, Result<bool>>> finished_;
-  bool writer_done_ = false;
-  std::thread notifier_;
   std::thread writer_;
 };
 

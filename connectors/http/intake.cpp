@@ -31,6 +31,11 @@ bool GroupCommitIntake::ready(std::string* why) {
   return false;
 }
 
+void GroupCommitIntake::run_callbacks_on(Runner run) {
+  std::lock_guard g(mu_);
+  runner_ = run ? std::make_shared<const Runner>(std::move(run)) : nullptr;
+}
+
 GroupCommitIntake::Stats GroupCommitIntake::stats() {
   std::lock_guard g(mu_);
   return stats_;
@@ -40,6 +45,7 @@ void GroupCommitIntake::run() {
   std::vector<IntakeRecord> group;
   std::vector<Pending> taken;
   for (;;) {
+    std::shared_ptr<const Runner> runner;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
@@ -52,6 +58,7 @@ void GroupCommitIntake::run() {
         taken.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      runner = runner_;
     }
     group.clear();
     for (auto& p : taken) {
@@ -69,7 +76,15 @@ void GroupCommitIntake::run() {
         last_error_ = r.error().message;
       }
     }
-    for (auto& p : taken) p.done(r);
+    if (runner) {
+      auto finished =
+          std::make_shared<std::pair<std::vector<Pending>, Result<bool>>>(std::move(taken), r);
+      (*runner)([finished] {
+        for (auto& p : finished->first) p.done(finished->second);
+      });
+    } else {
+      for (auto& p : taken) p.done(r);
+    }
     taken.clear();
   }
 }

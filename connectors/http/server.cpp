@@ -31,6 +31,10 @@ struct Gate {
 
 class Session;
 
+// The server whose io thread this is (null elsewhere): an answer given on one of its io
+// threads goes to the connection's strand directly, not through the queue.
+thread_local const void* tls_io_server = nullptr;
+
 std::string str(beast::string_view v) {
   return std::string(v.data(), v.size());
 }
@@ -65,6 +69,14 @@ struct HttpServer::Impl {
   bool replies_posted = false;
   void deliver(std::shared_ptr<Session> session, ApiResponse r);  // gate held and open
   void run_replies();
+  // The intake's callbacks (Intake::run_callbacks_on), a task per appended group, run by
+  // the io threads; stop() runs what is left on its own thread (the answers are dropped
+  // then, but every callback runs: Api::drain() waits for them).
+  Intake* intake = nullptr;
+  std::mutex tasks_mu;
+  std::vector<std::function<void()>> tasks;
+  bool tasks_posted = false;
+  void run_tasks();
   std::unique_ptr<net::steady_timer> sweep_timer;
   void sweep();
   bool stopped = false;
@@ -283,11 +295,16 @@ class Session : public std::enable_shared_from_this<Session> {
         if (!g->open) return;
         self = std::move(waiter->session->hold_);
         if (!self) return;
-        if (!self->on_own_strand()) {
+        if (!self->on_own_strand() && tls_io_server != waiter->srv) {
           // From another thread: queued for the io threads.
           waiter->srv->deliver(std::move(self), std::move(r));
           return;
         }
+      }
+      if (!self->on_own_strand()) {
+        // On an io thread (the intake's callbacks, a timer): onto the connection's strand,
+        // at once when it is idle.
+        return self->answer(std::move(r));
       }
       // Answered on the connection's strand (validation errors, reads): no post. Inside
       // handle() the answer waits until it returns (the handler may still hold a lock the
@@ -501,6 +518,28 @@ void HttpServer::Impl::run_replies() {
   for (auto& [session, r] : batch) session->answer(std::move(r));
 }
 
+void HttpServer::Impl::run_tasks() {
+  std::vector<std::function<void()>> batch;
+  bool more = false;
+  {
+    std::lock_guard g(tasks_mu);
+    // Two groups or more are shared with the other io threads.
+    size_t n = tasks.size();
+    size_t take = n <= 1 || options.threads <= 1 ? n : (n + 1) / 2;
+    if (take == n) {
+      batch.swap(tasks);
+      tasks_posted = false;
+    } else {
+      batch.assign(std::make_move_iterator(tasks.begin()),
+                   std::make_move_iterator(tasks.begin() + static_cast<ptrdiff_t>(take)));
+      tasks.erase(tasks.begin(), tasks.begin() + static_cast<ptrdiff_t>(take));
+      more = true;
+    }
+  }
+  if (more) net::post(ioc, [this] { run_tasks(); });
+  for (auto& t : batch) t();
+}
+
 void HttpServer::Impl::sweep() {
   // A quarter of the timeout: a slow client is cut off between 1 and 1.25 timeouts.
   auto every = std::clamp(options.read_timeout / 4, std::chrono::milliseconds(5),
@@ -558,6 +597,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(ApiDeps deps, ServerOption
       if (!ec) f();
     });
   };
+  impl->intake = deps.intake;
   impl->api = std::make_unique<Api>(std::move(deps), impl->options.api);
   if (!impl->options.web_root.empty()) {
     impl->files = std::make_unique<StaticFiles>(impl->options.web_root);
@@ -586,11 +626,33 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(ApiDeps deps, ServerOption
   if (!ec) impl->acceptor.bind(ep, ec);
   if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) return err("http: cannot listen on " + listen + ": " + ec.message());
+  if (impl->intake) {
+    impl->intake->run_callbacks_on([raw, gate](std::function<void()> task) {
+      if (auto g = gate.lock()) {
+        std::lock_guard lock(g->mu);
+        if (g->open) {
+          bool post = false;
+          {
+            std::lock_guard t(raw->tasks_mu);
+            raw->tasks.push_back(std::move(task));
+            post = !raw->tasks_posted;
+            raw->tasks_posted = true;
+          }
+          if (post) net::post(raw->ioc, [raw] { raw->run_tasks(); });
+          return;
+        }
+      }
+      task();  // stopping: run here (answers are dropped, callbacks still run)
+    });
+  }
   impl->accept();
   impl->sweep_timer = std::make_unique<net::steady_timer>(impl->ioc);
   impl->sweep();
   for (int i = 0; i < std::max(1, impl->options.threads); ++i) {
-    impl->threads.emplace_back([raw] { raw->ioc.run(); });
+    impl->threads.emplace_back([raw] {
+      tls_io_server = raw;
+      raw->ioc.run();
+    });
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
@@ -633,6 +695,15 @@ void HttpServer::stop() {
         if (auto s = w.lock(); s && s->hold_) held.push_back(std::move(s->hold_));
       }
     }
+    // The intake's callbacks still queued run here: every callback runs once (their
+    // answers are dropped behind the closed gate).
+    if (impl_->intake) impl_->intake->run_callbacks_on(nullptr);
+    std::vector<std::function<void()>> tasks;
+    {
+      std::lock_guard g(impl_->tasks_mu);
+      tasks.swap(impl_->tasks);
+    }
+    for (auto& t : tasks) t();
     std::vector<std::pair<std::shared_ptr<Session>, ApiResponse>> queued;
     {
       std::lock_guard g(impl_->replies_mu);

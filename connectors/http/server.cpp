@@ -47,7 +47,10 @@ struct HttpServer::Impl {
   Router router{api_routes()};
   std::unique_ptr<StaticFiles> files;  // null: no web app
   net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // On a strand of its own: stop() closes it from a handler posted there, never while an
+  // accept handler on another io thread starts the next accept (that race crashed in
+  // epoll_reactor::start_op once in a while at the end of a test).
+  tcp::acceptor acceptor{net::make_strand(ioc)};
   std::vector<std::thread> threads;
   std::shared_ptr<Gate> gate = std::make_shared<Gate>();
   std::mutex streams_mu;
@@ -678,7 +681,7 @@ void HttpServer::stop() {
     std::lock_guard g(impl_->gate->mu);
     impl_->gate->open = false;
   }
-  net::post(impl_->ioc, [impl = impl_.get()] {
+  net::post(impl_->acceptor.get_executor(), [impl = impl_.get()] {
     beast::error_code ec;
     impl->acceptor.close(ec);
   });

@@ -165,6 +165,7 @@ class Api::ReportLedger {
   explicit ReportLedger(size_t capacity) : capacity_(capacity) {}
   enum class Begin { New, Done, Waiting, Conflict };
   struct Entry {
+    const std::string* id = nullptr;  // the map's key
     std::string grid;
     bool done = false;
     std::vector<std::function<void(bool)>> waiters;
@@ -179,6 +180,7 @@ class Api::ReportLedger {
     std::lock_guard g(mu_);
     auto [it, fresh] = map_.try_emplace(id);
     if (fresh) {
+      it->second.id = &it->first;
       it->second.grid = grid;
       *entry = &it->second;
       return Begin::New;
@@ -190,22 +192,21 @@ class Api::ReportLedger {
   }
 
   // ok: remembered for retries; else forgotten (a retry tries again). `entry` is what
-  // begin() gave for `id`.
-  void finish(const std::string& id, Entry* entry, bool ok) {
+  // begin() gave.
+  void finish(Entry* entry, bool ok) {
     std::vector<std::function<void(bool)>> waiters;
     {
       std::lock_guard g(mu_);
       waiters = std::move(entry->waiters);
       if (ok) {
         entry->done = true;
-        auto it = map_.find(id);
-        order_.push_back(&it->first);
+        order_.push_back(entry->id);
         while (order_.size() > capacity_) {
           map_.erase(map_.find(*order_.front()));
           order_.pop_front();
         }
       } else {
-        map_.erase(id);
+        map_.erase(map_.find(*entry->id));
       }
     }
     for (auto& w : waiters) w(ok);
@@ -593,14 +594,12 @@ void Api::post_report(const Caller& caller, ApiRequest& req, Reply reply) {
   // One allocation for what the answer needs (the callback is copied into std::function).
   struct Pending {
     Reply reply;
-    std::string id;
     std::string answer;
     ReportLedger::Entry* entry;
   };
-  auto p = std::make_shared<Pending>(
-      Pending{std::move(reply), std::move(v.report_id), std::move(answer), entry});
+  auto p = std::make_shared<Pending>(Pending{std::move(reply), std::move(answer), entry});
   submit(std::move(records), [this, p, accepted, failed](Result<bool> r) {
-    ledger_->finish(p->id, p->entry, r.ok());
+    ledger_->finish(p->entry, r.ok());
     p->reply(r.ok() ? accepted(std::move(p->answer), false) : failed());
   });
 }
@@ -802,7 +801,7 @@ void Api::post_batch(const Caller& caller, ApiRequest& req, Reply reply) {
   }
   submit(std::move(records), [this, batch, settle, fresh, release](Result<bool> r) {
     for (const auto& f : fresh) {
-      ledger_->finish(f.id, f.entry, r.ok());  // answers retries (and repeats in this batch)
+      ledger_->finish(f.entry, r.ok());  // answers retries (and repeats in this batch)
       settle(batch, f.line, f.id, r.ok());
     }
     release();
@@ -953,8 +952,8 @@ void Api::post_sms(const Caller& caller, ApiRequest& req, Reply reply) {
   }
   std::vector<IntakeRecord> records;
   records.push_back({v.grid, std::move(v.event_line)});
-  submit(std::move(records), [this, id, entry, shared_reply, ok_reply, fail_reply](Result<bool> r) {
-    ledger_->finish(id, entry, r.ok());
+  submit(std::move(records), [this, entry, shared_reply, ok_reply, fail_reply](Result<bool> r) {
+    ledger_->finish(entry, r.ok());
     (*shared_reply)(r.ok() ? ok_reply : fail_reply);
   });
 }

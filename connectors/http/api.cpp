@@ -20,6 +20,22 @@ std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// {"case_id": ID, "report_id": ID}: report ids are plain ASCII (valid_id), written without
+// the JSON serializer; anything else goes through it.
+std::string accepted_body(const std::string& id) {
+  bool plain = std::all_of(id.begin(), id.end(),
+                           [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  if (!plain) return dump(json{{"case_id", id}, {"report_id", id}});
+  std::string out;
+  out.reserve(2 * id.size() + 30);
+  out += R"({"case_id":")";
+  out += id;
+  out += R"(","report_id":")";
+  out += id;
+  out += R"("})";
+  return out;
+}
+
 ApiResponse json_response(int status, const json& body) {
   ApiResponse r;
   r.status = status;
@@ -148,52 +164,59 @@ class Api::ReportLedger {
  public:
   explicit ReportLedger(size_t capacity) : capacity_(capacity) {}
   enum class Begin { New, Done, Waiting, Conflict };
+  struct Entry {
+    const std::string* id = nullptr;  // the map's key
+    std::string grid;
+    bool done = false;
+    std::vector<std::function<void(bool)>> waiters;
+  };
 
-  Begin begin(const std::string& id, const std::string& grid, std::function<void(bool)> waiter) {
+  // New: `*entry` is the id's entry, to hand to finish() (entries live in a node-based map:
+  // the pointer stays valid until finish()). `make_waiter` is called only for Waiting, so
+  // a new report builds no waiter.
+  template <typename MakeWaiter>
+  Begin begin(const std::string& id, const std::string& grid, MakeWaiter&& make_waiter,
+              Entry** entry) {
     std::lock_guard g(mu_);
-    auto it = map_.find(id);
-    if (it == map_.end()) {
-      map_.emplace(id, Entry{grid, false, {}});
+    auto [it, fresh] = map_.try_emplace(id);
+    if (fresh) {
+      it->second.id = &it->first;
+      it->second.grid = grid;
+      *entry = &it->second;
       return Begin::New;
     }
     if (it->second.grid != grid) return Begin::Conflict;
     if (it->second.done) return Begin::Done;
-    it->second.waiters.push_back(std::move(waiter));
+    it->second.waiters.push_back(make_waiter());
     return Begin::Waiting;
   }
 
-  // ok: remembered for retries; else forgotten (a retry tries again).
-  void finish(const std::string& id, bool ok) {
+  // ok: remembered for retries; else forgotten (a retry tries again). `entry` is what
+  // begin() gave.
+  void finish(Entry* entry, bool ok) {
     std::vector<std::function<void(bool)>> waiters;
     {
       std::lock_guard g(mu_);
-      auto it = map_.find(id);
-      if (it == map_.end()) return;
-      waiters = std::move(it->second.waiters);
+      waiters = std::move(entry->waiters);
       if (ok) {
-        it->second.done = true;
-        order_.push_back(id);
+        entry->done = true;
+        order_.push_back(entry->id);
         while (order_.size() > capacity_) {
-          map_.erase(order_.front());
+          map_.erase(map_.find(*order_.front()));
           order_.pop_front();
         }
       } else {
-        map_.erase(it);
+        map_.erase(map_.find(*entry->id));
       }
     }
     for (auto& w : waiters) w(ok);
   }
 
  private:
-  struct Entry {
-    std::string grid;
-    bool done = false;
-    std::vector<std::function<void(bool)>> waiters;
-  };
   size_t capacity_;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> map_;
-  std::deque<std::string> order_;
+  std::deque<const std::string*> order_;  // the keys of done entries, oldest first
 };
 
 // A token bucket per API token.
@@ -254,12 +277,13 @@ Api::Api(ApiDeps deps, ApiOptions options)
 
 Api::~Api() = default;
 
-void Api::submit(std::vector<IntakeRecord> records, Intake::Done done) {
+template <typename Done>
+void Api::submit(std::vector<IntakeRecord> records, Done done) {
   {
     std::lock_guard g(inflight_mu_);
     ++inflight_;
   }
-  deps_.intake->submit(std::move(records), [this, done = std::move(done)](Result<bool> r) {
+  deps_.intake->submit(std::move(records), [this, done = std::move(done)](Result<bool> r) mutable {
     done(std::move(r));
     std::lock_guard g(inflight_mu_);
     if (--inflight_ == 0) inflight_cv_.notify_all();
@@ -522,12 +546,12 @@ void Api::post_report(const Caller& caller, ApiRequest& req, Reply reply) {
     return;
   }
   ValidReport v = std::move(valid).value();
-  // The answer is built once, before the append: the intake's callback only copies it.
-  std::string answer = dump(json{{"case_id", v.report_id}, {"report_id", v.report_id}});
-  auto accepted = [answer](bool replay) {
+  // The answer is built once, before the append, and moved into the response.
+  std::string answer = accepted_body(v.report_id);
+  auto accepted = [](std::string body, bool replay) {
     ApiResponse r;
     r.status = 202;
-    r.body = answer;
+    r.body = std::move(body);
     if (replay) r.headers.emplace_back("Idempotent-Replayed", "true");
     return r;
   };
@@ -537,33 +561,46 @@ void Api::post_report(const Caller& caller, ApiRequest& req, Reply reply) {
                            "暂时无法保存上报，请稍后重试 / could not store the report, retry",
                            {}});
   };
-  auto shared_reply = std::make_shared<Reply>(std::move(reply));
-  auto begin = ledger_->begin(v.report_id, v.grid, [shared_reply, accepted, failed](bool ok) {
-    (*shared_reply)(ok ? accepted(true) : failed());
-  });
+  ReportLedger::Entry* entry = nullptr;
+  auto begin = ledger_->begin(
+      v.report_id, v.grid,
+      [&] {
+        // A retry of a report still being appended: answered when the first attempt ends.
+        auto shared_reply = std::make_shared<Reply>(std::move(reply));
+        return [shared_reply, answer, accepted, failed](bool ok) {
+          (*shared_reply)(ok ? accepted(answer, true) : failed());
+        };
+      },
+      &entry);
   switch (begin) {
     case ReportLedger::Begin::Done:
-      (*shared_reply)(accepted(true));
+      reply(accepted(std::move(answer), true));
       return;
     case ReportLedger::Begin::Waiting:
-      return;  // answered when the first attempt finishes
+      return;
     case ReportLedger::Begin::Conflict:
-      (*shared_reply)(error_response({409,
-                                      "conflict",
-                                      "report_id“" + v.report_id +
-                                          "”已用于另一个网格的上报 / report_id already used for "
-                                          "another grid",
-                                      {{"report.report_id", "已被使用 / already used"}}}));
+      reply(error_response({409,
+                            "conflict",
+                            "report_id“" + v.report_id +
+                                "”已用于另一个网格的上报 / report_id already used for "
+                                "another grid",
+                            {{"report.report_id", "已被使用 / already used"}}}));
       return;
     case ReportLedger::Begin::New:
       break;
   }
   std::vector<IntakeRecord> records;
-  records.push_back({v.grid, std::move(v.event_line)});
-  std::string id = v.report_id;
-  submit(std::move(records), [this, id, shared_reply, accepted, failed](Result<bool> r) {
-    ledger_->finish(id, r.ok());
-    (*shared_reply)(r.ok() ? accepted(false) : failed());
+  records.push_back({std::move(v.grid), std::move(v.event_line)});
+  // One allocation for what the answer needs (the callback is copied into std::function).
+  struct Pending {
+    Reply reply;
+    std::string answer;
+    ReportLedger::Entry* entry;
+  };
+  auto p = std::make_shared<Pending>(Pending{std::move(reply), std::move(answer), entry});
+  submit(std::move(records), [this, p, accepted, failed](Result<bool> r) {
+    ledger_->finish(p->entry, r.ok());
+    p->reply(r.ok() ? accepted(std::move(p->answer), false) : failed());
   });
 }
 
@@ -706,7 +743,12 @@ void Api::post_batch(const Caller& caller, ApiRequest& req, Reply reply) {
     if (done) b->reply(std::move(*done));
   };
   std::vector<IntakeRecord> records;
-  std::vector<std::pair<size_t, std::string>> fresh;  // (line, report id) in this append
+  struct Fresh {
+    size_t line;
+    std::string id;
+    ReportLedger::Entry* entry;
+  };
+  std::vector<Fresh> fresh;  // the reports in this append
   {
     std::lock_guard g(batch->mu);
     batch->pending = candidates.size() + 1;  // +1: released below, once all are registered
@@ -714,12 +756,15 @@ void Api::post_batch(const Caller& caller, ApiRequest& req, Reply reply) {
   for (auto& c : candidates) {
     std::string id = c.report.report_id;
     size_t line = c.line;
+    ReportLedger::Entry* entry = nullptr;
     auto begin = ledger_->begin(
-        id, c.report.grid, [batch, settle, line, id](bool ok) { settle(batch, line, id, ok); });
+        id, c.report.grid,
+        [&] { return [batch, settle, line, id](bool ok) { settle(batch, line, id, ok); }; },
+        &entry);
     switch (begin) {
       case ReportLedger::Begin::New:
         records.push_back({c.report.grid, std::move(c.report.event_line)});
-        fresh.emplace_back(line, id);
+        fresh.push_back({line, id, entry});
         break;
       case ReportLedger::Begin::Done:
         settle(batch, line, id, true);
@@ -755,9 +800,9 @@ void Api::post_batch(const Caller& caller, ApiRequest& req, Reply reply) {
     return;
   }
   submit(std::move(records), [this, batch, settle, fresh, release](Result<bool> r) {
-    for (const auto& [line, id] : fresh) {
-      ledger_->finish(id, r.ok());  // answers retries (and repeats within this batch)
-      settle(batch, line, id, r.ok());
+    for (const auto& f : fresh) {
+      ledger_->finish(f.entry, r.ok());  // answers retries (and repeats in this batch)
+      settle(batch, f.line, f.id, r.ok());
     }
     release();
   });
@@ -887,9 +932,15 @@ void Api::post_sms(const Caller& caller, ApiRequest& req, Reply reply) {
   auto ok_reply = answer(true, "已受理，案件编号 " + id + "。", id);
   auto fail_reply = answer(false, "系统繁忙，请稍后重发。", "");
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
-  auto begin = ledger_->begin(id, v.grid, [shared_reply, ok_reply, fail_reply](bool ok) {
-    (*shared_reply)(ok ? ok_reply : fail_reply);
-  });
+  ReportLedger::Entry* entry = nullptr;
+  auto begin = ledger_->begin(
+      id, v.grid,
+      [&] {
+        return [shared_reply, ok_reply, fail_reply](bool ok) {
+          (*shared_reply)(ok ? ok_reply : fail_reply);
+        };
+      },
+      &entry);
   if (begin == ReportLedger::Begin::Done) {
     (*shared_reply)(ok_reply);
     return;
@@ -901,8 +952,8 @@ void Api::post_sms(const Caller& caller, ApiRequest& req, Reply reply) {
   }
   std::vector<IntakeRecord> records;
   records.push_back({v.grid, std::move(v.event_line)});
-  submit(std::move(records), [this, id, shared_reply, ok_reply, fail_reply](Result<bool> r) {
-    ledger_->finish(id, r.ok());
+  submit(std::move(records), [this, entry, shared_reply, ok_reply, fail_reply](Result<bool> r) {
+    ledger_->finish(entry, r.ok());
     (*shared_reply)(r.ok() ? ok_reply : fail_reply);
   });
 }

@@ -167,7 +167,8 @@ class Api {
 
   void dispatch(const Route& route, ApiRequest& req, Reply& reply);
   // deps_.intake->submit, counted for drain().
-  void submit(std::vector<IntakeRecord> records, Intake::Done done);
+  template <typename Done>
+  void submit(std::vector<IntakeRecord> records, Done done);
   Result<Caller> authenticate(const ApiRequest& req, ApiError* error);
   std::optional<ApiResponse> rate_limit(const Caller& caller);
   ReportContext report_context(const Caller& caller, std::string channel);

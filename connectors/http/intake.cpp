@@ -4,7 +4,6 @@ namespace gridcase::http {
 
 GroupCommitIntake::GroupCommitIntake(Append append, size_t max_group_records)
     : append_(std::move(append)), max_group_(max_group_records) {
-  notifier_ = std::thread([this] { notify(); });
   writer_ = std::thread([this] { run(); });
 }
 
@@ -15,12 +14,6 @@ GroupCommitIntake::~GroupCommitIntake() {
   }
   cv_.notify_all();
   writer_.join();
-  {
-    std::lock_guard g(done_mu_);
-    writer_done_ = true;
-  }
-  done_cv_.notify_all();
-  notifier_.join();
 }
 
 void GroupCommitIntake::submit(std::vector<IntakeRecord> records, Done done) {
@@ -38,6 +31,11 @@ bool GroupCommitIntake::ready(std::string* why) {
   return false;
 }
 
+void GroupCommitIntake::run_callbacks_on(Runner run) {
+  std::lock_guard g(mu_);
+  runner_ = run ? std::make_shared<const Runner>(std::move(run)) : nullptr;
+}
+
 GroupCommitIntake::Stats GroupCommitIntake::stats() {
   std::lock_guard g(mu_);
   return stats_;
@@ -47,6 +45,7 @@ void GroupCommitIntake::run() {
   std::vector<IntakeRecord> group;
   std::vector<Pending> taken;
   for (;;) {
+    std::shared_ptr<const Runner> runner;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
@@ -59,6 +58,7 @@ void GroupCommitIntake::run() {
         taken.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      runner = runner_;
     }
     group.clear();
     for (auto& p : taken) {
@@ -76,26 +76,16 @@ void GroupCommitIntake::run() {
         last_error_ = r.error().message;
       }
     }
-    {
-      std::lock_guard g(done_mu_);
-      finished_.emplace_back(std::move(taken), std::move(r));
+    if (runner) {
+      auto finished =
+          std::make_shared<std::pair<std::vector<Pending>, Result<bool>>>(std::move(taken), r);
+      (*runner)([finished] {
+        for (auto& p : finished->first) p.done(finished->second);
+      });
+    } else {
+      for (auto& p : taken) p.done(r);
     }
-    done_cv_.notify_one();
     taken.clear();
-  }
-}
-
-void GroupCommitIntake::notify() {
-  for (;;) {
-    std::pair<std::vector<Pending>, Result<bool>> group{{}, Result<bool>(true)};
-    {
-      std::unique_lock lock(done_mu_);
-      done_cv_.wait(lock, [&] { return writer_done_ || !finished_.empty(); });
-      if (finished_.empty()) return;
-      group = std::move(finished_.front());
-      finished_.pop_front();
-    }
-    for (auto& p : group.first) p.done(group.second);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -26,17 +27,26 @@ class Intake {
   using Done = std::function<void(Result<bool>)>;
   virtual ~Intake() = default;
   // Appends the records durably and in order, all or none, then calls `done` once, on a
-  // thread of the intake's own (never inside submit()).
+  // thread of the intake's own (never inside submit()). `done` should be quick (hand the
+  // answer over, do not wait): it may run on the thread that does the appends.
   virtual void submit(std::vector<IntakeRecord> records, Done done) = 0;
   // Whether the intake can take records now; `why` says what is wrong when not.
   virtual bool ready(std::string* why) = 0;
+
+  // Where the `done` callbacks run from now on: the intake hands `run` one task per group
+  // of callbacks (run it exactly once, on any thread, soon); null: on the intake's own
+  // thread. The HTTP server passes its io threads, so the thread that appends never waits
+  // for the answers to be written.
+  using Runner = std::function<void(std::function<void()> task)>;
+  virtual void run_callbacks_on(Runner run) { (void)run; }
 };
 
 // Group commit over any durable append: one writer thread takes every submission pending
 // when it wakes and appends them with ONE call (one fsync, one Kafka flush), so the cost
-// of durability is shared by all concurrent requests. The callbacks of a finished group
-// run on a second thread while the writer already appends the next group: answering a
-// group's requests never delays the next fsync.
+// of durability is shared by all concurrent requests. A finished group's callbacks go, as
+// one task, to the runner set by run_callbacks_on() (the HTTP server's io threads), and
+// the writer goes on with the next group at once; without a runner they run on the writer
+// thread. (A completion thread of its own cost a thread switch per group.)
 class GroupCommitIntake final : public Intake {
  public:
   using Append = std::function<Result<bool>(const std::vector<IntakeRecord>&)>;
@@ -47,6 +57,7 @@ class GroupCommitIntake final : public Intake {
 
   void submit(std::vector<IntakeRecord> records, Done done) override;
   bool ready(std::string* why) override;
+  void run_callbacks_on(Runner run) override;
 
   struct Stats {
     uint64_t groups = 0;
@@ -57,7 +68,6 @@ class GroupCommitIntake final : public Intake {
 
  private:
   void run();
-  void notify();
 
   struct Pending {
     std::vector<IntakeRecord> records;
@@ -71,12 +81,7 @@ class GroupCommitIntake final : public Intake {
   bool stop_ = false;
   std::string last_error_;
   Stats stats_;
-  // Finished groups waiting for their callbacks, in order.
-  std::mutex done_mu_;
-  std::condition_variable done_cv_;
-  std::deque<std::pair<std::vector<Pending>, Result<bool>>> finished_;
-  bool writer_done_ = false;
-  std::thread notifier_;
+  std::shared_ptr<const Runner> runner_;  // under mu_; null: the writer runs the callbacks
   std::thread writer_;
 };
 

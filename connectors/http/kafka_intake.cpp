@@ -27,4 +27,8 @@ bool KafkaIntake::ready(std::string* why) {
   return group_->ready(why);
 }
 
+void KafkaIntake::run_callbacks_on(Runner run) {
+  group_->run_callbacks_on(std::move(run));
+}
+
 }  // namespace gridcase::http

@@ -16,6 +16,7 @@ class KafkaIntake final : public Intake {
   static Result<std::unique_ptr<KafkaIntake>> open(const kafka::KafkaOptions& options);
   void submit(std::vector<IntakeRecord> records, Done done) override;
   bool ready(std::string* why) override;
+  void run_callbacks_on(Runner run) override;
   GroupCommitIntake& group() { return *group_; }
 
  private:

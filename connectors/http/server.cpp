@@ -31,6 +31,10 @@ struct Gate {
 
 class Session;
 
+// The server whose io thread this is (null elsewhere): an answer given on one of its io
+// threads goes to the connection's strand directly, not through the queue.
+thread_local const void* tls_io_server = nullptr;
+
 std::string str(beast::string_view v) {
   return std::string(v.data(), v.size());
 }
@@ -43,7 +47,10 @@ struct HttpServer::Impl {
   Router router{api_routes()};
   std::unique_ptr<StaticFiles> files;  // null: no web app
   net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // On a strand of its own: stop() closes it from a handler posted there, never while an
+  // accept handler on another io thread starts the next accept (that race crashed in
+  // epoll_reactor::start_op once in a while at the end of a test).
+  tcp::acceptor acceptor{net::make_strand(ioc)};
   std::vector<std::thread> threads;
   std::shared_ptr<Gate> gate = std::make_shared<Gate>();
   std::mutex streams_mu;
@@ -51,12 +58,28 @@ struct HttpServer::Impl {
   // Every live connection, for the deadline sweep (see Session::arm).
   std::mutex sessions_mu;
   std::vector<std::weak_ptr<Session>> sessions;
-  // Connections waiting for an answer from the API (the intake, the engine). The answer
-  // callback holds only a weak reference, so a callback that outlives the server (kept by
-  // the intake's queue, say) never destroys a connection after its io_context; stop()
-  // releases these on its own thread while the io_context still exists.
-  std::mutex awaiting_mu;
-  std::unordered_map<const Session*, std::shared_ptr<Session>> awaiting;
+  // A connection waiting for an answer from the API (the intake, the engine) holds itself
+  // (Session::hold_); the answer callback holds only a raw pointer and takes the hold under
+  // the gate, so a callback that outlives the server (kept by the intake's queue, say)
+  // never destroys a connection after its io_context; stop() releases the holds left on
+  // its own thread while the io_context still exists.
+  //
+  // Answers from other threads (the intake's writer, the engine) wait here for the io
+  // threads: one post carries every answer queued meanwhile, instead of one post (and
+  // often one thread wake-up) per answer.
+  std::mutex replies_mu;
+  std::vector<std::pair<std::shared_ptr<Session>, ApiResponse>> replies;
+  bool replies_posted = false;
+  void deliver(std::shared_ptr<Session> session, ApiResponse r);  // gate held and open
+  void run_replies();
+  // The intake's callbacks (Intake::run_callbacks_on), a task per appended group, run by
+  // the io threads; stop() runs what is left on its own thread (the answers are dropped
+  // then, but every callback runs: Api::drain() waits for them).
+  Intake* intake = nullptr;
+  std::mutex tasks_mu;
+  std::vector<std::function<void()>> tasks;
+  bool tasks_posted = false;
+  void run_tasks();
   std::unique_ptr<net::steady_timer> sweep_timer;
   void sweep();
   bool stopped = false;
@@ -102,6 +125,23 @@ class Session : public std::enable_shared_from_this<Session> {
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
+
+  // Whether this thread runs the connection's strand now.
+  bool on_own_strand() {
+    auto* strand = socket_.get_executor().target<net::strand<net::io_context::executor_type>>();
+    return strand && strand->running_in_this_thread();
+  }
+
+  // From HttpServer::Impl::run_replies(), on an io thread: the answer, on the strand.
+  void answer(ApiResponse r) {
+    net::dispatch(socket_.get_executor(), [self = shared_from_this(), r = std::move(r)]() mutable {
+      self->respond(std::move(r));
+    });
+  }
+
+  // Kept while the API has the request (see HttpServer::Impl); moved out by the answer
+  // under the gate's lock, or by stop() once the io threads are gone.
+  std::shared_ptr<Session> hold_;
 
   // From on_feed(), any thread.
   void wake() {
@@ -226,51 +266,66 @@ class Session : public std::enable_shared_from_this<Session> {
     ar.accept = str(req[bhttp::field::accept]);
     ar.last_event_id = str(req["Last-Event-ID"]);
     ar.body = std::move(req.body());
-    std::weak_ptr<Gate> gate = srv_.gate;
-    {
-      std::lock_guard g(srv_.awaiting_mu);
-      srv_.awaiting.emplace(this, shared_from_this());
-    }
+    hold_ = shared_from_this();  // released by the answer (or by stop())
     // Shared by the copies of the callback; whichever way it ends (answered, or dropped
-    // unanswered), the connection leaves `awaiting`.
+    // unanswered), the connection lets go of itself.
     struct Waiter {
-      std::weak_ptr<Session> session;
       std::weak_ptr<Gate> gate;
       HttpServer::Impl* srv = nullptr;
+      Session* session = nullptr;  // alive while its hold_ is set
       bool answered = false;
-      // Takes the connection out of `awaiting`; null if the server is stopping (then srv
-      // may be going away and stop() releases it).
-      std::shared_ptr<Session> release() {
-        auto g = gate.lock();
-        if (!g) return nullptr;
-        std::lock_guard lock(g->mu);
-        if (!g->open) return nullptr;
-        std::shared_ptr<Session> held;
-        std::lock_guard a(srv->awaiting_mu);
-        auto it = srv->awaiting.find(session.lock().get());
-        if (it != srv->awaiting.end()) {
-          held = std::move(it->second);
-          srv->awaiting.erase(it);
-        }
-        return held;
-      }
       ~Waiter() {
-        if (!answered) release();
+        if (answered) return;
+        auto g = gate.lock();
+        if (!g) return;
+        std::shared_ptr<Session> held;  // released after the gate's lock
+        std::lock_guard lock(g->mu);
+        if (g->open) held = std::move(session->hold_);
       }
     };
     auto waiter = std::make_shared<Waiter>();  // in place: a temporary would release on its end
-    waiter->session = weak_from_this();
-    waiter->gate = gate;
+    waiter->gate = srv_.gate;
     waiter->srv = &srv_;
+    waiter->session = this;
     Reply reply = [waiter](ApiResponse r) {
       if (waiter->answered) return;
       waiter->answered = true;
-      auto self = waiter->release();
-      if (!self) return;
-      net::post(self->socket_.get_executor(),
-                [self, r = std::move(r)]() mutable { self->respond(std::move(r)); });
+      auto g = waiter->gate.lock();
+      if (!g) return;
+      std::shared_ptr<Session> self;
+      {
+        std::lock_guard lock(g->mu);
+        if (!g->open) return;
+        self = std::move(waiter->session->hold_);
+        if (!self) return;
+        if (!self->on_own_strand() && tls_io_server != waiter->srv) {
+          // From another thread: queued for the io threads.
+          waiter->srv->deliver(std::move(self), std::move(r));
+          return;
+        }
+      }
+      if (!self->on_own_strand()) {
+        // On an io thread (the intake's callbacks, a timer): onto the connection's strand,
+        // at once when it is idle.
+        return self->answer(std::move(r));
+      }
+      // Answered on the connection's strand (validation errors, reads): no post. Inside
+      // handle() the answer waits until it returns (the handler may still hold a lock the
+      // client's next request needs).
+      if (self->in_handle_) {
+        self->early_.emplace(std::move(r));
+      } else {
+        self->respond(std::move(r));
+      }
     };
+    in_handle_ = true;
     srv_.api->handle(*route_, std::move(ar), std::move(reply));
+    in_handle_ = false;
+    if (early_) {
+      ApiResponse r = std::move(*early_);
+      early_.reset();
+      respond(std::move(r));
+    }
   }
 
   void respond(ApiResponse r) {
@@ -421,6 +476,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   bool close_after_ = false;
   bool head_only_ = false;
+  bool in_handle_ = false;            // in Api::handle(), on the strand
+  std::optional<ApiResponse> early_;  // answered inside handle(): sent when it returns
   // SSE
   Caller caller_;
   uint64_t after_ = 0;
@@ -430,6 +487,61 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 }  // namespace
+
+void HttpServer::Impl::deliver(std::shared_ptr<Session> session, ApiResponse r) {
+  bool post = false;
+  {
+    std::lock_guard g(replies_mu);
+    replies.emplace_back(std::move(session), std::move(r));
+    post = !replies_posted;
+    replies_posted = true;
+  }
+  if (post) net::post(ioc, [this] { run_replies(); });
+}
+
+void HttpServer::Impl::run_replies() {
+  std::vector<std::pair<std::shared_ptr<Session>, ApiResponse>> batch;
+  bool more = false;
+  {
+    std::lock_guard g(replies_mu);
+    // A large batch is shared with the other io threads: half here, the rest posted again.
+    size_t n = replies.size();
+    size_t take = n <= 8 || options.threads <= 1 ? n : (n + 1) / 2;
+    if (take == n) {
+      batch.swap(replies);
+      replies_posted = false;
+    } else {
+      batch.assign(std::make_move_iterator(replies.end() - static_cast<ptrdiff_t>(take)),
+                   std::make_move_iterator(replies.end()));
+      replies.resize(n - take);
+      more = true;
+    }
+  }
+  if (more) net::post(ioc, [this] { run_replies(); });
+  for (auto& [session, r] : batch) session->answer(std::move(r));
+}
+
+void HttpServer::Impl::run_tasks() {
+  std::vector<std::function<void()>> batch;
+  bool more = false;
+  {
+    std::lock_guard g(tasks_mu);
+    // Two groups or more are shared with the other io threads.
+    size_t n = tasks.size();
+    size_t take = n <= 1 || options.threads <= 1 ? n : (n + 1) / 2;
+    if (take == n) {
+      batch.swap(tasks);
+      tasks_posted = false;
+    } else {
+      batch.assign(std::make_move_iterator(tasks.begin()),
+                   std::make_move_iterator(tasks.begin() + static_cast<ptrdiff_t>(take)));
+      tasks.erase(tasks.begin(), tasks.begin() + static_cast<ptrdiff_t>(take));
+      more = true;
+    }
+  }
+  if (more) net::post(ioc, [this] { run_tasks(); });
+  for (auto& t : batch) t();
+}
 
 void HttpServer::Impl::sweep() {
   // A quarter of the timeout: a slow client is cut off between 1 and 1.25 timeouts.
@@ -488,6 +600,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(ApiDeps deps, ServerOption
       if (!ec) f();
     });
   };
+  impl->intake = deps.intake;
   impl->api = std::make_unique<Api>(std::move(deps), impl->options.api);
   if (!impl->options.web_root.empty()) {
     impl->files = std::make_unique<StaticFiles>(impl->options.web_root);
@@ -516,11 +629,33 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(ApiDeps deps, ServerOption
   if (!ec) impl->acceptor.bind(ep, ec);
   if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) return err("http: cannot listen on " + listen + ": " + ec.message());
+  if (impl->intake) {
+    impl->intake->run_callbacks_on([raw, gate](std::function<void()> task) {
+      if (auto g = gate.lock()) {
+        std::lock_guard lock(g->mu);
+        if (g->open) {
+          bool post = false;
+          {
+            std::lock_guard t(raw->tasks_mu);
+            raw->tasks.push_back(std::move(task));
+            post = !raw->tasks_posted;
+            raw->tasks_posted = true;
+          }
+          if (post) net::post(raw->ioc, [raw] { raw->run_tasks(); });
+          return;
+        }
+      }
+      task();  // stopping: run here (answers are dropped, callbacks still run)
+    });
+  }
   impl->accept();
   impl->sweep_timer = std::make_unique<net::steady_timer>(impl->ioc);
   impl->sweep();
   for (int i = 0; i < std::max(1, impl->options.threads); ++i) {
-    impl->threads.emplace_back([raw] { raw->ioc.run(); });
+    impl->threads.emplace_back([raw] {
+      tls_io_server = raw;
+      raw->ioc.run();
+    });
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
@@ -546,7 +681,7 @@ void HttpServer::stop() {
     std::lock_guard g(impl_->gate->mu);
     impl_->gate->open = false;
   }
-  net::post(impl_->ioc, [impl = impl_.get()] {
+  net::post(impl_->acceptor.get_executor(), [impl = impl_.get()] {
     beast::error_code ec;
     impl->acceptor.close(ec);
   });
@@ -554,12 +689,30 @@ void HttpServer::stop() {
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
   {
-    std::unordered_map<const Session*, std::shared_ptr<Session>> awaiting;
+    // Connections still waiting for an answer close here, before the io_context goes. The
+    // gate is closed: no answer touches a hold_ or the queue any more.
+    std::vector<std::shared_ptr<Session>> held;
     {
-      std::lock_guard g(impl_->awaiting_mu);
-      awaiting.swap(impl_->awaiting);
+      std::lock_guard g(impl_->sessions_mu);
+      for (const auto& w : impl_->sessions) {
+        if (auto s = w.lock(); s && s->hold_) held.push_back(std::move(s->hold_));
+      }
     }
-  }  // connections still waiting for an answer close here, before the io_context goes
+    // The intake's callbacks still queued run here: every callback runs once (their
+    // answers are dropped behind the closed gate).
+    if (impl_->intake) impl_->intake->run_callbacks_on(nullptr);
+    std::vector<std::function<void()>> tasks;
+    {
+      std::lock_guard g(impl_->tasks_mu);
+      tasks.swap(impl_->tasks);
+    }
+    for (auto& t : tasks) t();
+    std::vector<std::pair<std::shared_ptr<Session>, ApiResponse>> queued;
+    {
+      std::lock_guard g(impl_->replies_mu);
+      queued.swap(impl_->replies);
+    }
+  }
   impl_->api->drain();
 }
 

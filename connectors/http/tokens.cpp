@@ -113,9 +113,13 @@ Result<bool> write_file(const std::string& path,
 }  // namespace
 
 std::string sha256_hex(std::string_view data) {
+  // Fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up on every digest,
+  // and this runs on every request (the token's hash).
+  static EVP_MD* const fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  const EVP_MD* type = fetched ? fetched : EVP_sha256();
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(), md, &len, type, nullptr);
   return hex(md, len);
 }
 

@@ -344,7 +344,7 @@ int run_serve(ServeOptions opt) {
         rocks->put_meta("migrations.applied", std::to_string(o.seq));
         return true;
       });
-      if (!done.ok() && !service.publish_pending()) {
+      if (!done.ok() && (service.broken() || !service.publish_pending())) {
         spdlog::error("迁移指令 #{} 未完成 / migration order #{} failed: {}", o.seq, o.seq,
                       done.error().message);
         return;  // not committed: tried again at the next look
@@ -415,6 +415,12 @@ int run_serve(ServeOptions opt) {
   bool first_batch_logged = false;
   uint64_t logged_records = 0;
   while (!g_stop.load() && !restart_for_org) {
+    if (service.broken()) {
+      // A commit failed (between two batches, for a migration order): what is stored stays
+      // consistent; a restart goes on from it.
+      spdlog::error("提交失败，请重启 / a commit failed: restart serve to go on from the store");
+      return 1;
+    }
     auto t0 = std::chrono::steady_clock::now();
     auto r = service.run_once();
     if (*http) {
@@ -422,7 +428,7 @@ int run_serve(ServeOptions opt) {
       (*http)->after_batch(service.stats(), r.ok() && *r > 0 ? took.count() : 0, r.ok());
     }
     if (!r.ok()) {
-      if (!service.publish_pending()) {
+      if (service.broken() || !service.publish_pending()) {
         spdlog::error("batch failed: {}", r.error().message);
         return 1;
       }

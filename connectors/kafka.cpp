@@ -611,6 +611,10 @@ struct KafkaSink::Impl {
     producer.join();
   }
 
+  std::chrono::milliseconds delivery_wait() const {
+    return std::chrono::milliseconds(opt.delivery_timeout_ms + opt.timeout_ms);
+  }
+
   void produce_in_background(Publish* p) {
     if (!producer.joinable()) producer = std::thread([this] { produce_loop(); });
     {
@@ -638,6 +642,8 @@ struct KafkaSink::Impl {
       jobs.pop_front();
       lock.unlock();
       p->refused = produce_all(*p->messages, &p->d);
+      // Timed from now: a publish queued behind others is not purged before its time.
+      p->deadline = Clock::now() + delivery_wait();
       lock.lock();
       p->produced = true;
       cv.notify_all();
@@ -742,6 +748,20 @@ bool KafkaSink::transactional() const {
 
 Result<bool> KafkaSink::publish(const std::vector<OutMessage>& messages) {
   if (impl_->opt.exactly_once) return publish_batch(messages, 0, {});
+  if (impl_->inflight.empty()) {
+    // Nothing travelling: produced right here (no hand-over to the producing thread).
+    if (std::string f = fatal_error(impl_->rk.get()); !f.empty()) {
+      return err("kafka: producer fatal error (reopen the sink): " + f);
+    }
+    auto p = std::make_unique<Impl::Publish>();
+    p->messages = &messages;
+    p->refused = impl_->produce_all(messages, &p->d);
+    p->deadline = Clock::now() + impl_->delivery_wait();
+    p->produced = true;  // the producing thread never sees this one
+    impl_->inflight.push_back(std::move(p));
+    return finish_publish();
+  }
+  // After the ones travelling, in order; their first failure is the answer.
   if (auto r = start_publish(messages); !r.ok()) return r;
   Result<bool> result = true;
   while (!impl_->inflight.empty()) {
@@ -760,8 +780,6 @@ Result<bool> KafkaSink::start_publish(const std::vector<OutMessage>& messages) {
   // On the heap: the delivery reports point at it until finish_publish() has them all.
   auto p = std::make_unique<Impl::Publish>();
   p->messages = &messages;
-  p->deadline = Clock::now() +
-                std::chrono::milliseconds(impl_->opt.delivery_timeout_ms + impl_->opt.timeout_ms);
   impl_->inflight.push_back(std::move(p));
   impl_->produce_in_background(impl_->inflight.back().get());
   return true;
@@ -782,10 +800,11 @@ Result<bool> KafkaSink::finish_publish() {
   rd_kafka_t* rk = impl_->rk.get();
   Deliveries& d = p.d;
   // Every report must be in before `d` goes. librdkafka reports each message within
-  // message.timeout.ms; past that (plus slack) purge, which reports at once.
+  // message.timeout.ms; past that (plus slack) purge, which reports at once. (Polling, not
+  // flushing: a flush would wait for the newer publishes too.)
   bool purged = false;
   while (d.pending > 0) {
-    rd_kafka_flush(rk, 100);
+    rd_kafka_poll(rk, 10);
     if (!purged && d.pending > 0 && ms_left(p.deadline) == 0) {
       rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
       purged = true;

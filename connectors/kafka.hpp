@@ -117,11 +117,15 @@ class KafkaSink final : public MessageSink {
   // Produces every message and returns once each has its delivery report: true when all
   // were acknowledged by all in-sync replicas, else an Error naming the first failed
   // topic and the reason (and how many failed). Messages of one key keep their order.
-  // Not thread-safe: one publish at a time.
-  // With exactly_once: one transaction holding the messages (and no offsets).
+  // Not thread-safe: one caller at a time. With publishes in flight it goes after them and
+  // finishes them all (the first failure among them is the answer); with none, it produces
+  // on the calling thread. With exactly_once: one transaction holding the messages (and no
+  // offsets).
   Result<bool> publish(const std::vector<OutMessage>& messages) override;
-  // Not exactly_once: produces the messages and returns; finish_publish() waits for their
-  // delivery reports (as publish() does). exactly_once: start_publish() is publish().
+  // Not exactly_once: hands the messages to the sink's producing thread and returns (they
+  // stay alive until their publish is finished); several may travel. finish_publish() waits
+  // for the oldest one's delivery reports (as publish() does); publish_done() tells whether
+  // they are in. exactly_once: start_publish() is publish().
   Result<bool> start_publish(const std::vector<OutMessage>& messages) override;
   Result<bool> finish_publish() override;
   bool publish_done() override;

@@ -53,9 +53,16 @@ Result<InputEvent>& ParseAhead::get(size_t i) {
 
 void ParseAhead::finish() {
   if (!parallel_) return;
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return !busy_; });
   parallel_ = false;
+  claim_.store(out_.size());  // what is left (a batch given up half-way) is not parsed
+  std::unique_lock lock(mu_);
+  // Not taken by the worker yet: withdrawn (it skips it), so a worker not scheduled in the
+  // meantime costs no wait.
+  if (taken_ != job_) {
+    busy_ = false;
+    return;
+  }
+  cv_.wait(lock, [this] { return !busy_; });
 }
 
 void ParseAhead::work() {
@@ -65,6 +72,8 @@ void ParseAhead::work() {
     cv_.wait(lock, [&] { return stopping_ || job_ != done; });
     if (stopping_) return;
     done = job_;
+    if (!busy_) continue;  // withdrawn by finish()
+    taken_ = job_;
     lock.unlock();
     while (parse_one()) {
     }

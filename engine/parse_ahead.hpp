@@ -56,6 +56,7 @@ class ParseAhead {
   std::mutex mu_;
   std::condition_variable cv_;
   uint64_t job_ = 0;       // guarded by mu_: the batch number the worker is to take
+  uint64_t taken_ = 0;     // guarded by mu_: the batch number the worker took last
   bool busy_ = false;      // guarded by mu_: the worker is on a batch
   bool stopping_ = false;  // guarded by mu_
 };

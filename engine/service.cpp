@@ -164,6 +164,8 @@ Result<bool> Service::publish_outbox() {
   if (!r.ok()) return r;  // the outbox stays pending: the next run_once() tries again
   stats_.published += outbox_.size();
   outbox_.clear();
+  if (!outbox_positions_.empty() && !sink_.transactional()) source_.committed(outbox_positions_);
+  outbox_positions_.clear();
   publish_pending_ = false;
   return true;
 }
@@ -185,6 +187,8 @@ Result<bool> Service::finish_oldest() {
   for (auto& f : inflight_) {
     again.insert(again.end(), std::make_move_iterator(f.messages.begin()),
                  std::make_move_iterator(f.messages.end()));
+    // Acknowledged to the source once they are out after all.
+    outbox_positions_.insert(outbox_positions_.end(), f.positions.begin(), f.positions.end());
   }
   again.insert(again.end(), std::make_move_iterator(outbox_.begin()),
                std::make_move_iterator(outbox_.end()));
@@ -316,6 +320,7 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
   // The previous batch's publish, if it is through already: the stored outbox then needs
   // only this batch. Otherwise it keeps both, so a crash publishes both again. (A failure
   // here merges the previous messages into outbox_, to be published before anything new.)
+  const size_t this_batch = outbox_.size();  // a failure below puts older ones before them
   while (!inflight_.empty() && sink_.publish_done()) {
     if (!finish_oldest().ok()) break;
   }
@@ -325,7 +330,11 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
   store_.put_meta(kOutboxKey, encode_lists(unconfirmed));
   store_.put_meta(kBatchKey, std::to_string(batch_ + 1));
   if (auto r = proc.commit(); !r.ok()) {
-    outbox_.clear();
+    // Only this batch's messages go; older unconfirmed ones stay (they are also in the stored
+    // outbox). The batch's records were taken from the source, so only a restart (which
+    // seeks to the stored offsets) reads them again: the service is broken.
+    outbox_.resize(outbox_.size() - this_batch);
+    broken_ = true;
     return r.error();
   }  // one WriteBatch: all of the above
   ++batch_;

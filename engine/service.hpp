@@ -106,6 +106,8 @@ class Service {
   // True while a committed batch waits to be published (the sink failed: broker away).
   // run_once() publishes it before it takes new input; an error meanwhile is transient.
   bool publish_pending() const { return publish_pending_; }
+  // A commit failed: records were taken from the source that only a restart reads again.
+  bool broken() const { return broken_; }
 
  private:
   class OutboxSink;
@@ -136,6 +138,9 @@ class Service {
     std::vector<SourcePosition> positions;
   };
   std::deque<Inflight> inflight_;
+  // Source positions of earlier publishes that failed, acknowledged once outbox_ is out.
+  std::vector<SourcePosition> outbox_positions_;
+  bool broken_ = false;
   uint64_t batch_ = 0;                     // number of the last committed batch
   std::vector<SourcePosition> positions_;  // every position committed so far
   size_t batch_events_ = 0;                // case events in this batch so far

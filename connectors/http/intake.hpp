@@ -26,9 +26,10 @@ class Intake {
  public:
   using Done = std::function<void(Result<bool>)>;
   virtual ~Intake() = default;
-  // Appends the records durably and in order, all or none, then calls `done` once, on a
-  // thread of the intake's own (never inside submit()). `done` should be quick (hand the
-  // answer over, do not wait): it may run on the thread that does the appends.
+  // Appends the records durably and in order, all or none, then calls `done` once, never
+  // inside submit(): on the runner given to run_callbacks_on() (the HTTP server's io
+  // threads), else on the thread that does the appends. `done` should be quick (hand the
+  // answer over, do not wait).
   virtual void submit(std::vector<IntakeRecord> records, Done done) = 0;
   // Whether the intake can take records now; `why` says what is wrong when not.
   virtual bool ready(std::string* why) = 0;

@@ -1055,6 +1055,48 @@ class TravellingSink final : public MessageSink {
   bool fail_next = false;
 };
 
+// A store whose commit fails on demand; everything else goes to the real one.
+class FailingCommitStore final : public CaseStore {
+ public:
+  explicit FailingCommitStore(CaseStore& s) : s_(s) {}
+  Result<std::optional<Case>> load(std::string_view id) override { return s_.load(id); }
+  void save(const Case& c) override { s_.save(c); }
+  bool exists(std::string_view id) override { return s_.exists(id); }
+  bool report_seen(std::string_view g, std::string_view r) override { return s_.report_seen(g, r); }
+  void mark_report(std::string_view g, std::string_view r) override { s_.mark_report(g, r); }
+  std::vector<std::string> correlated(std::string_view w, std::string_view g,
+                                      std::string_view k) override {
+    return s_.correlated(w, g, k);
+  }
+  void add_correlation(std::string_view w, std::string_view g, std::string_view k,
+                       std::string_view c) override {
+    s_.add_correlation(w, g, k, c);
+  }
+  void remove_correlation(std::string_view w, std::string_view g, std::string_view k,
+                          std::string_view c) override {
+    s_.remove_correlation(w, g, k, c);
+  }
+  void add_timer(Timestamp due, uint64_t seq, std::string_view c) override {
+    s_.add_timer(due, seq, c);
+  }
+  void remove_timer(Timestamp due, uint64_t seq) override { s_.remove_timer(due, seq); }
+  std::optional<TimerRef> next_timer() override { return s_.next_timer(); }
+  size_t pending_timers() override { return s_.pending_timers(); }
+  std::optional<std::string> get_meta(std::string_view k) override { return s_.get_meta(k); }
+  void put_meta(std::string_view k, std::string_view v) override { s_.put_meta(k, v); }
+  Result<bool> commit() override {
+    if (fail) return err("disk full");
+    return s_.commit();
+  }
+  Result<bool> for_each_case(const std::function<void(const Case&)>& fn) override {
+    return s_.for_each_case(fn);
+  }
+  bool fail = false;
+
+ private:
+  CaseStore& s_;
+};
+
 class ServicePipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -1071,21 +1113,26 @@ class ServicePipelineTest : public ::testing::Test {
   void open(MessageSink* sink = nullptr, size_t depth = 1) {
     store_ = factory_.open();
     ASSERT_NE(store_, nullptr);
-    ServiceCodecs codecs;
-    codecs.parse = [](std::string_view p) { return json::parse_input_event(p, engine().org()); };
-    codecs.format = [](const CaseEvent& e) { return json::case_event_line(e); };
-    codecs.dead_letter = [](const SourceRecord& r, const std::string& reason,
-                            const std::string& error) {
+    service_ = std::make_unique<Service>(engine(), *store_, source_, sink ? *sink : sink_, clock_,
+                                         codecs(), options(depth));
+    auto r = service_->start();
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  static ServiceCodecs codecs() {
+    ServiceCodecs c;
+    c.parse = [](std::string_view p) { return json::parse_input_event(p, engine().org()); };
+    c.format = [](const CaseEvent& e) { return json::case_event_line(e); };
+    c.dead_letter = [](const SourceRecord& r, const std::string& reason, const std::string& error) {
       return json::dead_letter_json(reason, error, r.topic, r.partition, r.offset, r.payload);
     };
+    return c;
+  }
+  static ServiceOptions options(size_t depth) {
     ServiceOptions o;
     o.poll_timeout_ms = 0;
     o.max_batch = 2;
     o.publish_depth = depth;
-    service_ = std::make_unique<Service>(engine(), *store_, source_, sink ? *sink : sink_, clock_,
-                                         std::move(codecs), o);
-    auto r = service_->start();
-    ASSERT_TRUE(r.ok()) << r.error().message;
+    return o;
   }
   // A crash: no flush, nothing confirmed after this.
   void close() {
@@ -1150,6 +1197,31 @@ TEST_F(ServicePipelineTest, SeveralPublishesTravelAndAllUnconfirmedAreStored) {
   all.insert(all.end(), second.begin(), second.end());
   all.insert(all.end(), third.begin(), third.end());
   EXPECT_EQ(after.confirmed, all);
+}
+
+// A delivery that fails, then a commit that fails: the earlier batch's messages are kept
+// (and sent), only the failed batch's go, and the service says it is broken (serve stops;
+// a restart reads that batch's records again from the stored offsets).
+TEST_F(ServicePipelineTest, AFailedCommitKeepsEarlierMessagesAndBreaksTheService) {
+  close();
+  store_ = factory_.open();
+  FailingCommitStore failing(*store_);
+  service_ =
+      std::make_unique<Service>(engine(), failing, source_, sink_, clock_, codecs(), options(1));
+  ASSERT_TRUE(service_->start().ok());
+  clock_.t = at(10 * kMin);
+  ASSERT_EQ(*service_->run_once(), 2u);
+  auto first = values(sink_.travelling);
+  ASSERT_FALSE(first.empty());
+  sink_.arrived = true;
+  sink_.fail_next = true;  // batch 1's delivery fails...
+  failing.fail = true;     // ...and batch 2's commit
+  EXPECT_FALSE(service_->run_once().ok());
+  EXPECT_TRUE(service_->broken());
+  EXPECT_TRUE(service_->publish_pending());
+  ASSERT_TRUE(service_->flush().ok());
+  EXPECT_EQ(sink_.confirmed, first);  // batch 1 again, nothing of batch 2
+  service_.reset();
 }
 
 // Batch 1 confirmed before batch 2 commits: the stored outbox holds batch 2 only.

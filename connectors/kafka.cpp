@@ -746,23 +746,30 @@ bool KafkaSink::transactional() const {
   return impl_->opt.exactly_once;
 }
 
+// A publish joins those in flight: produced by the producing thread, or `here`, on the
+// calling thread (nothing else travelling: no hand-over needed).
+Result<bool> KafkaSink::start(const std::vector<OutMessage>& messages, bool here) {
+  if (std::string f = fatal_error(impl_->rk.get()); !f.empty()) {
+    return err("kafka: producer fatal error (reopen the sink): " + f);
+  }
+  // On the heap: the delivery reports point at it until finish_publish() has them all.
+  impl_->inflight.push_back(std::make_unique<Impl::Publish>());
+  Impl::Publish& p = *impl_->inflight.back();
+  p.messages = &messages;
+  if (!here) {
+    impl_->produce_in_background(&p);
+    return true;
+  }
+  p.refused = impl_->produce_all(messages, &p.d);
+  p.deadline = Clock::now() + impl_->delivery_wait();
+  p.produced = true;  // the producing thread never sees this one
+  return true;
+}
+
 Result<bool> KafkaSink::publish(const std::vector<OutMessage>& messages) {
   if (impl_->opt.exactly_once) return publish_batch(messages, 0, {});
-  if (impl_->inflight.empty()) {
-    // Nothing travelling: produced right here (no hand-over to the producing thread).
-    if (std::string f = fatal_error(impl_->rk.get()); !f.empty()) {
-      return err("kafka: producer fatal error (reopen the sink): " + f);
-    }
-    auto p = std::make_unique<Impl::Publish>();
-    p->messages = &messages;
-    p->refused = impl_->produce_all(messages, &p->d);
-    p->deadline = Clock::now() + impl_->delivery_wait();
-    p->produced = true;  // the producing thread never sees this one
-    impl_->inflight.push_back(std::move(p));
-    return finish_publish();
-  }
-  // After the ones travelling, in order; their first failure is the answer.
-  if (auto r = start_publish(messages); !r.ok()) return r;
+  // After the ones travelling, if any, in order; the first failure is the answer.
+  if (auto r = start(messages, impl_->inflight.empty()); !r.ok()) return r;
   Result<bool> result = true;
   while (!impl_->inflight.empty()) {
     auto r = finish_publish();
@@ -773,16 +780,7 @@ Result<bool> KafkaSink::publish(const std::vector<OutMessage>& messages) {
 
 Result<bool> KafkaSink::start_publish(const std::vector<OutMessage>& messages) {
   if (impl_->opt.exactly_once) return publish_batch(messages, 0, {});
-  rd_kafka_t* rk = impl_->rk.get();
-  if (std::string f = fatal_error(rk); !f.empty()) {
-    return err("kafka: producer fatal error (reopen the sink): " + f);
-  }
-  // On the heap: the delivery reports point at it until finish_publish() has them all.
-  auto p = std::make_unique<Impl::Publish>();
-  p->messages = &messages;
-  impl_->inflight.push_back(std::move(p));
-  impl_->produce_in_background(impl_->inflight.back().get());
-  return true;
+  return start(messages, false);
 }
 
 bool KafkaSink::publish_done() {

@@ -144,6 +144,7 @@ class KafkaSink final : public MessageSink {
 
  private:
   explicit KafkaSink(std::unique_ptr<Impl> impl);
+  Result<bool> start(const std::vector<OutMessage>& messages, bool here);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -317,9 +317,9 @@ Result<size_t> Service::run_admin(const std::function<Result<bool>(Processor&)>&
 // WriteBatch with everything the batch changed), then the outbox is published.
 Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosition> positions,
                                          size_t records, BatchOutcome& outcome) {
-  // The previous batch's publish, if it is through already: the stored outbox then needs
-  // only this batch. Otherwise it keeps both, so a crash publishes both again. (A failure
-  // here merges the previous messages into outbox_, to be published before anything new.)
+  // The publishes through already are let go, oldest first; the stored outbox keeps every
+  // one still unconfirmed and this batch, so a crash publishes them all again. (A failure
+  // here merges the unconfirmed messages into outbox_, to be published before anything new.)
   const size_t this_batch = outbox_.size();  // a failure below puts older ones before them
   while (!inflight_.empty() && sink_.publish_done()) {
     if (!finish_oldest().ok()) break;
@@ -355,8 +355,8 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
   // At least once, pipelined: this batch is handed over, and the next batches are computed
   // and committed while it travels; at most publish_depth publishes travel at once.
   if (publish_pending_) {
-    // A failed publish: outbox_ holds all that is unconfirmed, sent whole before new input.
-    if (auto r = finish_inflight(); !r.ok()) return r;
+    // A failed publish: outbox_ holds all that is unconfirmed (nothing is in flight then),
+    // sent whole before new input.
     if (auto r = publish_outbox(); !r.ok()) return r;
     if (!positions.empty()) source_.committed(positions);
     return true;

@@ -39,6 +39,69 @@ std::string str(beast::string_view v) {
   return std::string(v.data(), v.size());
 }
 
+// Work handed to the io threads from other threads: one post carries everything queued
+// meanwhile (not one post, and often one thread wake-up, per item). More than
+// `split_above` items are shared with another io thread: the older half runs here, the
+// rest is posted again. `Run` runs one item.
+template <class T, class Run>
+class PostedQueue {
+ public:
+  PostedQueue(net::io_context& ioc, size_t split_above) : ioc_(ioc), split_above_(split_above) {}
+
+  void push(T item) {
+    bool post = false;
+    {
+      std::lock_guard g(mu_);
+      items_.push_back(std::move(item));
+      post = !posted_;
+      posted_ = true;
+    }
+    if (post) net::post(ioc_, [this] { run_some(); });
+  }
+
+  // What is still queued (stop(): run or dropped by the caller).
+  std::vector<T> take_all() {
+    std::lock_guard g(mu_);
+    return std::exchange(items_, {});
+  }
+
+ private:
+  void run_some() {
+    std::vector<T> batch;
+    bool more = false;
+    {
+      std::lock_guard g(mu_);
+      size_t n = items_.size();
+      size_t take = n <= split_above_ ? n : (n + 1) / 2;
+      if (take == n) {
+        batch.swap(items_);
+        posted_ = false;
+      } else {
+        auto end = items_.begin() + static_cast<ptrdiff_t>(take);
+        batch.assign(std::make_move_iterator(items_.begin()), std::make_move_iterator(end));
+        items_.erase(items_.begin(), end);
+        more = true;
+      }
+    }
+    if (more) net::post(ioc_, [this] { run_some(); });
+    for (auto& item : batch) Run{}(item);
+  }
+
+  net::io_context& ioc_;
+  const size_t split_above_;
+  std::mutex mu_;
+  std::vector<T> items_;
+  bool posted_ = false;
+};
+
+using QueuedReply = std::pair<std::shared_ptr<Session>, ApiResponse>;
+struct AnswerReply {
+  void operator()(QueuedReply& r) const;  // after Session
+};
+struct RunTask {
+  void operator()(std::function<void()>& task) const { task(); }
+};
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -65,21 +128,13 @@ struct HttpServer::Impl {
   // its own thread while the io_context still exists.
   //
   // Answers from other threads (the intake's writer, the engine) wait here for the io
-  // threads: one post carries every answer queued meanwhile, instead of one post (and
-  // often one thread wake-up) per answer.
-  std::mutex replies_mu;
-  std::vector<std::pair<std::shared_ptr<Session>, ApiResponse>> replies;
-  bool replies_posted = false;
-  void deliver(std::shared_ptr<Session> session, ApiResponse r);  // gate held and open
-  void run_replies();
+  // threads (pushed with the gate held and open).
+  PostedQueue<QueuedReply, AnswerReply> replies{ioc, options.threads <= 1 ? SIZE_MAX : 8};
   // The intake's callbacks (Intake::run_callbacks_on), a task per appended group, run by
   // the io threads; stop() runs what is left on its own thread (the answers are dropped
   // then, but every callback runs: Api::drain() waits for them).
   Intake* intake = nullptr;
-  std::mutex tasks_mu;
-  std::vector<std::function<void()>> tasks;
-  bool tasks_posted = false;
-  void run_tasks();
+  PostedQueue<std::function<void()>, RunTask> tasks{ioc, options.threads <= 1 ? SIZE_MAX : 1};
   std::unique_ptr<net::steady_timer> sweep_timer;
   void sweep();
   bool stopped = false;
@@ -132,7 +187,7 @@ class Session : public std::enable_shared_from_this<Session> {
     return strand && strand->running_in_this_thread();
   }
 
-  // From HttpServer::Impl::run_replies(), on an io thread: the answer, on the strand.
+  // From the server's reply queue (PostedQueue), on an io thread: the answer, on the strand.
   void answer(ApiResponse r) {
     net::dispatch(socket_.get_executor(), [self = shared_from_this(), r = std::move(r)]() mutable {
       self->respond(std::move(r));
@@ -300,7 +355,7 @@ class Session : public std::enable_shared_from_this<Session> {
         if (!self) return;
         if (!self->on_own_strand() && tls_io_server != waiter->srv) {
           // From another thread: queued for the io threads.
-          waiter->srv->deliver(std::move(self), std::move(r));
+          waiter->srv->replies.push({std::move(self), std::move(r)});
           return;
         }
       }
@@ -488,59 +543,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
-void HttpServer::Impl::deliver(std::shared_ptr<Session> session, ApiResponse r) {
-  bool post = false;
-  {
-    std::lock_guard g(replies_mu);
-    replies.emplace_back(std::move(session), std::move(r));
-    post = !replies_posted;
-    replies_posted = true;
-  }
-  if (post) net::post(ioc, [this] { run_replies(); });
-}
-
-void HttpServer::Impl::run_replies() {
-  std::vector<std::pair<std::shared_ptr<Session>, ApiResponse>> batch;
-  bool more = false;
-  {
-    std::lock_guard g(replies_mu);
-    // A large batch is shared with the other io threads: half here, the rest posted again.
-    size_t n = replies.size();
-    size_t take = n <= 8 || options.threads <= 1 ? n : (n + 1) / 2;
-    if (take == n) {
-      batch.swap(replies);
-      replies_posted = false;
-    } else {
-      batch.assign(std::make_move_iterator(replies.end() - static_cast<ptrdiff_t>(take)),
-                   std::make_move_iterator(replies.end()));
-      replies.resize(n - take);
-      more = true;
-    }
-  }
-  if (more) net::post(ioc, [this] { run_replies(); });
-  for (auto& [session, r] : batch) session->answer(std::move(r));
-}
-
-void HttpServer::Impl::run_tasks() {
-  std::vector<std::function<void()>> batch;
-  bool more = false;
-  {
-    std::lock_guard g(tasks_mu);
-    // Two groups or more are shared with the other io threads.
-    size_t n = tasks.size();
-    size_t take = n <= 1 || options.threads <= 1 ? n : (n + 1) / 2;
-    if (take == n) {
-      batch.swap(tasks);
-      tasks_posted = false;
-    } else {
-      batch.assign(std::make_move_iterator(tasks.begin()),
-                   std::make_move_iterator(tasks.begin() + static_cast<ptrdiff_t>(take)));
-      tasks.erase(tasks.begin(), tasks.begin() + static_cast<ptrdiff_t>(take));
-      more = true;
-    }
-  }
-  if (more) net::post(ioc, [this] { run_tasks(); });
-  for (auto& t : batch) t();
+void AnswerReply::operator()(QueuedReply& r) const {
+  r.first->answer(std::move(r.second));
 }
 
 void HttpServer::Impl::sweep() {
@@ -634,14 +638,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(ApiDeps deps, ServerOption
       if (auto g = gate.lock()) {
         std::lock_guard lock(g->mu);
         if (g->open) {
-          bool post = false;
-          {
-            std::lock_guard t(raw->tasks_mu);
-            raw->tasks.push_back(std::move(task));
-            post = !raw->tasks_posted;
-            raw->tasks_posted = true;
-          }
-          if (post) net::post(raw->ioc, [raw] { raw->run_tasks(); });
+          raw->tasks.push(std::move(task));
           return;
         }
       }
@@ -701,17 +698,9 @@ void HttpServer::stop() {
     // The intake's callbacks still queued run here: every callback runs once (their
     // answers are dropped behind the closed gate).
     if (impl_->intake) impl_->intake->run_callbacks_on(nullptr);
-    std::vector<std::function<void()>> tasks;
-    {
-      std::lock_guard g(impl_->tasks_mu);
-      tasks.swap(impl_->tasks);
-    }
-    for (auto& t : tasks) t();
-    std::vector<std::pair<std::shared_ptr<Session>, ApiResponse>> queued;
-    {
-      std::lock_guard g(impl_->replies_mu);
-      queued.swap(impl_->replies);
-    }
+    for (auto& t : impl_->tasks.take_all()) t();
+    // Answers still queued are dropped here, on this thread, while the io_context exists.
+    auto dropped = impl_->replies.take_all();
   }
   impl_->api->drain();
 }

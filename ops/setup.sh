@@ -17,6 +17,7 @@ PACKAGES=(
   librocksdb-dev
   libyaml-cpp-dev
   nlohmann-json3-dev
+  libsimdjson-dev         # report bodies on the HTTP intake's hot path
   libspdlog-dev
   libfmt-dev
   libcli11-dev            # the command line of the gridcase executable

@@ -513,17 +513,23 @@ void Api::dispatch(const Route& route, ApiRequest& req, Reply& reply) {
 
 namespace {
 
-// The JSON body of a report or an action: 415 for another media type, 400 for what does not
-// parse (answered here; nullopt then).
-std::optional<json> json_request(const ApiRequest& req, const Reply& reply) {
+// Whether a request's body may be JSON; else answered 415 here.
+bool json_media_type(const ApiRequest& req, const Reply& reply) {
   std::string mt = media_type(req.content_type);
   if (!mt.empty() && mt != "application/json") {
     reply(error_response({415,
                           "unsupported_media_type",
                           "请求体须为 application/json / the body must be JSON",
                           {}}));
-    return std::nullopt;
+    return false;
   }
+  return true;
+}
+
+// The JSON body of an action: 415 for another media type, 400 for what does not parse
+// (answered here; nullopt then).
+std::optional<json> json_request(const ApiRequest& req, const Reply& reply) {
+  if (!json_media_type(req, reply)) return std::nullopt;
   ApiError e;
   auto body = parse_json_body(req.body, &e);
   if (!body.ok()) {
@@ -536,13 +542,11 @@ std::optional<json> json_request(const ApiRequest& req, const Reply& reply) {
 }  // namespace
 
 void Api::post_report(const Caller& caller, ApiRequest& req, Reply reply) {
-  auto body = json_request(req, reply);
-  if (!body) return;
-  std::vector<FieldError> fields;
-  auto valid = check_report(std::move(*body), report_context(caller, "app"), &fields);
+  if (!json_media_type(req, reply)) return;
+  ApiError e;
+  auto valid = check_report_text(req.body, report_context(caller, "app"), &e);
   if (!valid.ok()) {
-    reply(error_response(
-        {400, "validation_failed", "上报内容有误 / the report is invalid", std::move(fields)}));
+    reply(error_response(e));
     return;
   }
   ValidReport v = std::move(valid).value();
@@ -639,12 +643,9 @@ void Api::post_batch(const Caller& caller, ApiRequest& req, Reply reply) {
     ++batch->rejected;
   };
   ReportContext ctx = report_context(caller, "batch");
-  auto consider = [&](size_t line, json report) {
-    std::vector<FieldError> fields;
-    auto valid = check_report(std::move(report), ctx, &fields);
+  auto consider = [&](size_t line, Result<ValidReport> valid, ApiError e) {
     if (!valid.ok()) {
-      reject(line,
-             {400, "validation_failed", "上报内容有误 / the report is invalid", std::move(fields)});
+      reject(line, e);
       return;
     }
     candidates.push_back({line, std::move(valid).value()});
@@ -654,12 +655,8 @@ void Api::post_batch(const Caller& caller, ApiRequest& req, Reply reply) {
     for (auto [line, text] : split_lines(req.body)) {
       if (++lines > options_.batch_max_lines) break;
       ApiError e;
-      auto j = parse_json_body(text, &e);
-      if (!j.ok()) {
-        reject(line, e);
-        continue;
-      }
-      consider(line, std::move(j).value());
+      auto valid = check_report_text(text, ctx, &e);
+      consider(line, std::move(valid), std::move(e));
     }
   } else {
     auto records = parse_csv(req.body);
@@ -698,7 +695,9 @@ void Api::post_batch(const Caller& caller, ApiRequest& req, Reply reply) {
                           std::move(fields)});
         continue;
       }
-      consider(rec.line, std::move(report));
+      ApiError e{400, "validation_failed", "上报内容有误 / the report is invalid", {}};
+      auto valid = check_report(report, ctx, &e.fields);
+      consider(rec.line, std::move(valid), std::move(e));
     }
   }
   if (lines > options_.batch_max_lines) {

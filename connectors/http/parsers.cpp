@@ -1,6 +1,9 @@
 #include "connectors/http/parsers.hpp"
 
+#include <simdjson.h>
+
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 
@@ -26,28 +29,6 @@ class Sax : public nlohmann::detail::json_sax_dom_parser<json> {
   std::string error;
 };
 
-const char* type_name(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::boolean:
-      return "布尔值 boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return "整数 integer";
-    case json::value_t::number_float:
-      return "小数 number";
-    case json::value_t::string:
-      return "字符串 string";
-    case json::value_t::array:
-      return "数组 array";
-    case json::value_t::object:
-      return "对象 object";
-    default:
-      return "值 value";
-  }
-}
-
 bool id_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_' || c == '.' || c == ':';
@@ -56,10 +37,6 @@ bool id_char(char c) {
 // Ids end up in URL paths (/v1/cases/{id}) and Kafka keys: a conservative alphabet.
 bool valid_id(std::string_view s) {
   return !s.empty() && s.size() <= 128 && s[0] != '.' && std::all_of(s.begin(), s.end(), id_char);
-}
-
-bool is_integer(const json& j) {
-  return j.is_number_integer() || j.is_number_unsigned();
 }
 
 // Decodes one code point at `i` (valid UTF-8 assumed where called; bad bytes -> U+FFFD).
@@ -210,106 +187,278 @@ std::vector<std::pair<std::string, std::string>> parse_form(std::string_view tex
   return out;
 }
 
-Result<ValidReport> check_report(json body, const ReportContext& ctx,
-                                 std::vector<FieldError>* errors) {
-  errors->clear();
-  auto bad = [&](std::string field, std::string message) {
-    errors->push_back({std::move(field), std::move(message)});
-  };
-  if (!body.is_object()) {
-    bad("report", std::string("上报内容必须是 JSON 对象 / a report must be an object, got ") +
-                      type_name(body));
-    return err("invalid report");
+namespace {
+
+namespace dom = simdjson::dom;
+
+// The names of JSON types in error messages.
+const char* type_name(dom::element e) {
+  switch (e.type()) {
+    case dom::element_type::NULL_VALUE:
+      return "null";
+    case dom::element_type::BOOL:
+      return "布尔值 boolean";
+    case dom::element_type::INT64:
+    case dom::element_type::UINT64:
+      return "整数 integer";
+    case dom::element_type::DOUBLE:
+      return "小数 number";
+    case dom::element_type::STRING:
+      return "字符串 string";
+    case dom::element_type::ARRAY:
+      return "数组 array";
+    case dom::element_type::OBJECT:
+      return "对象 object";
   }
+  return "值 value";
+}
+
+bool is_integer(dom::element e) {
+  return e.type() == dom::element_type::INT64 || e.type() == dom::element_type::UINT64;
+}
+
+double as_double(dom::element e) {
+  switch (e.type()) {
+    case dom::element_type::INT64:
+      return static_cast<double>(int64_t(e));
+    case dom::element_type::UINT64:
+      return static_cast<double>(uint64_t(e));
+    default:
+      return double(e);
+  }
+}
+
+// A JSON string as nlohmann's dump() writes it (UTF-8 kept, control characters escaped), so
+// the event lines are those the DOM path wrote.
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0xF];
+          out += kHex[c & 0xF];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+// A report's member in the event: a value of the body, or one the intake sets.
+struct Member {
+  std::string_view key;
+  dom::element value;
+  const std::string* text = nullptr;  // set: this string instead of `value`
+};
+
+// The report's fields the checks look at, last occurrence winning (as in a JSON DOM).
+enum Field {
+  kReportId,
+  kGrid,
+  kCategory,
+  kSeverity,
+  kTitle,
+  kDescription,
+  kHousehold,
+  kHukouTownship,
+  kChannel,
+  kReporter,
+  kOccurredAt,
+  kHouseholdsAffected,
+  kLocation,
+  kData,
+  kFieldCount
+};
+constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
+    "report_id", "grid",        "category",    "severity",
+    "title",     "description", "household",   "hukou_township",
+    "channel",   "reporter",    "occurred_at", "households_affected",
+    "location",  "data"};
+
+// The parser of this thread, kept between reports (its buffers are reused).
+dom::parser& thread_parser() {
+  thread_local dom::parser parser;
+  return parser;
+}
+
+}  // namespace
+
+Result<ValidReport> check_report_text(std::string_view text, const ReportContext& ctx,
+                                      ApiError* error) {
+  *error = {};
+  dom::element root;
+  // simdjson reads a little past the end: the text goes into a buffer with room for that.
+  thread_local std::string padded;
+  padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  padded.assign(text);
+  if (auto code = thread_parser().parse(padded.data(), padded.size(), false).get(root)) {
+    if (code == simdjson::UTF8_ERROR) {
+      *error = {400, "invalid_utf8", "请求体不是合法的 UTF-8 编码 / body is not valid UTF-8", {}};
+      return err(error->message);
+    }
+    // Where the text is wrong: nlohmann's message names the line and column.
+    if (!parse_json_body(text, error).ok()) return err(error->message);
+    *error = {400,
+              "invalid_json",
+              std::string("JSON 格式错误 / malformed JSON: ") + simdjson::error_message(code),
+              {}};
+    return err(error->message);
+  }
+  auto bad = [&](std::string field, std::string message) {
+    error->fields.push_back({std::move(field), std::move(message)});
+  };
+  auto finish_invalid = [&]() -> Result<ValidReport> {
+    error->status = 400;
+    error->code = "validation_failed";
+    error->message = "上报内容有误 / the report is invalid";
+    return err("invalid report");
+  };
+  dom::object body;
+  if (root.get(body)) {
+    bad("report", std::string("上报内容必须是 JSON 对象 / a report must be an object, got ") +
+                      type_name(root));
+    return finish_invalid();
+  }
+  // Every member once (a repeated key: the last one), and the checked fields by name.
+  std::vector<Member> members;
+  std::array<std::optional<dom::element>, kFieldCount> f;
+  for (dom::key_value_pair kv : body) {
+    auto same = std::find_if(members.begin(), members.end(),
+                             [&](const Member& m) { return m.key == kv.key; });
+    if (same != members.end()) {
+      same->value = kv.value;
+    } else {
+      members.push_back({kv.key, kv.value});
+    }
+    for (size_t i = 0; i < kFieldCount; ++i) {
+      if (kFieldNames[i] == kv.key) f[i] = kv.value;
+    }
+  }
+  auto given = [&](Field i) { return f[i] && !f[i]->is_null(); };
   const Org& org = *ctx.org;
   ValidReport out;
   // report_id: optional; the case is named after it.
-  if (auto it = body.find("report_id"); it != body.end() && !it->is_null()) {
-    if (!it->is_string()) {
+  if (given(kReportId)) {
+    std::string_view id;
+    if (f[kReportId]->get(id)) {
       bad("report.report_id",
-          std::string("必须是字符串 / must be a string, got ") + type_name(*it));
-    } else if (!valid_id(it->get_ref<const std::string&>())) {
+          std::string("必须是字符串 / must be a string, got ") + type_name(*f[kReportId]));
+    } else if (!valid_id(id)) {
       bad("report.report_id",
           "只能包含字母、数字和 - _ . :，最长 128 个字符 / letters, digits, - _ . : only, at "
           "most 128");
     } else {
-      out.report_id = it->get<std::string>();
+      out.report_id = id;
     }
   }
   // grid: required, a known unit at the lowest level, inside the caller's subtree.
-  auto git = body.find("grid");
-  if (git == body.end() || git->is_null()) {
+  std::string_view g;
+  if (!given(kGrid)) {
     bad("report.grid", "缺少网格编号 / missing");
-  } else if (!git->is_string()) {
-    bad("report.grid", std::string("必须是字符串 / must be a string, got ") + type_name(*git));
+  } else if (f[kGrid]->get(g)) {
+    bad("report.grid", std::string("必须是字符串 / must be a string, got ") + type_name(*f[kGrid]));
   } else {
-    const std::string& g = git->get_ref<const std::string&>();
-    UnitIdx u = org.find_unit(g);
+    UnitIdx u = org.find_unit(std::string(g));
     if (u == kNoUnit) {
-      bad("report.grid", "未知网格 '" + g + "' / unknown grid");
+      bad("report.grid", "未知网格 '" + std::string(g) + "' / unknown grid");
     } else if (org.units[u].level != 0) {
-      bad("report.grid", "'" + g + "' 是" + org.levels[org.units[u].level] + "，不是" +
+      bad("report.grid", "'" + std::string(g) + "' 是" + org.levels[org.units[u].level] + "，不是" +
                              org.levels[0] + " / not a unit at the lowest level");
     } else if (ctx.scope != kNoUnit && !org.in_subtree(u, ctx.scope)) {
-      bad("report.grid",
-          "网格 '" + g + "' 不在您的辖区（" + org.units[ctx.scope].id + "）内 / outside your area");
+      bad("report.grid", "网格 '" + std::string(g) + "' 不在您的辖区（" + org.units[ctx.scope].id +
+                             "）内 / outside your area");
     } else {
       out.grid = g;
     }
   }
-  auto cit = body.find("category");
-  if (cit == body.end() || cit->is_null()) {
+  std::string_view category;
+  if (!given(kCategory)) {
     bad("report.category", "缺少类别 / missing");
-  } else if (!cit->is_string()) {
-    bad("report.category", std::string("必须是字符串 / must be a string, got ") + type_name(*cit));
-  } else if (cit->get_ref<const std::string&>().empty() ||
-             cit->get_ref<const std::string&>().size() > 64) {
+  } else if (f[kCategory]->get(category)) {
+    bad("report.category",
+        std::string("必须是字符串 / must be a string, got ") + type_name(*f[kCategory]));
+  } else if (category.empty() || category.size() > 64) {
     bad("report.category", "不能为空，最长 64 字节 / must be 1-64 bytes");
   }
-  if (auto it = body.find("severity"); it != body.end() && !it->is_null()) {
-    if (!is_integer(*it) || (it->is_number_unsigned() && it->get<uint64_t>() > 5) ||
-        (it->is_number_integer() && (it->get<int64_t>() < 1 || it->get<int64_t>() > 5))) {
+  if (given(kSeverity)) {
+    dom::element s = *f[kSeverity];
+    bool ok = (s.type() == dom::element_type::UINT64 && uint64_t(s) <= 5) ||
+              (s.type() == dom::element_type::INT64 && int64_t(s) >= 1 && int64_t(s) <= 5);
+    if (!ok) {
       bad("report.severity", "紧急程度必须是 1 到 5 的整数 / must be an integer from 1 to 5, got " +
-                                 it->dump(-1, ' ', false, json::error_handler_t::replace));
+                                 simdjson::to_string(s));
     }
   }
-  for (const char* key : {"title", "description", "household", "hukou_township", "channel"}) {
-    if (auto it = body.find(key); it != body.end() && !it->is_null() && !it->is_string()) {
-      bad(std::string("report.") + key,
-          std::string("必须是字符串 / must be a string, got ") + type_name(*it));
+  for (Field i : {kTitle, kDescription, kHousehold, kHukouTownship, kChannel}) {
+    if (given(i) && !f[i]->is_string()) {
+      bad(std::string("report.") + std::string(kFieldNames[i]),
+          std::string("必须是字符串 / must be a string, got ") + type_name(*f[i]));
     }
   }
-  if (auto it = body.find("reporter"); it != body.end() && !it->is_null()) {
-    if (!it->is_string()) {
-      bad("report.reporter", std::string("必须是字符串 / must be a string, got ") + type_name(*it));
-    } else if (!ctx.may_name_reporter && it->get_ref<const std::string&>() != ctx.reporter) {
+  if (given(kReporter)) {
+    std::string_view r;
+    if (f[kReporter]->get(r)) {
+      bad("report.reporter",
+          std::string("必须是字符串 / must be a string, got ") + type_name(*f[kReporter]));
+    } else if (!ctx.may_name_reporter && r != ctx.reporter) {
       bad("report.reporter",
           "只能以本人身份上报（" + ctx.reporter + "）/ you may only report as yourself");
     }
   }
-  if (auto it = body.find("occurred_at"); it != body.end() && !it->is_null()) {
-    if (!it->is_string()) {
+  if (given(kOccurredAt)) {
+    std::string_view t;
+    if (f[kOccurredAt]->get(t)) {
       bad("report.occurred_at",
           std::string("必须是 RFC 3339 时间字符串 / must be an RFC 3339 string, got ") +
-              type_name(*it));
-    } else if (!parse_timestamp(it->get_ref<const std::string&>()).ok()) {
+              type_name(*f[kOccurredAt]));
+    } else if (!parse_timestamp(std::string(t)).ok()) {
       bad("report.occurred_at",
           "时间格式错误，应如 2026-06-12T08:30:00+08:00 / not an RFC 3339 time");
     }
   }
-  if (auto it = body.find("households_affected"); it != body.end() && !it->is_null()) {
-    if (!is_integer(*it) || (it->is_number_integer() && it->get<int64_t>() < 0)) {
+  if (given(kHouseholdsAffected)) {
+    dom::element h = *f[kHouseholdsAffected];
+    if (!is_integer(h) || (h.type() == dom::element_type::INT64 && int64_t(h) < 0)) {
       bad("report.households_affected", "必须是非负整数 / must be a non-negative integer");
     }
   }
-  if (auto it = body.find("location"); it != body.end() && !it->is_null()) {
-    if (!it->is_object()) {
+  if (given(kLocation)) {
+    dom::object loc;
+    if (f[kLocation]->get(loc)) {
       bad("report.location", "必须是对象 {\"lat\", \"lon\"} / must be an object");
     } else {
       for (auto [key, limit] : {std::pair{"lat", 90.0}, std::pair{"lon", 180.0}}) {
-        auto c = it->find(key);
-        if (c == it->end() || !c->is_number() || std::isnan(c->get<double>()) ||
-            std::fabs(c->get<double>()) > limit) {
+        std::optional<dom::element> c;
+        for (dom::key_value_pair kv : loc) {
+          if (kv.key == key) c = kv.value;
+        }
+        if (!c || !c->is_number() || std::isnan(as_double(*c)) ||
+            std::fabs(as_double(*c)) > limit) {
           bad(std::string("report.location.") + key,
               "必须是 ±" + std::to_string(static_cast<int>(limit)) +
                   " 以内的数 / must be a number within the range");
@@ -317,26 +466,59 @@ Result<ValidReport> check_report(json body, const ReportContext& ctx,
       }
     }
   }
-  if (auto it = body.find("data"); it != body.end() && !it->is_null() && !it->is_object()) {
-    bad("report.data", std::string("必须是对象 / must be an object, got ") + type_name(*it));
+  if (given(kData) && !f[kData]->is_object()) {
+    bad("report.data", std::string("必须是对象 / must be an object, got ") + type_name(*f[kData]));
   }
-  if (!errors->empty()) return err("invalid report");
+  if (!error->fields.empty()) return finish_invalid();
 
-  json report = std::move(body);
+  // The event: the body's members with those the intake sets, keys in order (as a DOM
+  // with sorted keys writes them).
+  auto set = [&](std::string_view key, const std::string* value) {
+    auto m =
+        std::find_if(members.begin(), members.end(), [&](const Member& x) { return x.key == key; });
+    if (m == members.end()) {
+      members.push_back({key, {}, value});
+    } else {
+      m->text = value;
+    }
+  };
   if (out.report_id.empty()) {
     out.report_id = ctx.new_report_id ? ctx.new_report_id() : std::string("r-unnamed");
     out.id_generated = true;
-    report["report_id"] = out.report_id;
+    set("report_id", &out.report_id);
   }
-  if (!ctx.may_name_reporter || !report.contains("reporter") || report["reporter"].is_null()) {
-    report["reporter"] = ctx.reporter;
+  if (!ctx.may_name_reporter || !given(kReporter)) set("reporter", &ctx.reporter);
+  set("reporter_unit", &ctx.reporter_unit);
+  if (!given(kChannel)) set("channel", &ctx.channel);
+  std::sort(members.begin(), members.end(),
+            [](const Member& a, const Member& b) { return a.key < b.key; });
+  std::string& line = out.event_line;
+  line.reserve(text.size() + 160);
+  line += R"({"at":")";
+  line += format_timestamp(ctx.now);
+  line += R"(","report":{)";
+  for (const Member& m : members) {
+    if (line.back() != '{') line += ',';
+    append_json_string(line, m.key);
+    line += ':';
+    if (m.text) {
+      append_json_string(line, *m.text);
+    } else if (m.value.is_string()) {
+      append_json_string(line, std::string_view(m.value));
+    } else {
+      line += simdjson::to_string(m.value);
+    }
   }
-  report["reporter_unit"] = ctx.reporter_unit;
-  if (!report.contains("channel") || report["channel"].is_null()) report["channel"] = ctx.channel;
-  json event = {
-      {"type", "report"}, {"at", format_timestamp(ctx.now)}, {"report", std::move(report)}};
-  out.event_line = event.dump(-1, ' ', false, json::error_handler_t::replace);
+  line += R"(},"type":"report"})";
   return out;
+}
+
+Result<ValidReport> check_report(const json& body, const ReportContext& ctx,
+                                 std::vector<FieldError>* errors) {
+  ApiError e;
+  auto r = check_report_text(body.dump(-1, ' ', false, json::error_handler_t::replace), ctx, &e);
+  *errors = std::move(e.fields);
+  return r;
 }
 
 std::vector<CsvRecord> parse_csv(std::string_view text) {

@@ -66,10 +66,14 @@ struct ValidReport {
   bool id_generated = false;
 };
 
-// Checks a report object (the fields of interfaces.md's report, report_id optional) and
-// returns the input event, or every bad field at once (paths "report.grid", ...).
-// `body` by value: callers move the parsed request in, and it becomes the event's report.
-Result<ValidReport> check_report(nlohmann::json body, const ReportContext& ctx,
+// Parses and checks a report (the fields of interfaces.md's report, report_id optional) and
+// returns its input event; else `error` says what is wrong: 400 invalid_utf8, invalid_json
+// (where), or validation_failed listing every bad field at once (paths "report.grid", ...).
+// simdjson: no DOM of the body is built; the event keeps the body's members, keys sorted.
+Result<ValidReport> check_report_text(std::string_view text, const ReportContext& ctx,
+                                      ApiError* error);
+// The same for a report built in memory (CSV records, SMS); `errors`: the bad fields.
+Result<ValidReport> check_report(const nlohmann::json& body, const ReportContext& ctx,
                                  std::vector<FieldError>* errors);
 
 // CSV (RFC 4180: quotes, doubled quotes, CRLF, newlines inside quotes). A record that is

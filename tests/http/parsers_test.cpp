@@ -121,6 +121,49 @@ TEST_F(ReportCheck, AValidReportBecomesTheContractsInputEvent) {
   EXPECT_EQ(ev["report"]["title"], "垃圾堆积");
 }
 
+// check_report_text writes the event without a DOM; its line is byte for byte what
+// nlohmann's DOM (sorted keys) writes for the same report, escapes and repeated keys
+// included, and its errors are those of the DOM path.
+TEST_F(ReportCheck, TheTextPathWritesWhatTheDomWrites) {
+  const std::string body =
+      R"({"title":"垃圾\"堆积\"\n\t\u0001","grid":"g2","category":"sanitation","severity":2,)"
+      R"("data":{"a":[1,2.5,null,true],"b":{"c":"d"}},"households_affected":3,)"
+      R"("location":{"lat":33.8,"lon":-95},"report_id":"r-1","channel":"app","title":"后者"})";
+  ApiError e;
+  auto r = check_report_text(body, ctx(), &e);
+  ASSERT_TRUE(r.ok()) << e.message;
+  EXPECT_EQ(r->report_id, "r-1");
+  EXPECT_FALSE(r->id_generated);
+  EXPECT_EQ(r->grid, "g2");
+  json dom = json::parse(body);  // a repeated key: the last one
+  dom["reporter"] = "w1";
+  dom["reporter_unit"] = "g1";
+  json ev = {
+      {"type", "report"}, {"at", format_timestamp(Timestamp{1781253000000})}, {"report", dom}};
+  EXPECT_EQ(r->event_line, ev.dump());
+  EXPECT_EQ(json::parse(r->event_line)["report"]["title"], "后者");
+
+  // A body without report_id or channel gets them; the text's whitespace is not kept.
+  r = check_report_text("{ \"grid\" : \"g1\",\n \"category\" : \"x\" }", ctx(), &e);
+  ASSERT_TRUE(r.ok()) << e.message;
+  EXPECT_EQ(r->event_line,
+            R"({"at":")" + format_timestamp(Timestamp{1781253000000}) +
+                R"(","report":{"category":"x","channel":"app","grid":"g1","report_id":"r-gen",)"
+                R"("reporter":"w1","reporter_unit":"g1"},"type":"report"})");
+
+  // What does not parse says where, as parse_json_body does.
+  EXPECT_FALSE(check_report_text("{\"grid\": ", ctx(), &e).ok());
+  EXPECT_EQ(e.code, "invalid_json");
+  EXPECT_NE(e.message.find("line 1, column 10"), std::string::npos) << e.message;
+  EXPECT_FALSE(check_report_text("{\"grid\": \"\xff\"}", ctx(), &e).ok());
+  EXPECT_EQ(e.code, "invalid_utf8");
+  EXPECT_FALSE(check_report_text(R"({"grid":"g1","category":"x","severity":7})", ctx(), &e).ok());
+  EXPECT_EQ(e.code, "validation_failed");
+  ASSERT_EQ(e.fields.size(), 1u);
+  EXPECT_EQ(e.fields[0].field, "report.severity");
+  EXPECT_NE(e.fields[0].message.find("got 7"), std::string::npos) << e.fields[0].message;
+}
+
 TEST_F(ReportCheck, EveryBadFieldIsListed) {
   EXPECT_EQ(fields(json{{"category", "x"}}), std::vector<std::string>{"report.grid"});
   EXPECT_EQ(fields(json{{"grid", "nowhere"}, {"category", "x"}}),

@@ -242,51 +242,16 @@ namespace {
 
 // Appends `s` as a JSON string. Input text is valid UTF-8 (checked where it enters), so
 // only quotes, backslashes and control characters need escaping.
-void put_string(std::string& out, std::string_view s) {
-  static const char* hex = "0123456789abcdef";
-  out.push_back('"');
-  size_t run = 0;  // start of the pending run of characters that need no escape
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += "\\u00";
-        out.push_back(hex[c >> 4]);
-        out.push_back(hex[c & 15]);
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
-
 void put_value(std::string& out, const Value& v) {
   switch (v.kind()) {
     case Value::Kind::String:
-      put_string(out, v.as_string());
+      append_json_string(out, v.as_string());
       break;
     case Value::Kind::Int:
       out += std::to_string(v.as_int());
       break;
     case Value::Kind::Timestamp:
-      put_string(out, format_timestamp(v.as_timestamp()));
+      append_json_string(out, format_timestamp(v.as_timestamp()));
       break;
     case Value::Kind::Null:
       out += "null";
@@ -298,9 +263,9 @@ void put_value(std::string& out, const Value& v) {
 
 void put_field(std::string& out, std::string_view key, std::string_view value) {
   out += ", ";
-  put_string(out, key);
+  append_json_string(out, key);
   out += ": ";
-  put_string(out, value);
+  append_json_string(out, value);
 }
 
 }  // namespace
@@ -315,7 +280,7 @@ std::string case_event_line(const CaseEvent& e) {
 void append_case_event_line(const CaseEvent& e, std::string& out) {
   // The contract's field order, in the same spacing as the worked examples.
   out += "{\"case_id\": ";
-  put_string(out, e.case_id);
+  append_json_string(out, e.case_id);
   out += ", \"seq\": ";
   out += std::to_string(e.seq);
   put_field(out, "type", e.type);
@@ -327,7 +292,7 @@ void append_case_event_line(const CaseEvent& e, std::string& out) {
   put_field(out, "trigger", e.trigger);
   for (const auto& [k, v] : e.extra) {
     out += ", ";
-    put_string(out, k);
+    append_json_string(out, k);
     out += ": ";
     put_value(out, v);
   }
@@ -387,6 +352,41 @@ std::string case_snapshot(const std::vector<CaseSummary>& cases) {
     a.push_back(std::move(j));
   }
   return a.dump(2, ' ', false, ordered_json::error_handler_t::replace);
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  out.push_back('"');
+  size_t run = 0;  // start of the pending run of characters that need no escape
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 15]);
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
 }
 
 }  // namespace gridcase::json

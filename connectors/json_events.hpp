@@ -25,6 +25,9 @@ std::string grid_of_event(std::string_view text);
 std::string case_event_line(const CaseEvent& e);
 // The same, appended to `out` (no newline).
 void append_case_event_line(const CaseEvent& e, std::string& out);
+// `s` as a JSON string literal: UTF-8 kept, quotes, backslashes and control characters
+// escaped (\n \r \t, else \u00XX), as nlohmann's dump() writes it but for \b and \f.
+void append_json_string(std::string& out, std::string_view s);
 
 // A dead letter: {"reason", "error", "topic", "partition", "offset", "payload"}. The payload
 // is kept as text, since it may not be JSON at all: with invalid UTF-8 replaced (and then

@@ -1,5 +1,7 @@
 #include "connectors/http/parsers.hpp"
 
+#include "connectors/json_events.hpp"
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -226,47 +228,6 @@ double as_double(dom::element e) {
     default:
       return double(e);
   }
-}
-
-// A JSON string as nlohmann's dump() writes it (UTF-8 kept, control characters escaped), so
-// the event lines are those the DOM path wrote.
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xF];
-          out += kHex[c & 0xF];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
 }
 
 // A report's member in the event: a value of the body, or one the intake sets.
@@ -499,12 +460,12 @@ Result<ValidReport> check_report_text(std::string_view text, const ReportContext
   line += R"(","report":{)";
   for (const Member& m : members) {
     if (line.back() != '{') line += ',';
-    append_json_string(line, m.key);
+    gridcase::json::append_json_string(line, m.key);
     line += ':';
     if (m.text) {
-      append_json_string(line, *m.text);
+      gridcase::json::append_json_string(line, *m.text);
     } else if (m.value.is_string()) {
-      append_json_string(line, std::string_view(m.value));
+      gridcase::json::append_json_string(line, std::string_view(m.value));
     } else {
       line += simdjson::to_string(m.value);
     }

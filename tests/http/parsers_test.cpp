@@ -122,7 +122,7 @@ TEST_F(ReportCheck, AValidReportBecomesTheContractsInputEvent) {
 }
 
 // check_report_text writes the event without a DOM; its line is byte for byte what
-// nlohmann's DOM (sorted keys) writes for the same report, escapes and repeated keys
+// nlohmann's DOM (sorted keys) writes for the same report, escapes (but \\b, \\f) and repeated keys
 // included, and its errors are those of the DOM path.
 TEST_F(ReportCheck, TheTextPathWritesWhatTheDomWrites) {
   const std::string body =

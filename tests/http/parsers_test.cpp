@@ -122,8 +122,8 @@ TEST_F(ReportCheck, AValidReportBecomesTheContractsInputEvent) {
 }
 
 // check_report_text writes the event without a DOM; its line is byte for byte what
-// nlohmann's DOM (sorted keys) writes for the same report, escapes (but \\b, \\f) and repeated keys
-// included, and its errors are those of the DOM path.
+// nlohmann's DOM (sorted keys) writes for the same report, escapes (\b and \f aside) and
+// repeated keys included, and its errors are those of the DOM path.
 TEST_F(ReportCheck, TheTextPathWritesWhatTheDomWrites) {
   const std::string body =
       R"({"title":"垃圾\"堆积\"\n\t\u0001","grid":"g2","category":"sanitation","severity":2,)"

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <nlohmann/json.hpp>
 
+#include "connectors/json_text.hpp"
 #include "engine/diagnostics.hpp"
 #include "engine/yaml_util.hpp"
 
@@ -28,85 +29,83 @@ class Sax : public nlohmann::detail::json_sax_dom_parser<json> {
   std::string error;
 };
 
-// Moves the strings out of `j` (the parsed event is not used afterwards).
-Value to_value(json&& j) {
-  switch (j.type()) {
-    case json::value_t::null:
-    case json::value_t::discarded:
+namespace dom = simdjson::dom;
+
+Map to_map(dom::object o);
+
+Value to_value(dom::element e) {
+  switch (e.type()) {
+    case dom::element_type::NULL_VALUE:
       return Value();
-    case json::value_t::boolean:
-      return Value(j.get<bool>());
-    case json::value_t::number_integer:
-      return Value(j.get<int64_t>());
-    case json::value_t::number_unsigned: {
-      auto u = j.get<uint64_t>();
+    case dom::element_type::BOOL:
+      return Value(bool(e));
+    case dom::element_type::INT64:
+      return Value(int64_t(e));
+    case dom::element_type::UINT64: {
+      auto u = uint64_t(e);
       if (u <= static_cast<uint64_t>(INT64_MAX)) return Value(static_cast<int64_t>(u));
       return Value(static_cast<double>(u));
     }
-    case json::value_t::number_float:
-      return Value(j.get<double>());
-    case json::value_t::string:
-      return Value(std::move(j.get_ref<std::string&>()));
-    case json::value_t::array: {
-      auto& a = j.get_ref<json::array_t&>();
+    case dom::element_type::DOUBLE:
+      return Value(double(e));
+    case dom::element_type::STRING:
+      return Value(std::string(std::string_view(e)));
+    case dom::element_type::ARRAY: {
       List l;
-      l.reserve(a.size());
-      for (auto& x : a) l.push_back(to_value(std::move(x)));
+      for (dom::element x : dom::array(e)) l.push_back(to_value(x));
       return Value(std::move(l));
     }
-    case json::value_t::object: {
-      // Both are std::map with the same ordering: nodes move over keys and all.
-      auto& o = j.get_ref<json::object_t&>();
-      Map m;
-      while (!o.empty()) {
-        auto node = o.extract(o.begin());
-        m.emplace_hint(m.end(), std::move(node.key()), to_value(std::move(node.mapped())));
-      }
-      return Value(std::move(m));
-    }
-    case json::value_t::binary:
-      return Value();
+    case dom::element_type::OBJECT:
+      return Value(to_map(dom::object(e)));
   }
   return Value();
 }
 
-const char* json_type(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::boolean:
-      return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-    case json::value_t::number_float:
-      return "a number";
-    case json::value_t::string:
-      return "a string";
-    case json::value_t::array:
-      return "a list";
-    case json::value_t::object:
-      return "an object";
-    default:
-      return "a value";
+Map to_map(dom::object o) {
+  Map m;
+  for (dom::key_value_pair kv : o) {
+    m.insert_or_assign(std::string(kv.key), to_value(kv.value));  // a repeated key: the last
   }
+  return m;
+}
+
+const char* json_type(dom::element e) {
+  switch (e.type()) {
+    case dom::element_type::NULL_VALUE:
+      return "null";
+    case dom::element_type::BOOL:
+      return "a boolean";
+    case dom::element_type::INT64:
+    case dom::element_type::UINT64:
+    case dom::element_type::DOUBLE:
+      return "a number";
+    case dom::element_type::STRING:
+      return "a string";
+    case dom::element_type::ARRAY:
+      return "a list";
+    case dom::element_type::OBJECT:
+      return "an object";
+  }
+  return "a value";
 }
 
 // A required non-empty string field; `path` names it in errors ("report.grid").
-Result<std::string> need_string(const json& obj, const char* key, const std::string& path) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return err("missing required field '" + path + "'");
-  if (!it->is_string()) return err("field '" + path + "' must be a string, got " + json_type(*it));
-  const auto& s = it->get_ref<const std::string&>();
+Result<std::string_view> need_string(dom::object obj, const char* key, const std::string& path) {
+  auto it = member(obj, key);
+  if (!it || it->is_null()) return err("missing required field '" + path + "'");
+  std::string_view s;
+  if (it->get(s)) return err("field '" + path + "' must be a string, got " + json_type(*it));
   if (s.empty()) return err("field '" + path + "' must not be empty");
   return s;
 }
 
 // An optional string field: null when absent or null.
-Result<Value> opt_string(const json& obj, const char* key, const std::string& path) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return Value();
-  if (!it->is_string()) return err("field '" + path + "' must be a string, got " + json_type(*it));
-  return Value(it->get<std::string>());
+Result<Value> opt_string(dom::object obj, const char* key, const std::string& path) {
+  auto it = member(obj, key);
+  if (!it || it->is_null()) return Value();
+  std::string_view s;
+  if (it->get(s)) return err("field '" + path + "' must be a string, got " + json_type(*it));
+  return Value(std::string(s));
 }
 
 bool reserved_action(std::string_view a) {
@@ -120,52 +119,65 @@ Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
     return err("input event too large: " + std::to_string(text.size()) + " bytes (limit " +
                std::to_string(kMaxInputEventBytes) + ")");
   }
-  json j;
-  Sax sax(j);
-  if (!json::sax_parse(text.begin(), text.end(), &sax, nlohmann::detail::input_format_t::json,
-                       true) ||
-      !sax.error.empty()) {
-    return err("invalid JSON: " + (sax.error.empty() ? std::string("parse error") : sax.error));
+  dom::element root;
+  if (auto code = parse_text(text, &root)) {
+    // nlohmann's message says where (line, column); simdjson's only what.
+    json j;
+    Sax sax(j);
+    if (!json::sax_parse(text.begin(), text.end(), &sax, nlohmann::detail::input_format_t::json,
+                         true) ||
+        !sax.error.empty()) {
+      return err("invalid JSON: " + (sax.error.empty() ? std::string("parse error") : sax.error));
+    }
+    return err(std::string("invalid JSON: ") + simdjson::error_message(code));
   }
-  if (!j.is_object())
-    return err(std::string("an input event must be a JSON object, got ") + json_type(j));
+  dom::object j;
+  if (root.get(j))
+    return err(std::string("an input event must be a JSON object, got ") + json_type(root));
   InputEvent ev;
   auto type = need_string(j, "type", "type");
   if (!type.ok()) return type.error();
   auto at = need_string(j, "at", "at");
   if (!at.ok()) return at.error();
-  auto ts = parse_timestamp(*at);
+  auto ts = parse_timestamp(std::string(*at));
   if (!ts.ok()) return err("field 'at': " + ts.error().message);
   ev.at = *ts;
   if (*type == "report") {
     ev.type = InputEvent::Type::Report;
-    auto it = j.find("report");
-    if (it == j.end() || it->is_null()) return err("missing required field 'report'");
-    if (!it->is_object())
+    auto it = member(j, "report");
+    if (!it || it->is_null()) return err("missing required field 'report'");
+    dom::object r;
+    if (it->get(r))
       return err(std::string("field 'report' must be an object, got ") + json_type(*it));
-    json& r = *it;
     auto rid = need_string(r, "report_id", "report.report_id");
     if (!rid.ok()) return rid.error();
     auto grid = need_string(r, "grid", "report.grid");
     if (!grid.ok()) return grid.error();
     auto cat = need_string(r, "category", "report.category");
     if (!cat.ok()) return cat.error();
-    UnitIdx g = org.find_unit(*grid);
-    if (g == kNoUnit) return err("unknown grid '" + *grid + "'");
+    UnitIdx g = org.find_unit(std::string(*grid));
+    if (g == kNoUnit) return err("unknown grid '" + std::string(*grid) + "'");
     if (org.units[g].level != 0) {
-      return err("'" + *grid + "' is a " + org.levels[org.units[g].level] + ", not a " +
-                 org.levels[0] + " (report.grid must be at the lowest level)");
+      return err("'" + std::string(*grid) + "' is a " + org.levels[org.units[g].level] +
+                 ", not a " + org.levels[0] + " (report.grid must be at the lowest level)");
     }
-    auto sev = r.find("severity");
-    if (sev == r.end() || sev->is_null()) {
-      r["severity"] = 1;
-    } else if (!sev->is_number_integer() || sev->get<int64_t>() < 1 || sev->get<int64_t>() > 5) {
-      return err("field 'report.severity' must be an integer from 1 to 5, got " + sev->dump());
+    auto sev = member(r, "severity");
+    bool no_severity = !sev || sev->is_null();
+    if (!no_severity) {
+      bool ok =
+          (sev->type() == dom::element_type::INT64 && int64_t(*sev) >= 1 && int64_t(*sev) <= 5) ||
+          (sev->type() == dom::element_type::UINT64 && uint64_t(*sev) <= 5);
+      if (!ok) {
+        return err("field 'report.severity' must be an integer from 1 to 5, got " +
+                   simdjson::to_string(*sev));
+      }
     }
     ev.report_id = *rid;
     ev.grid = *grid;
     ev.category = *cat;
-    ev.report = to_value(std::move(r));
+    Map report = to_map(r);
+    if (no_severity) report.insert_or_assign("severity", Value(int64_t{1}));
+    ev.report = Value(std::move(report));
     return ev;
   }
   if (*type == "action") {
@@ -174,7 +186,9 @@ Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
     if (!cid.ok()) return cid.error();
     auto action = need_string(j, "action", "action");
     if (!action.ok()) return action.error();
-    if (reserved_action(*action)) return err("action '" + *action + "' is reserved for the engine");
+    if (reserved_action(*action)) {
+      return err("action '" + std::string(*action) + "' is reserved for the engine");
+    }
     ev.case_id = *cid;
     ev.action = *action;
     auto grid = opt_string(j, "grid", "grid");
@@ -187,11 +201,28 @@ Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
       if (!v.ok()) return v.error();
       *field = std::move(v).value();
     }
-    if (auto it = j.find("note"); it != j.end()) ev.note = to_value(std::move(*it));
-    if (auto it = j.find("data"); it != j.end()) ev.data = to_value(std::move(*it));
+    if (auto it = member(j, "note")) ev.note = to_value(*it);
+    if (auto it = member(j, "data")) ev.data = to_value(*it);
     return ev;
   }
-  return err("unknown event type '" + *type + "' (expected report or action)");
+  return err("unknown event type '" + std::string(*type) + "' (expected report or action)");
+}
+
+simdjson::error_code parse_text(std::string_view text, dom::element* root) {
+  // simdjson reads a little past the end: the text goes into a buffer with room for that.
+  thread_local dom::parser parser;
+  thread_local std::string padded;
+  padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  padded.assign(text);
+  return parser.parse(padded.data(), padded.size(), false).get(*root);
+}
+
+std::optional<dom::element> member(dom::object o, std::string_view key) {
+  std::optional<dom::element> found;
+  for (dom::key_value_pair kv : o) {
+    if (kv.key == key) found = kv.value;
+  }
+  return found;
 }
 
 std::string grid_of_event(std::string_view text) {

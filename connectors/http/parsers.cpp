@@ -1,8 +1,7 @@
 #include "connectors/http/parsers.hpp"
 
 #include "connectors/json_events.hpp"
-
-#include <simdjson.h>
+#include "connectors/json_text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -261,23 +260,13 @@ constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
     "channel",   "reporter",    "occurred_at", "households_affected",
     "location",  "data"};
 
-// The parser of this thread, kept between reports (its buffers are reused).
-dom::parser& thread_parser() {
-  thread_local dom::parser parser;
-  return parser;
-}
-
 }  // namespace
 
 Result<ValidReport> check_report_text(std::string_view text, const ReportContext& ctx,
                                       ApiError* error) {
   *error = {};
   dom::element root;
-  // simdjson reads a little past the end: the text goes into a buffer with room for that.
-  thread_local std::string padded;
-  padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
-  padded.assign(text);
-  if (auto code = thread_parser().parse(padded.data(), padded.size(), false).get(root)) {
+  if (auto code = gridcase::json::parse_text(text, &root)) {
     if (code == simdjson::UTF8_ERROR) {
       *error = {400, "invalid_utf8", "请求体不是合法的 UTF-8 编码 / body is not valid UTF-8", {}};
       return err(error->message);
@@ -414,10 +403,7 @@ Result<ValidReport> check_report_text(std::string_view text, const ReportContext
       bad("report.location", "必须是对象 {\"lat\", \"lon\"} / must be an object");
     } else {
       for (auto [key, limit] : {std::pair{"lat", 90.0}, std::pair{"lon", 180.0}}) {
-        std::optional<dom::element> c;
-        for (dom::key_value_pair kv : loc) {
-          if (kv.key == key) c = kv.value;
-        }
+        auto c = gridcase::json::member(loc, key);
         if (!c || !c->is_number() || std::isnan(as_double(*c)) ||
             std::fabs(as_double(*c)) > limit) {
           bad(std::string("report.location.") + key,

@@ -1,0 +1,93 @@
+// Input events as the engine reads them (parse_input_event, simdjson): values and their
+// types, a repeated key, the defaults, and errors that say what and where.
+#include <gtest/gtest.h>
+
+#include "connectors/json_events.hpp"
+#include "engine/org.hpp"
+
+namespace gridcase::json {
+namespace {
+
+Org test_org() {
+  Diagnostics d;
+  auto org = load_org_text(R"(apiVersion: gridcase/v1
+kind: Org
+levels: [grid, village]
+units:
+  - id: v1
+    name: 一村
+    level: village
+    children:
+      - { id: g1, name: 一网格, level: grid }
+people:
+  - { id: w1, name: 才仁, unit: g1, role: grid_worker }
+)",
+                           "org.yaml", d);
+  if (!org) ADD_FAILURE() << "org";
+  return std::move(*org);
+}
+
+TEST(InputEvent, AReportKeepsItsValuesAndTheLastOfARepeatedKey) {
+  Org org = test_org();
+  auto ev = parse_input_event(
+      R"({"type":"report","at":"2026-06-12T08:30:00+08:00","report":{"report_id":"r-1",)"
+      R"("grid":"g1","category":"road","title":"先","title":"后","households_affected":3,)"
+      R"("big":18446744073709551615,"ratio":0.5,"flags":[true,null,"x"],"data":{"k":{"n":-2}}}})",
+      org);
+  ASSERT_TRUE(ev.ok()) << ev.error().message;
+  EXPECT_EQ(ev->type, InputEvent::Type::Report);
+  EXPECT_EQ(ev->report_id, "r-1");
+  EXPECT_EQ(ev->grid, "g1");
+  EXPECT_EQ(ev->category, "road");
+  const Map& r = ev->report.as_map();
+  EXPECT_EQ(r.at("title").as_string(), "后");
+  EXPECT_EQ(r.at("severity").as_int(), 1);  // absent: 1
+  EXPECT_EQ(r.at("households_affected").as_int(), 3);
+  EXPECT_DOUBLE_EQ(r.at("big").as_double(), 18446744073709551615.0);  // past int64: a double
+  EXPECT_DOUBLE_EQ(r.at("ratio").as_double(), 0.5);
+  ASSERT_EQ(r.at("flags").as_list().size(), 3u);
+  EXPECT_TRUE(r.at("flags").as_list()[1].is_null());
+  EXPECT_EQ(r.at("data").as_map().at("k").as_map().at("n").as_int(), -2);
+}
+
+TEST(InputEvent, AnActionTakesItsOptionalFields) {
+  Org org = test_org();
+  auto ev = parse_input_event(
+      R"({"type":"action","at":"2026-06-12T09:00:00Z","case_id":"r-1","action":"accept",)"
+      R"("grid":"g1","actor":"w1","note":null,"data":{"x":1}})",
+      org);
+  ASSERT_TRUE(ev.ok()) << ev.error().message;
+  EXPECT_EQ(ev->type, InputEvent::Type::Action);
+  EXPECT_EQ(ev->case_id, "r-1");
+  EXPECT_EQ(ev->action, "accept");
+  EXPECT_EQ(ev->grid, "g1");
+  EXPECT_EQ(ev->actor.as_string(), "w1");
+  EXPECT_TRUE(ev->actor_unit.is_null());
+  EXPECT_TRUE(ev->note.is_null());
+  EXPECT_EQ(ev->data.as_map().at("x").as_int(), 1);
+}
+
+TEST(InputEvent, ErrorsSayWhatAndWhere) {
+  Org org = test_org();
+  auto error = [&](const std::string& text) {
+    auto ev = parse_input_event(text, org);
+    EXPECT_FALSE(ev.ok()) << text;
+    return ev.ok() ? std::string() : ev.error().message;
+  };
+  EXPECT_NE(error("{this line is not JSON").find("invalid JSON: parse error at line 1, column 3"),
+            std::string::npos);
+  EXPECT_EQ(error("[1]"), "an input event must be a JSON object, got a list");
+  EXPECT_EQ(error(R"({"type":"report","at":"2026-06-12T08:30:00Z"})"),
+            "missing required field 'report'");
+  EXPECT_EQ(error(R"({"type":"report","at":"2026-06-12T08:30:00Z","report":{"report_id":"r",)"
+                  R"("grid":"g1","category":"x","severity":"2"}})"),
+            "field 'report.severity' must be an integer from 1 to 5, got \"2\"");
+  EXPECT_EQ(error(R"({"type":"report","at":"2026-06-12T08:30:00Z","report":{"report_id":"r",)"
+                  R"("grid":"v1","category":"x"}})"),
+            "'v1' is a village, not a grid (report.grid must be at the lowest level)");
+  EXPECT_EQ(error(R"({"type":"action","at":"2026-06-12T08:30:00Z","case_id":"c","action":7})"),
+            "field 'action' must be a string, got a number");
+}
+
+}  // namespace
+}  // namespace gridcase::json

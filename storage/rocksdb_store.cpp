@@ -11,6 +11,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <array>
 #include <charconv>
 #include <type_traits>
@@ -382,6 +383,11 @@ Result<bool> RocksStore::init(const std::string& dir) {
   descs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocks_cf_options(opts_, "", cache));
   rocksdb::DB* raw = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  if (!opts_.read_only && opts_.create_if_missing) {
+    // RocksDB makes the last directory only: `--state-dir a/b/engine` needs a and b too.
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(dir).parent_path(), ec);
+  }
   rocksdb::Status s =
       opts_.read_only
           ? rocksdb::DB::OpenForReadOnly(rocks_db_options(opts_), dir, descs, &handles, &raw)

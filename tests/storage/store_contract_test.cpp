@@ -832,6 +832,21 @@ TEST_F(RocksStoreTest, CommittedStateSurvivesReopen) {
 
 // `migrate --dry-run` beside a running engine: a read-only store reads what the writer
 // had committed when it opened, needs no lock, and refuses to commit.
+// `--state-dir a/b/engine` on a fresh machine: the missing parents are made too; a store
+// opened for reading only makes nothing.
+TEST_F(RocksStoreTest, ANewStoreMakesItsMissingParentDirectories) {
+  std::string nested = dir_ + "/a/b/engine";
+  RocksOptions ro;
+  ro.read_only = true;
+  EXPECT_FALSE(RocksStore::open(nested, engine(), ro).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/a"));
+  auto s = RocksStore::open(nested, engine());
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  s.value()->save(full_case("r-1"));
+  ASSERT_TRUE(s.value()->commit().ok());
+  EXPECT_TRUE(std::filesystem::is_directory(nested));
+}
+
 TEST_F(RocksStoreTest, ReadOnlyOpensBesideAWriterAndNeverWrites) {
   auto writer = open();
   ASSERT_NE(writer, nullptr);

@@ -11,9 +11,9 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <array>
 #include <charconv>
+#include <filesystem>
 #include <type_traits>
 
 #include "engine/codec.hpp"

@@ -120,17 +120,8 @@ Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
                std::to_string(kMaxInputEventBytes) + ")");
   }
   dom::element root;
-  if (auto code = parse_text(text, &root)) {
-    // nlohmann's message says where (line, column); simdjson's only what.
-    json j;
-    Sax sax(j);
-    if (!json::sax_parse(text.begin(), text.end(), &sax, nlohmann::detail::input_format_t::json,
-                         true) ||
-        !sax.error.empty()) {
-      return err("invalid JSON: " + (sax.error.empty() ? std::string("parse error") : sax.error));
-    }
-    return err(std::string("invalid JSON: ") + simdjson::error_message(code));
-  }
+  if (auto code = parse_text(text, &root))
+    return err("invalid JSON: " + parse_error_text(text, code));
   dom::object j;
   if (root.get(j))
     return err(std::string("an input event must be a JSON object, got ") + json_type(root));
@@ -139,7 +130,7 @@ Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
   if (!type.ok()) return type.error();
   auto at = need_string(j, "at", "at");
   if (!at.ok()) return at.error();
-  auto ts = parse_timestamp(std::string(*at));
+  auto ts = parse_timestamp(*at);
   if (!ts.ok()) return err("field 'at': " + ts.error().message);
   ev.at = *ts;
   if (*type == "report") {
@@ -163,14 +154,9 @@ Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
     }
     auto sev = member(r, "severity");
     bool no_severity = !sev || sev->is_null();
-    if (!no_severity) {
-      bool ok =
-          (sev->type() == dom::element_type::INT64 && int64_t(*sev) >= 1 && int64_t(*sev) <= 5) ||
-          (sev->type() == dom::element_type::UINT64 && uint64_t(*sev) <= 5);
-      if (!ok) {
-        return err("field 'report.severity' must be an integer from 1 to 5, got " +
-                   simdjson::to_string(*sev));
-      }
+    if (!no_severity && !is_severity(*sev)) {
+      return err("field 'report.severity' must be an integer from 1 to 5, got " +
+                 simdjson::to_string(*sev));
     }
     ev.report_id = *rid;
     ev.grid = *grid;
@@ -215,6 +201,21 @@ simdjson::error_code parse_text(std::string_view text, dom::element* root) {
   padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
   padded.assign(text);
   return parser.parse(padded.data(), padded.size(), false).get(*root);
+}
+
+std::string parse_error_text(std::string_view text, simdjson::error_code code) {
+  json j;
+  Sax sax(j);
+  if (!json::sax_parse(text.begin(), text.end(), &sax, nlohmann::detail::input_format_t::json,
+                       true) ||
+      !sax.error.empty()) {
+    return sax.error.empty() ? std::string("parse error") : sax.error;
+  }
+  return simdjson::error_message(code);
+}
+
+bool is_severity(dom::element e) {
+  return e.type() == dom::element_type::INT64 && int64_t(e) >= 1 && int64_t(e) <= 5;
 }
 
 std::optional<dom::element> member(dom::object o, std::string_view key) {

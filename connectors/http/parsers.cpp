@@ -271,11 +271,9 @@ Result<ValidReport> check_report_text(std::string_view text, const ReportContext
       *error = {400, "invalid_utf8", "请求体不是合法的 UTF-8 编码 / body is not valid UTF-8", {}};
       return err(error->message);
     }
-    // Where the text is wrong: nlohmann's message names the line and column.
-    if (!parse_json_body(text, error).ok()) return err(error->message);
     *error = {400,
               "invalid_json",
-              std::string("JSON 格式错误 / malformed JSON: ") + simdjson::error_message(code),
+              "JSON 格式错误 / malformed JSON: " + gridcase::json::parse_error_text(text, code),
               {}};
     return err(error->message);
   }
@@ -294,17 +292,12 @@ Result<ValidReport> check_report_text(std::string_view text, const ReportContext
                       type_name(root));
     return finish_invalid();
   }
-  // Every member once (a repeated key: the last one), and the checked fields by name.
+  // The members in order (repeated keys are settled when the event is written), and the
+  // checked fields by name, a repeated key's last value winning.
   std::vector<Member> members;
   std::array<std::optional<dom::element>, kFieldCount> f;
   for (dom::key_value_pair kv : body) {
-    auto same = std::find_if(members.begin(), members.end(),
-                             [&](const Member& m) { return m.key == kv.key; });
-    if (same != members.end()) {
-      same->value = kv.value;
-    } else {
-      members.push_back({kv.key, kv.value});
-    }
+    members.push_back({kv.key, kv.value});
     for (size_t i = 0; i < kFieldCount; ++i) {
       if (kFieldNames[i] == kv.key) f[i] = kv.value;
     }
@@ -356,12 +349,9 @@ Result<ValidReport> check_report_text(std::string_view text, const ReportContext
     bad("report.category", "不能为空，最长 64 字节 / must be 1-64 bytes");
   }
   if (given(kSeverity)) {
-    dom::element s = *f[kSeverity];
-    bool ok = (s.type() == dom::element_type::UINT64 && uint64_t(s) <= 5) ||
-              (s.type() == dom::element_type::INT64 && int64_t(s) >= 1 && int64_t(s) <= 5);
-    if (!ok) {
+    if (!gridcase::json::is_severity(*f[kSeverity])) {
       bad("report.severity", "紧急程度必须是 1 到 5 的整数 / must be an integer from 1 to 5, got " +
-                                 simdjson::to_string(s));
+                                 simdjson::to_string(*f[kSeverity]));
     }
   }
   for (Field i : {kTitle, kDescription, kHousehold, kHukouTownship, kChannel}) {
@@ -419,15 +409,10 @@ Result<ValidReport> check_report_text(std::string_view text, const ReportContext
   if (!error->fields.empty()) return finish_invalid();
 
   // The event: the body's members with those the intake sets, keys in order (as a DOM
-  // with sorted keys writes them).
+  // with sorted keys writes them). Of members with the same key the last one counts, so
+  // what the intake sets (appended last) replaces what the body had.
   auto set = [&](std::string_view key, const std::string* value) {
-    auto m =
-        std::find_if(members.begin(), members.end(), [&](const Member& x) { return x.key == key; });
-    if (m == members.end()) {
-      members.push_back({key, {}, value});
-    } else {
-      m->text = value;
-    }
+    members.push_back({key, {}, value});
   };
   if (out.report_id.empty()) {
     out.report_id = ctx.new_report_id ? ctx.new_report_id() : std::string("r-unnamed");
@@ -437,14 +422,16 @@ Result<ValidReport> check_report_text(std::string_view text, const ReportContext
   if (!ctx.may_name_reporter || !given(kReporter)) set("reporter", &ctx.reporter);
   set("reporter_unit", &ctx.reporter_unit);
   if (!given(kChannel)) set("channel", &ctx.channel);
-  std::sort(members.begin(), members.end(),
-            [](const Member& a, const Member& b) { return a.key < b.key; });
+  std::stable_sort(members.begin(), members.end(),
+                   [](const Member& a, const Member& b) { return a.key < b.key; });
   std::string& line = out.event_line;
   line.reserve(text.size() + 160);
   line += R"({"at":")";
   line += format_timestamp(ctx.now);
   line += R"(","report":{)";
-  for (const Member& m : members) {
+  for (size_t i = 0; i < members.size(); ++i) {
+    const Member& m = members[i];
+    if (i + 1 < members.size() && members[i + 1].key == m.key) continue;  // a later one counts
     if (line.back() != '{') line += ',';
     gridcase::json::append_json_string(line, m.key);
     line += ':';

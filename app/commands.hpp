@@ -59,6 +59,7 @@ struct ServeOptions {
   bool exactly_once = false;
   std::string group_id = "gridcase", instance_id = "gridcase-1";
   int delivery_timeout_ms = 30000;
+  int offset_commit_interval_ms = 1000;
   size_t max_batch = 500;
   int poll_timeout_ms = 200;
   // engine.sync_commit: each batch's commit waits for the disk (fsync). Off, a kill -9

@@ -73,6 +73,9 @@ bool read_config(ServeOptions& opt) {
       if (k["partitions"] && !opt.partitions_set) opt.partitions = k["partitions"].as<int>();
       if (k["exactly_once"]) opt.exactly_once = k["exactly_once"].as<bool>();
       if (k["delivery_timeout_ms"]) opt.delivery_timeout_ms = k["delivery_timeout_ms"].as<int>();
+      if (k["offset_commit_interval_ms"]) {
+        opt.offset_commit_interval_ms = k["offset_commit_interval_ms"].as<int>();
+      }
       if (k["group_id"]) opt.group_id = k["group_id"].Scalar();
       if (k["instance_id"]) opt.instance_id = k["instance_id"].Scalar();
     }
@@ -173,6 +176,7 @@ int run_serve(ServeOptions opt) {
     ko.exactly_once = opt.exactly_once;
     ko.group_id = opt.group_id;
     ko.delivery_timeout_ms = opt.delivery_timeout_ms;
+    ko.offset_commit_interval_ms = opt.offset_commit_interval_ms;
     ko.group_instance_id = opt.instance_id;
     if (auto r = kafka::ensure_topics(ko); !r.ok()) {
       spdlog::error("Kafka {}: {}", opt.kafka, r.error().message);

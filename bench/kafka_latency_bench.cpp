@@ -1,9 +1,15 @@
-// Latency of `gridcase serve` on Kafka: produces the reports of a JSON Lines file to the
-// input topic at a fixed rate (key = grid, like gridcase submit) and reads the case events
-// topic; the latency of a report is from just before its produce call to the arrival of
-// the case event that names its report_id (`opened` or `report_merged`). Prints p50, p99,
-// p99.9 and max.
+// Latency of `gridcase serve` on Kafka: produces the input events of a JSON Lines file to
+// the input topic at a fixed rate (key = grid, like gridcase submit) and reads the case
+// events topic; the latency of a report is from just before its produce call to the arrival
+// of the case event that names its report_id (`opened` or `report_merged`). Other events of
+// the file (actions on the cases it opened) are produced at the same pace, as load, and not
+// timed. Each event's `at` is set to the moment it is produced, as an event reaching a
+// running system has it: the engine's clock then follows the wall clock (the dates in the
+// file would move the clock, and with it every SLA timer, to them). Prints p50, p99, p99.9
+// and max, and the p99 of each second.
 //   kafka_latency_bench BROKERS INPUT_TOPIC CASE_EVENTS_TOPIC EVENTS.jsonl RATE SECONDS
+// RATE counts input events of any type. The topic read may also be a bare pipe's output
+// (the input passed on as it is): then the report_id is found inside "report".
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -11,6 +17,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -33,20 +41,31 @@ int main(int argc, char** argv) {
   const size_t total = static_cast<size_t>(rate * seconds);
 
   struct Line {
-    std::string id, grid, text;
+    std::string id;  // the report's id; "" for other events (not timed)
+    std::string grid, text;
+    size_t at_pos;  // where the value of "at" starts in text
   };
   std::vector<Line> lines;
+  size_t reports = 0;
   {
     std::ifstream f(argv[4]);
     std::string s;
     while (lines.size() < total && std::getline(f, s)) {
       auto j = nlohmann::json::parse(s, nullptr, false);
-      if (j.is_discarded() || j.value("type", "") != "report") continue;
-      lines.push_back({j["report"]["report_id"], j["report"]["grid"], s});
+      if (j.is_discarded() || !j.is_object()) continue;
+      bool report = j.value("type", "") == "report";
+      std::string grid = report ? j["report"].value("grid", "") : j.value("grid", "");
+      j["at"] = "2000-01-01T00:00:00.000Z";  // a placeholder of the length written below
+      std::string text = j.dump();
+      size_t at_pos = text.find("\"at\":\"") + 6;
+      std::string id = report ? j["report"].value("report_id", "") : "";
+      if (!id.empty()) ++reports;
+      lines.push_back({std::move(id), std::move(grid), std::move(text), at_pos});
     }
   }
-  if (lines.size() < total) {
-    std::fprintf(stderr, "only %zu reports in the file, %zu needed\n", lines.size(), total);
+  if (lines.size() < total || reports == 0) {
+    std::fprintf(stderr, "only %zu events (%zu reports) in the file, %zu needed\n", lines.size(),
+                 reports, total);
     return 2;
   }
 
@@ -91,9 +110,17 @@ int main(int argc, char** argv) {
         auto j =
             nlohmann::json::parse(static_cast<const char*>(m->payload),
                                   static_cast<const char*>(m->payload) + m->len, nullptr, false);
+        // A case event names its report at the top; a report passed on as it is (the bare
+        // pipe, as a baseline) inside "report".
+        std::string id;
         if (!j.is_discarded() && j.contains("report_id")) {
+          id = j["report_id"].get<std::string>();
+        } else if (!j.is_discarded() && j.contains("report")) {
+          id = j["report"].value("report_id", "");
+        }
+        if (!id.empty()) {
           std::lock_guard lock(mu);
-          auto it = sent.find(j["report_id"].get<std::string>());
+          auto it = sent.find(id);
           if (it != sent.end()) {
             double ms = std::chrono::duration<double, std::milli>(now - it->second).count();
             latencies_ms.push_back(ms);
@@ -123,9 +150,21 @@ int main(int argc, char** argv) {
     auto due = start + std::chrono::duration_cast<Clock::duration>(
                            std::chrono::duration<double>(static_cast<double>(i) / rate));
     std::this_thread::sleep_until(due);  // the load's pace, not a synchronisation
-    {
+    if (!lines[i].id.empty()) {
       std::lock_guard lock(mu);
       sent[lines[i].id] = Clock::now();
+    }
+    {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+      std::time_t secs = static_cast<std::time_t>(ms / 1000);
+      std::tm tm{};
+      gmtime_r(&secs, &tm);
+      char at[32];  // 2026-11-30T03:14:49.276Z
+      size_t n = std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%S", &tm);
+      std::snprintf(at + n, sizeof at - n, ".%03dZ", static_cast<int>(ms % 1000));
+      lines[i].text.replace(lines[i].at_pos, std::strlen(at), at);
     }
     rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(in.c_str()),
                       RD_KAFKA_V_KEY(lines[i].grid.data(), lines[i].grid.size()),
@@ -161,9 +200,9 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, " ms\n");
   std::printf(
-      "latency: %zu reports at %.0f/s over %.0f s, %zu not seen: p50 %.1f ms, p99 %.1f ms, "
-      "p99.9 %.1f ms, max %.1f ms\n",
-      total, rate, seconds, sent.size(), pct(0.5), pct(0.99), pct(0.999),
+      "latency: %zu reports among %zu input events at %.0f/s over %.0f s, %zu not seen: p50 "
+      "%.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms\n",
+      reports, total, rate, seconds, sent.size(), pct(0.5), pct(0.99), pct(0.999),
       latencies_ms.empty() ? 0.0 : latencies_ms.back());
   rd_kafka_consumer_close(consumer);
   rd_kafka_destroy(consumer);

@@ -73,8 +73,16 @@ int main(int argc, char** argv) {
   rd_kafka_topic_partition_list_destroy(sub);
 
   long consumed = 0;
+  bool assigned = false;
   std::chrono::steady_clock::time_point start;
   while (delivered < count) {
+    if (!assigned) {  // said once, for a script that waits for it (a latency baseline)
+      rd_kafka_topic_partition_list_t* a = nullptr;
+      rd_kafka_assignment(consumer, &a);
+      assigned = a && a->cnt > 0;
+      if (a) rd_kafka_topic_partition_list_destroy(a);
+      if (assigned) std::fprintf(stderr, "pipe: assigned\n");
+    }
     rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, consumed < count ? 100 : 0);
     if (m) {
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && consumed < count) {

@@ -267,6 +267,24 @@ struct KafkaSource::Impl {
   std::set<int32_t> assigned;           // partitions of the input topic held now
   std::string last_transient;
   std::string pending_error;  // seen while records were in hand: returned by the next poll
+  // Positions given to committed() and not yet committed to the group (monitoring only).
+  std::map<std::pair<std::string, int32_t>, int64_t> to_commit;
+  Clock::time_point last_commit{};
+
+  // Commits the waiting positions to the group: asynchronously, or waiting for the answer
+  // (at close, where nothing would serve a later one).
+  void commit_now(bool wait) {
+    last_commit = Clock::now();
+    if (to_commit.empty()) return;
+    PartList list(rd_kafka_topic_partition_list_new(static_cast<int>(to_commit.size())));
+    for (const auto& [tp, offset] : to_commit) {
+      rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = offset;
+    }
+    to_commit.clear();
+    if (rd_kafka_resp_err_t e = rd_kafka_commit(rk.get(), list.get(), wait ? 0 : 1)) {
+      last_transient = std::string("kafka: commit: ") + rd_kafka_err2str(e);
+    }
+  }
 
   int64_t start_offset(const char* topic, int32_t partition) const {
     if (opt.input_topic != topic) return RD_KAFKA_OFFSET_BEGINNING;
@@ -298,7 +316,9 @@ struct KafkaSource::Impl {
       return;
     }
     // Revoked, or an error in the group protocol: let go of what we hold (eager), or of
-    // what is revoked (cooperative); the group hands partitions back later.
+    // what is revoked (cooperative); the group hands partitions back later. What was
+    // consumed is committed first, while the partitions are still ours.
+    commit_now(false);
     if (e != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
       last_transient = std::string("kafka: rebalance: ") + rd_kafka_err2str(e);
     }
@@ -345,7 +365,9 @@ KafkaSource::KafkaSource(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 KafkaSource::~KafkaSource() {
   // A static member does not leave the group on close: the same group.instance.id gets
   // the same partitions back without a rebalance when it returns within the session.
-  if (impl_ && impl_->rk) rd_kafka_consumer_close(impl_->rk.get());
+  if (!impl_ || !impl_->rk) return;
+  impl_->commit_now(true);
+  rd_kafka_consumer_close(impl_->rk.get());
 }
 
 Result<std::unique_ptr<KafkaSource>> KafkaSource::open(const KafkaOptions& options) {
@@ -488,14 +510,13 @@ Result<std::vector<SourceRecord>> KafkaSource::poll(size_t max, int timeout_ms) 
 }
 
 void KafkaSource::committed(const std::vector<SourcePosition>& positions) {
-  if (positions.empty()) return;
-  PartList list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
+  Impl& s = *impl_;
   for (const auto& p : positions) {
-    rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset =
-        p.next_offset;
+    int64_t& offset = s.to_commit[{p.topic, p.partition}];
+    offset = std::max(offset, p.next_offset);
   }
-  if (rd_kafka_resp_err_t e = rd_kafka_commit(impl_->rk.get(), list.get(), 1)) {
-    impl_->last_transient = std::string("kafka: commit: ") + rd_kafka_err2str(e);
+  if (Clock::now() - s.last_commit >= std::chrono::milliseconds(s.opt.offset_commit_interval_ms)) {
+    s.commit_now(false);
   }
 }
 

@@ -43,6 +43,11 @@ struct KafkaOptions {
   std::string client_id = "gridcase";
   int timeout_ms = 10000;           // bound of every admin / metadata wait and of open()
   int delivery_timeout_ms = 30000;  // message.timeout.ms: a publish fails after this long
+  // The consumed offsets are committed to the group (for monitoring: lag tools) at most this
+  // often, and when partitions are revoked and at close. One commit per batch was a request
+  // to the broker every few milliseconds at a moderate rate, and it slowed the broker's
+  // answers to the case events' publishes.
+  int offset_commit_interval_ms = 1000;
   // Exactly-once output: KafkaSink publishes each batch in a transaction together with the
   // consumed offsets (committed to group_id, tagged with the batch number), so that
   // read_committed consumers see every case event once. transactional.id defaults to
@@ -83,7 +88,8 @@ class KafkaSource final : public EventSource {
   // records, not an Error; fatal and permanent errors (e.g. topic deleted, not authorised)
   // are an Error.
   Result<std::vector<SourceRecord>> poll(size_t max, int timeout_ms) override;
-  // Commits these next offsets to the group, asynchronously (monitoring only).
+  // Commits these next offsets to the group, asynchronously (monitoring only), at most every
+  // offset_commit_interval_ms: in between, the newest ones wait for the next commit.
   void committed(const std::vector<SourcePosition>& positions) override;
 
   // The partitions of the input topic this consumer holds now.

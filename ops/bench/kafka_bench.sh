@@ -5,8 +5,10 @@
 #      librdkafka consume -> produce pipe (bench/kafka_pipe_bench) over the same topic and
 #      messages, in the same run. Both are timed as whole processes (start-up and group
 #      join included in both).
-#   2. latency: reports produced at half the measured rate for SECONDS; produce -> case
-#      event p50/p99 (bench/kafka_latency_bench), default mode and exactly_once.
+#   2. latency: the same mix of input events produced at half the measured rate for SECONDS,
+#      each stamped with the time it is produced; produce -> case event p50/p99 of the reports
+#      among them (bench/kafka_latency_bench), default mode and exactly_once, and the bare
+#      pipe at the same rate as the floor.
 #   3. peak RSS of each serve run.
 #   ops/bench/kafka_bench.sh [N] [SECONDS]   (defaults 200000, 20; needs a build in build/)
 # Uses GRIDCASE_KAFKA_BROKERS, or starts a broker of its own with ops/kafka/start.sh.
@@ -84,26 +86,50 @@ serve_rate=$(rate "$serve_s")
 eos_rate=$(rate "$eos_s")
 nosync_rate=$(rate "$nosync_s")
 
+# The latency input: the throughput run's mix (action share 0.7), produced at a fixed rate;
+# kafka_latency_bench stamps each event's `at` with the moment it is produced and times the
+# reports among them.
+lat_events() {  # lat_events RATE
+  [ -s "$tmp/lat.jsonl" ] || "$g" generate --org config/org.yaml --events $(( $1 * secs * 2 + 1000 )) \
+    --seed 9 --action-share 0.7 --start 2099-06-01T00:00:00Z --no-flood-week --out "$tmp/lat.jsonl"
+}
+wait_for() {  # wait_for FILE TEXT: bounded, until the process writing FILE says TEXT
+  local deadline=$((SECONDS + 60))
+  until grep -q "$2" "$1" 2>/dev/null || [ $SECONDS -gt $deadline ]; do sleep 0.05; done
+}
 latency() {  # latency NAME EXACTLY_ONCE RATE
-  "$g" generate --org config/org.yaml --events $(( $3 * secs * 2 + 1000 )) --seed 9 --action-share 0 \
-    --start 2020-01-01T00:00:00Z --no-flood-week --out "$tmp/lat.jsonl"
+  lat_events "$3"
   local in="bench.lat-in-$1.$run" out="bench.lat-out-$1.$run"
   config "$tmp/lat-$1.yaml" "$in" "$out" "$2" "bench-lat-$1-$run"
   "$g" submit --kafka "$brokers" --topic "$in" --partitions "$parts" /dev/null 2>/dev/null || true
   "$g" serve --config "$tmp/lat-$1.yaml" --org config/org.yaml --workflows workflows \
     --state-dir "$tmp/state-lat-$1" 2>"$tmp/lat-$1.log" &
   local pid=$!
-  # Measure the running engine, not its start: wait (bounded) until it holds its partitions.
-  local deadline=$((SECONDS + 60))
-  until grep -q 'assigned' "$tmp/lat-$1.log" 2>/dev/null || [ $SECONDS -gt $deadline ]; do sleep 0.05; done
+  # Measure the running engine, not its start: wait until it holds its partitions.
+  wait_for "$tmp/lat-$1.log" assigned
   "$build/bench/kafka_latency_bench" "$brokers" "$in" "$out" "$tmp/lat.jsonl" "$3" "$secs" || true
   kill -TERM "$pid"
   wait "$pid" || true
 }
+# The same input at the same rate through the bare pipe: what the broker, the clients and
+# this machine cost before any engine work (one record out per record in).
+latency_pipe() {  # latency_pipe RATE
+  lat_events "$1"
+  local in="bench.lat-in-pipe.$run" out="bench.lat-out-pipe.$run"
+  "$g" submit --kafka "$brokers" --topic "$in" --partitions "$parts" /dev/null 2>/dev/null || true
+  "$g" submit --kafka "$brokers" --topic "$out" --partitions "$parts" /dev/null 2>/dev/null || true
+  "$build/bench/kafka_pipe_bench" "$brokers" "$in" "$out" $(( $1 * secs )) >/dev/null 2>"$tmp/lat-pipe.log" &
+  local pid=$!
+  wait_for "$tmp/lat-pipe.log" 'pipe: assigned'
+  "$build/bench/kafka_latency_bench" "$brokers" "$in" "$out" "$tmp/lat.jsonl" "$1" "$secs" || true
+  wait "$pid" || true
+}
 half=$(( serve_rate / 2 ))
-echo "== latency at $half reports/s (half the default mode's rate), default mode =="
+echo "== latency at $half input events/s (half the default mode's rate), bare pipe =="
+latency_pipe "$half"
+echo "== latency at $half input events/s, serve, default mode =="
 latency plain false "$half"
-echo "== latency at $half reports/s, exactly_once =="
+echo "== latency at $half input events/s, serve, exactly_once =="
 latency eos true "$half"
 
 echo "== result =="

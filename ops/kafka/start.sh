@@ -37,7 +37,7 @@ Environment:
   GRIDCASE_KAFKA_VERSION  Kafka version (default: $DEFAULT_KAFKA_VERSION)
   GRIDCASE_LOG4J_VERSION  log4j2 version for the logging backend
                           (default: $DEFAULT_LOG4J_VERSION)
-  GRIDCASE_KAFKA_HEAP     broker heap flags (default: -Xms256m -Xmx512m)
+  GRIDCASE_KAFKA_HEAP     broker heap flags (default: -Xms256m -Xmx1g; Kafka's own script uses 1g)
   JAVA_HOME               Java 17+ to use (default: java on PATH)
 
 Stop it with ops/kafka/stop.sh --port PORT [--data DIR] [--purge].
@@ -412,7 +412,7 @@ format_storage
 t0=$SECONDS
 : >"$log_dir/kafka.out"
 # shellcheck disable=SC2086  # heap flags are a word list on purpose
-setsid "$java_bin" ${GRIDCASE_KAFKA_HEAP:--Xms256m -Xmx512m} -XX:+UseG1GC \
+setsid "$java_bin" ${GRIDCASE_KAFKA_HEAP:--Xms256m -Xmx1g} -XX:+UseG1GC \
   -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
   -Dkafka.logs.dir="$log_dir" -Dlog4j2.configurationFile="$data/log4j2.properties" \
   -cp "$libs/*" kafka.Kafka "$conf" >>"$log_dir/kafka.out" 2>&1 </dev/null 9>&- &

@@ -418,6 +418,56 @@ TEST_F(KafkaTest, SeekWhileAssignedRepositions) {
   }
 }
 
+// The group's committed offsets of the input topic, as a monitoring tool reads them.
+std::map<int32_t, int64_t> group_offsets(const KafkaOptions& o) {
+  char errstr[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", o.brokers.c_str(), errstr, sizeof errstr);
+  rd_kafka_conf_set(conf, "group.id", o.group_id.c_str(), errstr, sizeof errstr);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  std::map<int32_t, int64_t> out;
+  if (!rk) return out;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(3);
+  for (int32_t p = 0; p < 3; ++p) {
+    rd_kafka_topic_partition_list_add(list, o.input_topic.c_str(), p);
+  }
+  if (rd_kafka_committed(rk, list, 20000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < list->cnt; ++i) out[list->elems[i].partition] = list->elems[i].offset;
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_destroy(rk);
+  return out;
+}
+
+TEST_F(KafkaTest, CommittedOffsetsReachTheGroupAtMostOncePerIntervalAndAtClose) {
+  ASSERT_TRUE(ensure_topics(opt_).ok());
+  const int n = 60;
+  ASSERT_TRUE(produce_lines(opt_, keyed_events(n, 6), opt_.input_topic).ok());
+  opt_.offset_commit_interval_ms = 600000;  // nothing between the first commit and close
+  std::map<int32_t, int64_t> end;           // after the last record of each partition
+  {
+    auto src = KafkaSource::open(opt_);
+    ASSERT_TRUE(src.ok()) << src.error().message;
+    ASSERT_TRUE((*src)->seek({}).ok());
+    auto got = poll_until(**src, n, std::chrono::seconds(60));
+    ASSERT_EQ(got.size(), static_cast<size_t>(n));
+    for (const auto& r : got) end[r.partition] = r.offset + 1;
+    ASSERT_GE(end[0], 2);
+    // The first positions go at once; the next ones, within the interval, wait.
+    (*src)->committed({{opt_.input_topic, 0, 1}});
+    (void)(*src)->poll(1, 300);  // serves the commit's answer
+    ASSERT_EQ(group_offsets(opt_)[0], 1);
+    std::vector<SourcePosition> all;
+    for (const auto& [p, off] : end) all.push_back({opt_.input_topic, p, off});
+    (*src)->committed(all);
+    (void)(*src)->poll(1, 300);
+    EXPECT_EQ(group_offsets(opt_)[0], 1) << "committed again within the interval";
+  }
+  // Closing the source commits what waited.
+  auto after = group_offsets(opt_);
+  for (const auto& [p, off] : end) EXPECT_EQ(after[p], off) << "partition " << p;
+}
+
 TEST_F(KafkaTest, SinkPublishReturnsOnceDelivered) {
   ASSERT_TRUE(ensure_topics(opt_).ok());
   auto sink = KafkaSink::open(opt_);

@@ -271,9 +271,10 @@ struct KafkaSource::Impl {
   std::map<std::pair<std::string, int32_t>, int64_t> to_commit;
   Clock::time_point last_commit{};
 
-  // Commits the waiting positions to the group: asynchronously, or waiting for the answer
-  // (at close, where nothing would serve a later one).
-  void commit_now(bool wait) {
+  // Commits the waiting positions to the group: asynchronously, or (wait_ms >= 0) waiting
+  // for the answer at most wait_ms, at close, where nothing would serve a later one (and a
+  // broker that is away must not hold up the shutdown).
+  void commit_now(int wait_ms) {
     last_commit = Clock::now();
     if (to_commit.empty()) return;
     PartList list(rd_kafka_topic_partition_list_new(static_cast<int>(to_commit.size())));
@@ -281,8 +282,28 @@ struct KafkaSource::Impl {
       rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = offset;
     }
     to_commit.clear();
-    if (rd_kafka_resp_err_t e = rd_kafka_commit(rk.get(), list.get(), wait ? 0 : 1)) {
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (wait_ms < 0) {
+      e = rd_kafka_commit(rk.get(), list.get(), 1);
+    } else {
+      rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
+      e = rd_kafka_commit_queue(rk.get(), list.get(), q, nullptr, nullptr);
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (rd_kafka_event_t* ev = rd_kafka_queue_poll(q, wait_ms)) {
+          e = rd_kafka_event_error(ev);
+          rd_kafka_event_destroy(ev);
+        } else {
+          e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+        }
+      }
+      rd_kafka_queue_destroy(q);
+    }
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       last_transient = std::string("kafka: commit: ") + rd_kafka_err2str(e);
+      if (wait_ms >= 0) {
+        spdlog::warn("kafka {}: offset commit at close failed: {}", rd_kafka_name(rk.get()),
+                     rd_kafka_err2str(e));
+      }
     }
   }
 
@@ -318,7 +339,7 @@ struct KafkaSource::Impl {
     // Revoked, or an error in the group protocol: let go of what we hold (eager), or of
     // what is revoked (cooperative); the group hands partitions back later. What was
     // consumed is committed first, while the partitions are still ours.
-    commit_now(false);
+    commit_now(-1);
     if (e != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
       last_transient = std::string("kafka: rebalance: ") + rd_kafka_err2str(e);
     }
@@ -366,7 +387,7 @@ KafkaSource::~KafkaSource() {
   // A static member does not leave the group on close: the same group.instance.id gets
   // the same partitions back without a rebalance when it returns within the session.
   if (!impl_ || !impl_->rk) return;
-  impl_->commit_now(true);
+  impl_->commit_now(2000);
   rd_kafka_consumer_close(impl_->rk.get());
 }
 
@@ -516,7 +537,7 @@ void KafkaSource::committed(const std::vector<SourcePosition>& positions) {
     offset = std::max(offset, p.next_offset);
   }
   if (Clock::now() - s.last_commit >= std::chrono::milliseconds(s.opt.offset_commit_interval_ms)) {
-    s.commit_now(false);
+    s.commit_now(-1);
   }
 }
 

@@ -45,8 +45,8 @@ struct KafkaOptions {
   int delivery_timeout_ms = 30000;  // message.timeout.ms: a publish fails after this long
   // The consumed offsets are committed to the group (for monitoring: lag tools) at most this
   // often, and when partitions are revoked and at close. One commit per batch was a request
-  // to the broker every few milliseconds at a moderate rate, and it slowed the broker's
-  // answers to the case events' publishes.
+  // to the broker every few milliseconds at a moderate rate, and the latency's tail was about
+  // twice as long with it (docs/benchmarks.md).
   int offset_commit_interval_ms = 1000;
   // Exactly-once output: KafkaSink publishes each batch in a transaction together with the
   // consumed offsets (committed to group_id, tagged with the batch number), so that

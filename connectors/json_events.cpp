@@ -146,7 +146,7 @@ Result<InputEvent> parse_input_event(std::string_view text, const Org& org) {
     if (!grid.ok()) return grid.error();
     auto cat = need_string(r, "category", "report.category");
     if (!cat.ok()) return cat.error();
-    UnitIdx g = org.find_unit(std::string(*grid));
+    UnitIdx g = org.find_unit(*grid);
     if (g == kNoUnit) return err("unknown grid '" + std::string(*grid) + "'");
     if (org.units[g].level != 0) {
       return err("'" + std::string(*grid) + "' is a " + org.levels[org.units[g].level] +

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <span>
 
 namespace gridcase {
 
@@ -32,17 +33,17 @@ std::string offset_key(const std::string& topic, int32_t partition) {
 
 namespace {
 
-std::string encode_lists(const std::vector<const std::vector<OutMessage>*>& lists) {
+std::string encode_lists(const std::vector<std::span<const OutMessage>>& lists) {
   std::string out;
   size_t n = 0, bytes = 4;
-  for (const auto* list : lists) {
-    n += list->size();
-    for (const auto& m : *list) bytes += 12 + m.topic.size() + m.key.size() + m.value.size();
+  for (const auto& list : lists) {
+    n += list.size();
+    for (const auto& m : list) bytes += 12 + m.topic.size() + m.key.size() + m.value.size();
   }
   out.reserve(bytes);
   put_u32(static_cast<uint32_t>(n), out);
-  for (const auto* list : lists) {
-    for (const auto& m : *list) {
+  for (const auto& list : lists) {
+    for (const auto& m : list) {
       for (const std::string* f : {&m.topic, &m.key, &m.value}) {
         put_u32(static_cast<uint32_t>(f->size()), out);
         out += *f;
@@ -56,17 +57,13 @@ std::string encode_lists(const std::vector<const std::vector<OutMessage>*>& list
 
 std::string encode_outbox(const std::vector<OutMessage>& messages,
                           const std::vector<OutMessage>& more) {
-  return encode_lists({&messages, &more});
+  return encode_lists({messages, more});
 }
 
 void stage_outbox(CaseStore& store, const std::vector<OutMessage>& more) {
-  std::vector<OutMessage> stored;
-  if (auto bytes = store.get_meta(kOutboxKey)) {
-    if (auto d = decode_outbox(*bytes); d.ok()) stored = std::move(d).value();
-  }
-  store.put_meta(kOutboxKey, encode_outbox(stored, more));
   uint64_t batch = 0;
   if (auto b = store.get_meta(kBatchKey)) batch = std::stoull(*b);
+  store.put_outbox(batch + 1, encode_outbox(more));
   store.put_meta(kBatchKey, std::to_string(batch + 1));
 }
 
@@ -140,21 +137,50 @@ Result<bool> Service::start() {
   if (auto r = source_.seek(positions); !r.ok()) return r;
   positions_ = positions;
   if (auto b = store_.get_meta(kBatchKey)) batch_ = std::stoull(*b);
-  if (auto stored = store_.get_meta(kOutboxKey)) {
-    auto msgs = decode_outbox(*stored);
+  // The stored outbox: a single value in a state directory written before each batch's
+  // messages were kept on their own (number 0 below), then each batch's, oldest first.
+  std::vector<std::pair<uint64_t, std::string>> stored;
+  if (auto legacy = store_.get_meta(kOutboxKey); legacy && !legacy->empty()) {
+    stored.emplace_back(0, std::move(*legacy));
+  }
+  auto batches = store_.stored_outboxes();
+  if (!batches.ok()) return batches.error();
+  for (auto& b : batches.value()) stored.push_back(std::move(b));
+  for (const auto& [n, bytes] : stored) {
+    auto msgs = decode_outbox(bytes);
     if (!msgs.ok()) return msgs.error();
-    outbox_ = std::move(msgs).value();
+    outbox_.insert(outbox_.end(), std::make_move_iterator(msgs->begin()),
+                   std::make_move_iterator(msgs->end()));
+    outbox_stored_.push_back(n);
+  }
+  if (!outbox_stored_.empty()) {
     if (!outbox_.empty() && sink_.transactional()) {
       // The last batch's transaction may have committed before the crash: then its
       // messages are out already and publishing them again would show them twice.
       auto last = sink_.last_published_batch(positions_);
       if (!last.ok()) return last.error();
-      if (*last >= batch_) outbox_.clear();
+      if (*last >= batch_) {
+        outbox_.clear();
+        forget_stored(outbox_stored_);
+      }
     }
     publish_pending_ = !outbox_.empty();
+    if (!publish_pending_) forget_stored(outbox_stored_);
     if (auto r = publish_outbox(); !r.ok()) return r;
   }
   return true;
+}
+
+// Their messages are out: the stored copies go with the next commit.
+void Service::forget_stored(std::vector<uint64_t>& batches) {
+  for (uint64_t n : batches) {
+    if (n == 0) {
+      store_.put_meta(kOutboxKey, "");
+    } else {
+      store_.drop_outbox(n);
+    }
+  }
+  batches.clear();
 }
 
 Result<bool> Service::publish_outbox() {
@@ -164,6 +190,7 @@ Result<bool> Service::publish_outbox() {
   if (!r.ok()) return r;  // the outbox stays pending: the next run_once() tries again
   stats_.published += outbox_.size();
   outbox_.clear();
+  forget_stored(outbox_stored_);
   if (!outbox_positions_.empty() && !sink_.transactional()) source_.committed(outbox_positions_);
   outbox_positions_.clear();
   publish_pending_ = false;
@@ -177,22 +204,28 @@ Result<bool> Service::finish_oldest() {
   if (inflight_.empty()) return true;
   auto r = sink_.finish_publish();
   if (r.ok()) {
-    stats_.published += inflight_.front().messages.size();
-    if (!inflight_.front().positions.empty()) source_.committed(inflight_.front().positions);
+    Inflight& done = inflight_.front();
+    stats_.published += done.messages.size();
+    if (!done.positions.empty()) source_.committed(done.positions);
+    if (done.stored != 0) store_.drop_outbox(done.stored);
     inflight_.pop_front();
     return true;
   }
   for (size_t i = 1; i < inflight_.size(); ++i) (void)sink_.finish_publish();
   std::vector<OutMessage> again;
+  std::vector<uint64_t> stored;
   for (auto& f : inflight_) {
     again.insert(again.end(), std::make_move_iterator(f.messages.begin()),
                  std::make_move_iterator(f.messages.end()));
     // Acknowledged to the source once they are out after all.
     outbox_positions_.insert(outbox_positions_.end(), f.positions.begin(), f.positions.end());
+    if (f.stored != 0) stored.push_back(f.stored);
   }
   again.insert(again.end(), std::make_move_iterator(outbox_.begin()),
                std::make_move_iterator(outbox_.end()));
   outbox_ = std::move(again);
+  stored.insert(stored.end(), outbox_stored_.begin(), outbox_stored_.end());
+  outbox_stored_ = std::move(stored);
   inflight_.clear();
   publish_pending_ = true;
   return r.error();
@@ -324,10 +357,14 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
   while (!inflight_.empty() && sink_.publish_done()) {
     if (!finish_oldest().ok()) break;
   }
-  std::vector<const std::vector<OutMessage>*> unconfirmed;
-  for (const auto& f : inflight_) unconfirmed.push_back(&f.messages);
-  unconfirmed.push_back(&outbox_);
-  store_.put_meta(kOutboxKey, encode_lists(unconfirmed));
+  // This batch's messages are stored under its number (older unconfirmed ones are under
+  // theirs); a crash before they are confirmed publishes them again.
+  uint64_t stored = 0;
+  if (this_batch > 0) {
+    stored = batch_ + 1;
+    store_.put_outbox(stored,
+                      encode_lists({std::span<const OutMessage>(outbox_).last(this_batch)}));
+  }
   store_.put_meta(kBatchKey, std::to_string(batch_ + 1));
   if (auto r = proc.commit(); !r.ok()) {
     // Only this batch's messages go; older unconfirmed ones stay (they are also in the stored
@@ -346,6 +383,7 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
     outcome.case_events = batch_events_;
     options_.on_batch(outcome);
   }
+  if (stored != 0) outbox_stored_.push_back(stored);
   if (sink_.transactional()) {
     // Offsets go with the messages in one transaction, even when there are none: one batch
     // at a time.
@@ -372,10 +410,12 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
     }
   }
   // Handed over from where they stay until the publish is finished.
-  inflight_.push_back({std::move(outbox_), std::move(positions)});
+  inflight_.push_back({std::move(outbox_), std::move(positions), stored});
   outbox_.clear();
+  outbox_stored_.clear();
   if (auto r = sink_.start_publish(inflight_.back().messages); !r.ok()) {
     outbox_ = std::move(inflight_.back().messages);
+    outbox_stored_ = {stored};
     inflight_.pop_back();
     (void)finish_inflight();  // the earlier ones first, then outbox_ after them
     publish_pending_ = true;

@@ -112,6 +112,7 @@ class Service {
  private:
   class OutboxSink;
   Result<bool> publish_outbox();
+  void forget_stored(std::vector<uint64_t>& batches);
   Result<bool> finish_inflight();
   Result<bool> finish_oldest();
   Result<bool> commit_and_publish(Processor& proc, std::vector<SourcePosition> positions,
@@ -130,12 +131,16 @@ class Service {
   ParseAhead parse_ahead_;
   std::vector<OutMessage> outbox_;  // this batch's messages, also stored in the batch
   bool publish_pending_ = false;    // outbox_ is committed and not yet published
+  // The stored outboxes (by batch number; 0: the single value of an older state directory)
+  // holding outbox_'s committed messages, forgotten once they are published.
+  std::vector<uint64_t> outbox_stored_;
   // Earlier batches' messages, committed and handed to the sink (start_publish), not yet
   // confirmed, oldest first; and the source positions to acknowledge once they are. (A
   // deque: the sink reads the messages where they are until it is done with them.)
   struct Inflight {
     std::vector<OutMessage> messages;
     std::vector<SourcePosition> positions;
+    uint64_t stored = 0;  // the stored outbox holding them (0: none)
   };
   std::deque<Inflight> inflight_;
   // Source positions of earlier publishes that failed, acknowledged once outbox_ is out.
@@ -147,14 +152,14 @@ class Service {
   ServiceStats stats_;
 };
 
-// The outbox as stored in the store's metadata (one value per batch).
+// A batch's messages as stored in the outbox (CaseStore::put_outbox).
 std::string encode_outbox(const std::vector<OutMessage>& messages,
                           const std::vector<OutMessage>& more = {});
 Result<std::vector<OutMessage>> decode_outbox(std::string_view bytes);
 
-// For a tool that changes cases while no engine runs (`gridcase migrate`): adds `more` to
-// the stored outbox as a batch of its own, so that the next start publishes it. Takes
-// effect with the store's next commit.
+// For a tool that changes cases while no engine runs (`gridcase migrate`): stores `more`
+// as the outbox of a batch of its own, so that the next start publishes it. Takes effect
+// with the store's next commit.
 void stage_outbox(CaseStore& store, const std::vector<OutMessage>& more);
 
 }  // namespace gridcase

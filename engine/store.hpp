@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/case.hpp"
@@ -49,6 +50,15 @@ class CaseStore {
   // Small named values: the engine clock, the timer counter, source offsets.
   virtual std::optional<std::string> get_meta(std::string_view key) = 0;
   virtual void put_meta(std::string_view key, std::string_view value) = 0;
+
+  // The outbox (engine/service.hpp): a committed batch's messages, encoded, kept under the
+  // batch's number until they are confirmed published. put_outbox() and drop_outbox() take
+  // effect with the next commit(), like every other write; each batch's messages are
+  // written once, not again with every later batch while they travel.
+  virtual void put_outbox(uint64_t batch, std::string bytes) = 0;
+  virtual void drop_outbox(uint64_t batch) = 0;
+  // The committed ones, in batch order.
+  virtual Result<std::vector<std::pair<uint64_t, std::string>>> stored_outboxes() = 0;
 
   // Makes every write since the last commit durable, all or nothing.
   virtual Result<bool> commit() = 0;

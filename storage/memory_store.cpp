@@ -143,6 +143,14 @@ void MemoryStore::record_event(const CaseEvent& e, std::string_view json) {
   update_views(e.case_id, {&e});
 }
 
+void MemoryStore::put_outbox(uint64_t batch, std::string bytes) {
+  outboxes_.insert_or_assign(batch, std::move(bytes));
+}
+
+Result<std::vector<std::pair<uint64_t, std::string>>> MemoryStore::stored_outboxes() {
+  return std::vector<std::pair<uint64_t, std::string>>(outboxes_.begin(), outboxes_.end());
+}
+
 Result<bool> MemoryStore::commit() {
   if (views_error_) return *views_error_;
   return true;

@@ -36,6 +36,9 @@ class MemoryStore final : public CaseStore {
   size_t pending_timers() override { return timers_.size(); }
   std::optional<std::string> get_meta(std::string_view key) override;
   void put_meta(std::string_view key, std::string_view value) override;
+  void put_outbox(uint64_t batch, std::string bytes) override;
+  void drop_outbox(uint64_t batch) override { outboxes_.erase(batch); }
+  Result<std::vector<std::pair<uint64_t, std::string>>> stored_outboxes() override;
   // Writes are immediate; fails only when a view record could not be updated.
   Result<bool> commit() override;
   Result<bool> for_each_case(const std::function<void(const Case&)>& fn) override;
@@ -56,6 +59,7 @@ class MemoryStore final : public CaseStore {
   std::unordered_map<std::string, std::vector<std::string>> correlation_;
   std::map<std::pair<int64_t, uint64_t>, std::string> timers_;
   std::map<std::string, std::string, std::less<>> meta_;
+  std::map<uint64_t, std::string> outboxes_;
 
   std::optional<ViewModel> model_;
   std::map<std::string, std::string, std::less<>> views_[kViewCfCount];

@@ -1010,14 +1010,52 @@ void RocksStore::put_meta(std::string_view key, std::string_view value) {
   meta_changes_.insert_or_assign(std::string(key), std::string(value));
 }
 
+// ---- outbox ----
+
+namespace {
+
+constexpr std::string_view kOutboxPrefix = "outbox/";
+
+std::string outbox_key(uint64_t batch) {
+  std::string k(kOutboxPrefix);
+  for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>((batch >> (8 * i)) & 0xff));
+  return k;
+}
+
+}  // namespace
+
+void RocksStore::put_outbox(uint64_t batch, std::string bytes) {
+  outbox_puts_.emplace_back(batch, std::move(bytes));
+}
+
+void RocksStore::drop_outbox(uint64_t batch) {
+  outbox_drops_.push_back(batch);
+}
+
+Result<std::vector<std::pair<uint64_t, std::string>>> RocksStore::stored_outboxes() {
+  std::vector<std::pair<uint64_t, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(h_->read, h_->cf[kMeta]));
+  for (it->Seek(sl(kOutboxPrefix)); it->Valid(); it->Next()) {
+    std::string_view key = it->key().ToStringView();
+    if (!key.starts_with(kOutboxPrefix)) break;
+    key.remove_prefix(kOutboxPrefix.size());
+    if (key.size() != 8) return err("rocksdb: a damaged outbox key in meta");
+    uint64_t batch = 0;
+    for (char c : key) batch = (batch << 8) | static_cast<unsigned char>(c);
+    out.emplace_back(batch, it->value().ToString());
+  }
+  if (!it->status().ok()) return err("rocksdb: reading the outbox: " + it->status().ToString());
+  return out;
+}
+
 // ---- commit ----
 
 Result<bool> RocksStore::commit() {
   if (error_) return *error_;
   if (opts_.read_only) return err("rocksdb: the store is open for reading only");
   // With views the batch already holds this batch's feed and history entries.
-  rocksdb::WriteBatch local;
-  rocksdb::WriteBatch& b = model_ ? *views_batch_ : local;
+  if (!model_ && !plain_batch_) plain_batch_ = std::make_unique<rocksdb::WriteBatch>();
+  rocksdb::WriteBatch& b = model_ ? *views_batch_ : *plain_batch_;
   b.SetSavePoint();
   // Nothing of a failed commit stays in the views' batch; the overlay is kept.
   auto fail = [&b](Error e) -> Result<bool> {
@@ -1065,6 +1103,8 @@ Result<bool> RocksStore::commit() {
   if (max_seq != committed_max_seq_) {
     b.Put(cf[kMeta], sl(kMaxTimerSeqKey), sl(std::to_string(max_seq)));
   }
+  for (uint64_t n : outbox_drops_) b.Delete(cf[kMeta], sl(outbox_key(n)));
+  for (const auto& [n, bytes] : outbox_puts_) b.Put(cf[kMeta], sl(outbox_key(n)), sl(bytes));
   if (model_) {
     if (auto r = commit_views(b); !r.ok()) return fail(r.error());
   } else if (unmark_views_ && b.Count() > 0) {
@@ -1077,6 +1117,9 @@ Result<bool> RocksStore::commit() {
   rocksdb::Status s = h_->db->Write(h_->write, &b);
   if (!s.ok()) return fail(err("rocksdb: commit: " + s.ToString()));
   ++stats_.commits;
+  if (!model_) b.Clear();  // (the views' batch is cleared below)
+  outbox_puts_.clear();
+  outbox_drops_.clear();
 
   // The committed state changed under the timer iterator; the new timers may come before
   // the cached head.

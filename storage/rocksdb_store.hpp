@@ -124,6 +124,12 @@ class RocksStore final : public CaseStore {
   size_t pending_timers() override { return timer_count_; }
   std::optional<std::string> get_meta(std::string_view key) override;
   void put_meta(std::string_view key, std::string_view value) override;
+  // In `meta` under "outbox/" and the batch number (8 bytes, big-endian): a batch's
+  // messages are usually confirmed, and their key deleted, before the memtable holding them
+  // is flushed, so they never reach a table file.
+  void put_outbox(uint64_t batch, std::string bytes) override;
+  void drop_outbox(uint64_t batch) override;
+  Result<std::vector<std::pair<uint64_t, std::string>>> stored_outboxes() override;
   // Writes the overlay as one WriteBatch. Fails without writing anything if an earlier read
   // failed (a batch computed from a failed read must not become durable); the overlay is
   // kept when the write fails.
@@ -211,6 +217,12 @@ class RocksStore final : public CaseStore {
   StringSet new_reports_;
   std::map<std::string, bool, std::less<>> corr_changes_;  // full key -> present
   std::map<std::string, std::string, std::less<>> meta_changes_;
+  std::vector<std::pair<uint64_t, std::string>> outbox_puts_;
+  std::vector<uint64_t> outbox_drops_;
+  // The commit's WriteBatch without views (with views: views_batch_), kept between commits:
+  // a batch's outbox makes it megabytes, and memory allocated afresh for each commit was
+  // a page fault per page.
+  std::unique_ptr<rocksdb::WriteBatch> plain_batch_;
   struct TimerAdd {
     std::string case_id;
     bool replaces_db = false;  // the key is also live in the committed state

@@ -1084,6 +1084,11 @@ class FailingCommitStore final : public CaseStore {
   size_t pending_timers() override { return s_.pending_timers(); }
   std::optional<std::string> get_meta(std::string_view k) override { return s_.get_meta(k); }
   void put_meta(std::string_view k, std::string_view v) override { s_.put_meta(k, v); }
+  void put_outbox(uint64_t b, std::string bytes) override { s_.put_outbox(b, std::move(bytes)); }
+  void drop_outbox(uint64_t b) override { s_.drop_outbox(b); }
+  Result<std::vector<std::pair<uint64_t, std::string>>> stored_outboxes() override {
+    return s_.stored_outboxes();
+  }
   Result<bool> commit() override {
     if (fail) return err("disk full");
     return s_.commit();
@@ -1237,6 +1242,55 @@ TEST_F(ServicePipelineTest, ConfirmedMessagesAreNotStoredAgain) {
   TravellingSink after;
   open(&after);
   EXPECT_EQ(after.confirmed, second);
+}
+
+// Each batch's messages are stored once, under the batch's number (not again with every
+// later batch while they travel), and their key goes with the first commit after they are
+// confirmed.
+TEST_F(ServicePipelineTest, EachBatchIsStoredOnceAndForgottenOnceConfirmed) {
+  clock_.t = at(10 * kMin);
+  ASSERT_EQ(*service_->run_once(), 2u);
+  auto first = values(sink_.travelling);
+  ASSERT_EQ(*service_->run_once(), 2u);  // batch 1 is confirmed after batch 2's commit
+  auto second = values(sink_.travelling);
+  auto stored = store_->stored_outboxes();
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  ASSERT_EQ(stored->size(), 2u);
+  EXPECT_EQ((*stored)[0].first, 1u);
+  EXPECT_EQ(values(*decode_outbox((*stored)[0].second)), first);
+  EXPECT_EQ((*stored)[1].first, 2u);
+  EXPECT_EQ(values(*decode_outbox((*stored)[1].second)), second);
+  sink_.arrived = true;  // batch 2 is out before batch 3 commits
+  ASSERT_EQ(*service_->run_once(), 2u);
+  auto third = values(sink_.travelling);
+  stored = store_->stored_outboxes();
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0].first, 3u);
+  EXPECT_EQ(values(*decode_outbox((*stored)[0].second)), third);
+}
+
+// A state directory written before each batch's messages were stored on their own keeps
+// them in one meta value: start publishes it, and the next commit clears it.
+TEST_F(ServicePipelineTest, AnOutboxInTheOlderSingleValueIsPublishedOnceAtStart) {
+  close();
+  store_ = factory_.open();
+  std::vector<OutMessage> old = {{"gridcase.case-events", "r-9", R"({"case_id":"r-9","seq":1})"}};
+  store_->put_meta("outbox", encode_outbox(old));
+  ASSERT_TRUE(store_->commit().ok());
+  store_.reset();
+  TravellingSink after;
+  open(&after);
+  EXPECT_EQ(after.confirmed, values(old));
+  clock_.t = at(10 * kMin);
+  ASSERT_EQ(*service_->run_once(), 2u);
+  auto first = values(after.travelling);
+  EXPECT_EQ(store_->get_meta("outbox").value_or(""), "");
+  close();  // batch 1 never confirmed
+  TravellingSink again;
+  open(&again);
+  EXPECT_EQ(again.confirmed, first);  // the old value is not published a second time
+  close();
 }
 
 // A failed delivery: the batch's messages and the next batch's are published again, in

@@ -240,7 +240,12 @@ Result<bool> Service::finish_inflight() {
 
 Result<bool> Service::flush() {
   if (auto r = finish_inflight(); !r.ok()) return r;
-  return publish_outbox();
+  if (auto r = publish_outbox(); !r.ok()) return r;
+  // Everything is out: the stored copies go now, so a clean stop leaves nothing for the
+  // next start to publish again. (Not after a failed commit: its batch is in the store's
+  // overlay, and only a restart may apply it.)
+  if (broken_) return true;
+  return store_.commit();
 }
 
 Result<size_t> Service::run_once() {

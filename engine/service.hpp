@@ -99,7 +99,9 @@ class Service {
   // case events it wrote. An error of `work` commits nothing of it.
   Result<size_t> run_admin(const std::function<Result<bool>(Processor&)>& work);
 
-  // Waits for the publish in flight and publishes what is pending: before stopping.
+  // Waits for the publishes in flight and publishes what is pending, then commits the
+  // removal of their stored copies: before stopping. After a clean stop the next start
+  // publishes nothing again.
   Result<bool> flush();
 
   const ServiceStats& stats() const { return stats_; }

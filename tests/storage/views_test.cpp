@@ -1270,6 +1270,25 @@ TEST_F(ServicePipelineTest, EachBatchIsStoredOnceAndForgottenOnceConfirmed) {
   EXPECT_EQ(values(*decode_outbox((*stored)[0].second)), third);
 }
 
+// A clean stop (flush) publishes what is pending and then forgets the stored copies: the
+// next start publishes nothing again.
+TEST_F(ServicePipelineTest, AfterACleanStopTheNextStartPublishesNothingAgain) {
+  clock_.t = at(10 * kMin);
+  ASSERT_EQ(*service_->run_once(), 2u);
+  ASSERT_EQ(*service_->run_once(), 2u);
+  ASSERT_TRUE(service_->flush().ok());
+  EXPECT_FALSE(sink_.confirmed.empty());
+  EXPECT_TRUE(sink_.queue.empty());
+  auto stored = store_->stored_outboxes();
+  ASSERT_TRUE(stored.ok());
+  EXPECT_TRUE(stored->empty());
+  close();
+  TravellingSink after;
+  open(&after);
+  EXPECT_TRUE(after.confirmed.empty());
+  close();
+}
+
 // A state directory written before each batch's messages were stored on their own keeps
 // them in one meta value: start publishes it, and the next commit clears it.
 TEST_F(ServicePipelineTest, AnOutboxInTheOlderSingleValueIsPublishedOnceAtStart) {

@@ -15,6 +15,7 @@ PACKAGES=(
   librdkafka-dev
   libssl-dev              # SHA-256 / HMAC / base64 (libcrypto)
   librocksdb-dev
+  liblz4-dev              # the stored outbox is compressed (storage/rocksdb_store.cpp)
   libyaml-cpp-dev
   nlohmann-json3-dev
   libsimdjson-dev         # report bodies on the HTTP intake's hot path

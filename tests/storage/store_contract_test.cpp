@@ -655,6 +655,46 @@ TYPED_TEST(StoreContract, MetaPutAndGet) {
   this->in_every_phase([&] { EXPECT_EQ(S().get_meta("clock"), "1781000000001"); });
 }
 
+// Each batch's outbox is kept under its number, in batch order, exactly as given (whatever
+// the store does to it on disk), until it is dropped.
+TYPED_TEST(StoreContract, OutboxesAreKeptPerBatchUntilDropped) {
+  auto S = [this]() -> CaseStore& { return this->store(); };
+  std::string lines;
+  for (int i = 0; i < 2000; ++i) {
+    lines += R"({"case_id":"r-)" + std::to_string(i) + R"(","seq":1,"type":"opened"})";
+  }
+  std::string binary;
+  for (int i = 0; i < 256; ++i) binary.push_back(static_cast<char>(i));
+  S().put_outbox(2, binary);
+  S().put_outbox(1, lines);
+  S().put_outbox(300, "");
+  this->factory_.reopen(this->store_);  // commits
+  using Stored = std::vector<std::pair<uint64_t, std::string>>;
+  auto stored = S().stored_outboxes();
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  EXPECT_EQ(*stored, (Stored{{1, lines}, {2, binary}, {300, ""}}));
+  S().drop_outbox(1);
+  S().drop_outbox(300);
+  this->factory_.reopen(this->store_);
+  stored = S().stored_outboxes();
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  EXPECT_EQ(*stored, (Stored{{2, binary}}));
+}
+
+TEST(RocksStoreOutbox, ADamagedStoredOutboxIsAnErrorNamingItsBatch) {
+  RocksFactory f;
+  auto s = f.open();
+  ASSERT_NE(s, nullptr);
+  s->put_meta(std::string("outbox/") + std::string(7, '\0') + "\x05", "not an LZ4 block");
+  ASSERT_TRUE(s->commit().ok());
+  auto stored = s->stored_outboxes();
+  ASSERT_FALSE(stored.ok());
+  EXPECT_NE(stored.error().message.find("outbox of batch 5 is damaged"), std::string::npos)
+      << stored.error().message;
+  s.reset();
+  f.cleanup();
+}
+
 // ---- read-your-writes ----
 
 TYPED_TEST(StoreContract, ReadsSeeUncommittedWrites) {

@@ -17,8 +17,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <ctime>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -26,6 +24,8 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "engine/time.hpp"
 
 using Clock = std::chrono::steady_clock;
 
@@ -42,8 +42,8 @@ int main(int argc, char** argv) {
 
   struct Line {
     std::string id;  // the report's id; "" for other events (not timed)
-    std::string grid, text;
-    size_t at_pos;  // where the value of "at" starts in text
+    std::string grid;
+    std::string head, tail;  // the event's text before and after the value of "at"
   };
   std::vector<Line> lines;
   size_t reports = 0;
@@ -55,12 +55,12 @@ int main(int argc, char** argv) {
       if (j.is_discarded() || !j.is_object()) continue;
       bool report = j.value("type", "") == "report";
       std::string grid = report ? j["report"].value("grid", "") : j.value("grid", "");
-      j["at"] = "2000-01-01T00:00:00.000Z";  // a placeholder of the length written below
+      j["at"] = "@";  // replaced when it is produced
       std::string text = j.dump();
-      size_t at_pos = text.find("\"at\":\"") + 6;
+      size_t at = text.find("\"at\":\"@\"") + 6;
       std::string id = report ? j["report"].value("report_id", "") : "";
       if (!id.empty()) ++reports;
-      lines.push_back({std::move(id), std::move(grid), std::move(text), at_pos});
+      lines.push_back({std::move(id), std::move(grid), text.substr(0, at), text.substr(at + 1)});
     }
   }
   if (lines.size() < total || reports == 0) {
@@ -154,21 +154,13 @@ int main(int argc, char** argv) {
       std::lock_guard lock(mu);
       sent[lines[i].id] = Clock::now();
     }
-    {
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-      std::time_t secs = static_cast<std::time_t>(ms / 1000);
-      std::tm tm{};
-      gmtime_r(&secs, &tm);
-      char at[32];  // 2026-11-30T03:14:49.276Z
-      size_t n = std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%S", &tm);
-      std::snprintf(at + n, sizeof at - n, ".%03dZ", static_cast<int>(ms % 1000));
-      lines[i].text.replace(lines[i].at_pos, std::strlen(at), at);
-    }
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    std::string text = lines[i].head + gridcase::format_timestamp({now_ms}) + lines[i].tail;
     rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(in.c_str()),
                       RD_KAFKA_V_KEY(lines[i].grid.data(), lines[i].grid.size()),
-                      RD_KAFKA_V_VALUE(lines[i].text.data(), lines[i].text.size()),
+                      RD_KAFKA_V_VALUE(text.data(), text.size()),
                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     rd_kafka_poll(producer, 0);
   }

@@ -159,13 +159,10 @@ Result<bool> Service::start() {
       // messages are out already and publishing them again would show them twice.
       auto last = sink_.last_published_batch(positions_);
       if (!last.ok()) return last.error();
-      if (*last >= batch_) {
-        outbox_.clear();
-        forget_stored(outbox_stored_);
-      }
+      if (*last >= batch_) outbox_.clear();
     }
     publish_pending_ = !outbox_.empty();
-    if (!publish_pending_) forget_stored(outbox_stored_);
+    if (!publish_pending_) forget_stored(outbox_stored_);  // nothing (more) to send
     if (auto r = publish_outbox(); !r.ok()) return r;
   }
   return true;

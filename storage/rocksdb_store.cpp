@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <type_traits>
 
+#include "engine/byte_codec.hpp"
 #include "engine/codec.hpp"
 
 namespace gridcase {
@@ -1018,40 +1019,38 @@ namespace {
 constexpr std::string_view kOutboxPrefix = "outbox/";
 
 std::string outbox_key(uint64_t batch) {
-  std::string k(kOutboxPrefix);
-  for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>((batch >> (8 * i)) & 0xff));
-  return k;
+  return std::string(kOutboxPrefix) + be64(batch);
 }
 
-// A stored outbox: the format byte, the size of the messages' bytes (4 bytes, little-endian)
-// and those bytes as one LZ4 block. Case event lines compress about eightfold, and every
-// byte stored is copied into the WAL, the memtable and, if not yet deleted when the memtable
-// is flushed, a table file (docs/design.md).
+// A stored outbox: the format byte, the size of the messages' bytes (a varint) and those
+// bytes as one LZ4 block. Case event lines compress about eightfold, and every byte stored
+// is copied into the WAL, the memtable and, if not yet deleted when the memtable is flushed,
+// a table file (docs/design.md).
 constexpr char kOutboxLz4 = 1;
 
-std::string compress_outbox(std::string_view bytes) {
-  std::string out(5 + static_cast<size_t>(LZ4_compressBound(static_cast<int>(bytes.size()))), '\0');
-  out[0] = kOutboxLz4;
-  for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>((bytes.size() >> (8 * i)) & 0xff);
-  int n = LZ4_compress_default(bytes.data(), out.data() + 5, static_cast<int>(bytes.size()),
-                               static_cast<int>(out.size() - 5));
-  out.resize(5 + static_cast<size_t>(n));
+std::string compress_outbox(std::string_view raw) {
+  std::string out(1, kOutboxLz4);
+  bytes::put_varint(raw.size(), out);
+  size_t head = out.size();
+  out.resize(head + static_cast<size_t>(LZ4_compressBound(static_cast<int>(raw.size()))));
+  int n = LZ4_compress_default(raw.data(), out.data() + head, static_cast<int>(raw.size()),
+                               static_cast<int>(out.size() - head));
+  out.resize(head + static_cast<size_t>(n));
   return out;
 }
 
 Result<std::string> decompress_outbox(uint64_t batch, std::string_view stored) {
-  auto damaged = [batch] {
-    return err("rocksdb: the stored outbox of batch " + std::to_string(batch) + " is damaged");
-  };
-  if (stored.size() < 5 || stored[0] != kOutboxLz4) return damaged();
-  uint32_t size = 0;
-  for (int i = 0; i < 4; ++i)
-    size |= uint32_t{static_cast<unsigned char>(stored[1 + i])} << (8 * i);
-  std::string out(size, '\0');
-  int n = LZ4_decompress_safe(stored.data() + 5, out.data(), static_cast<int>(stored.size() - 5),
-                              static_cast<int>(size));
-  if (n < 0 || static_cast<uint32_t>(n) != size) return damaged();
-  return out;
+  bytes::Reader r{stored};  // advances `stored` to the block
+  bool lz4 = r.byte() == kOutboxLz4;
+  uint64_t size = r.varint();
+  std::string out;
+  if (r.ok && lz4 && size <= static_cast<uint64_t>(LZ4_MAX_INPUT_SIZE)) {
+    out.resize(size);
+    int n = LZ4_decompress_safe(stored.data(), out.data(), static_cast<int>(stored.size()),
+                                static_cast<int>(size));
+    if (n >= 0 && static_cast<uint64_t>(n) == size) return out;
+  }
+  return err("rocksdb: the stored outbox of batch " + std::to_string(batch) + " is damaged");
 }
 
 }  // namespace
@@ -1078,8 +1077,7 @@ Result<std::vector<std::pair<uint64_t, std::string>>> RocksStore::stored_outboxe
     if (!key.starts_with(kOutboxPrefix)) break;
     key.remove_prefix(kOutboxPrefix.size());
     if (key.size() != 8) return err("rocksdb: a damaged outbox key in meta");
-    uint64_t batch = 0;
-    for (char c : key) batch = (batch << 8) | static_cast<unsigned char>(c);
+    uint64_t batch = read_be64(key);
     auto bytes = decompress_outbox(batch, it->value().ToStringView());
     if (!bytes.ok()) return bytes.error();
     out.emplace_back(batch, std::move(bytes).value());

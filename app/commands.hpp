@@ -65,6 +65,9 @@ struct ServeOptions {
   // engine.sync_commit: each batch's commit waits for the disk (fsync). Off, a kill -9
   // still loses nothing (the write is in the OS); only a machine crash can, see docs/design.md.
   bool sync_commit = true;
+  // engine.write_behind: each batch's store write runs on the store's thread while the next
+  // batch is polled and applied; its events go out once it is durable (docs/design.md).
+  bool write_behind = true;
   std::string log_format, log_level;
   bool until_idle = false;  // stop once the input is drained and nothing is due (tests, demos)
   // Deploy what changes in the workflows directory (engine.watch_workflows); default: in

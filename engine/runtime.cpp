@@ -242,10 +242,10 @@ Processor::Verdict Processor::process_action(const InputEvent& ev) {
   return v;
 }
 
-Result<bool> Processor::commit() {
+Result<bool> Processor::commit(bool behind) {
   if (clock_.ms != INT64_MIN) store_.put_meta(kClockKey, std::to_string(clock_.ms));
   store_.put_meta(kTimerSeqKey, std::to_string(timer_seq_));
-  return store_.commit();
+  return behind ? store_.commit_behind() : store_.commit();
 }
 
 }  // namespace gridcase

@@ -45,7 +45,9 @@ class Processor {
   Result<bool> migrate(const std::string& case_id, int to, std::string* why);
 
   // Saves the clock and counters, then commits the store.
-  Result<bool> commit();
+  // behind: through CaseStore::commit_behind(), whose Ok(true) means written behind (durable
+  // once the store's durable() says so).
+  Result<bool> commit(bool behind = false);
 
   Timestamp clock() const { return clock_; }
   uint64_t events_in() const { return events_in_; }

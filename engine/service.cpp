@@ -236,6 +236,7 @@ Result<bool> Service::finish_inflight() {
 }
 
 Result<bool> Service::flush() {
+  if (auto r = settle_unwritten(); !r.ok()) return r;
   if (auto r = finish_inflight(); !r.ok()) return r;
   if (auto r = publish_outbox(); !r.ok()) return r;
   // Everything is out: the stored copies go now, so a clean stop leaves nothing for the
@@ -254,7 +255,18 @@ Result<size_t> Service::run_once() {
     int64_t until_due = next->due.ms - clock_.now().ms;
     wait_ms = static_cast<int>(std::clamp<int64_t>(until_due, 0, wait_ms));
   }
-  auto polled = source_.poll(options_.max_batch, wait_ms);
+  Result<std::vector<SourceRecord>> polled = std::vector<SourceRecord>{};
+  if (unwritten_.active) {
+    // The last batch is still being written: what input is here already is built on it
+    // meanwhile. With none here, it is seen written and sent before waiting for more.
+    polled = source_.poll(options_.max_batch, 0);
+    if (polled.ok() && polled.value().empty()) {
+      if (auto r = settle_unwritten(); !r.ok()) return r.error();
+      polled = source_.poll(options_.max_batch, wait_ms);
+    }
+  } else {
+    polled = source_.poll(options_.max_batch, wait_ms);
+  }
   if (!polled.ok()) return polled.error();
   std::vector<SourceRecord>& records = polled.value();
 
@@ -301,6 +313,7 @@ Result<size_t> Service::run_once() {
   }
   if (records.empty() && outbox_.empty() && proc.timers_fired() == 0) {
     // Idle: what is still travelling is waited for, so idle means published.
+    if (auto r = settle_unwritten(); !r.ok()) return r.error();
     if (auto r = finish_inflight(); !r.ok()) return r.error();
     return size_t{0};
   }
@@ -325,7 +338,9 @@ Result<size_t> Service::run_once() {
     }
   }
   store_.put_meta("offsets", offsets_list);
-  if (auto r = commit_and_publish(proc, std::move(positions), records.size(), outcome); !r.ok()) {
+  // Written behind: the next batch is polled and applied while this one is written.
+  if (auto r = commit_and_publish(proc, std::move(positions), records.size(), outcome, true);
+      !r.ok()) {
     return r.error();
   }
   return records.size();
@@ -351,7 +366,7 @@ Result<size_t> Service::run_admin(const std::function<Result<bool>(Processor&)>&
 // The end of every batch: the stored outbox and the batch number go into the commit (one
 // WriteBatch with everything the batch changed), then the outbox is published.
 Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosition> positions,
-                                         size_t records, BatchOutcome& outcome) {
+                                         size_t records, BatchOutcome& outcome, bool behind) {
   // The publishes through already are let go, oldest first; the stored outbox keeps every
   // one still unconfirmed and this batch, so a crash publishes them all again. (A failure
   // here merges the unconfirmed messages into outbox_, to be published before anything new.)
@@ -359,6 +374,14 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
   while (!inflight_.empty() && sink_.publish_done()) {
     if (!finish_oldest().ok()) break;
   }
+  // The batch before, if it was written behind, goes to the sink first. A failed write
+  // breaks the service (this batch was built on it); a failed hand-over leaves all that is
+  // unconfirmed in outbox_, before this batch's messages, as a failed publish above does.
+  if (auto r = settle_unwritten(); !r.ok() && broken_) return r;
+  // Behind only in the plain case: one batch's messages in outbox_, none waiting for a
+  // publish to succeed, no transaction, and no observer to be told the batch is committed.
+  behind = behind && options_.write_behind && !publish_pending_ && outbox_.size() == this_batch &&
+           !sink_.transactional() && !options_.on_batch;
   // This batch's messages are stored under its number (older unconfirmed ones are under
   // theirs); a crash before they are confirmed publishes them again.
   uint64_t stored = 0;
@@ -368,14 +391,16 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
                       encode_lists({std::span<const OutMessage>(outbox_).last(this_batch)}));
   }
   store_.put_meta(kBatchKey, std::to_string(batch_ + 1));
-  if (auto r = proc.commit(); !r.ok()) {
+  auto committed = proc.commit(behind);  // one WriteBatch: all of the above
+  if (!committed.ok()) {
     // Only this batch's messages go; older unconfirmed ones stay (they are also in the stored
     // outbox). The batch's records were taken from the source, so only a restart (which
     // seeks to the stored offsets) reads them again: the service is broken.
     outbox_.resize(outbox_.size() - this_batch);
     broken_ = true;
-    return r.error();
-  }  // one WriteBatch: all of the above
+    return committed.error();
+  }
+  const bool written_behind = behind && committed.value();
   ++batch_;
   stats_.records += records;
   ++stats_.batches;
@@ -385,6 +410,14 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
     outcome.case_events = batch_events_;
     options_.on_batch(outcome);
   }
+  if (written_behind) {
+    unwritten_.active = true;
+    unwritten_.messages = std::move(outbox_);
+    outbox_.clear();
+    unwritten_.positions = std::move(positions);
+    unwritten_.stored = stored;
+    return true;
+  }
   if (stored != 0) outbox_stored_.push_back(stored);
   if (sink_.transactional()) {
     // Offsets go with the messages in one transaction, even when there are none: one batch
@@ -392,6 +425,35 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
     publish_pending_ = !outbox_.empty() || !positions.empty();
     return publish_outbox();
   }
+  return hand_to_sink(std::move(positions), stored);
+}
+
+// The batch written behind: once the store says it is durable, its messages go to the sink
+// before those of the batch being built (which wait in outbox_ meanwhile). An error with
+// broken_ set: the write failed; without: the hand-over failed (publish_pending_ is set and
+// outbox_ holds every unconfirmed message, the batch being built's last).
+Result<bool> Service::settle_unwritten() {
+  if (!unwritten_.active) return true;
+  unwritten_.active = false;
+  if (auto r = store_.durable(); !r.ok()) {
+    broken_ = true;  // not written: only a restart, from what is, goes on
+    unwritten_ = {};
+    return r;
+  }
+  std::vector<OutMessage> later = std::move(outbox_);
+  outbox_ = std::move(unwritten_.messages);
+  unwritten_.messages.clear();
+  if (unwritten_.stored != 0) outbox_stored_.push_back(unwritten_.stored);
+  auto r = hand_to_sink(std::move(unwritten_.positions), unwritten_.stored);
+  unwritten_.positions.clear();
+  // After whatever is still to be sent (all of it, if the hand-over failed).
+  outbox_.insert(outbox_.end(), std::make_move_iterator(later.begin()),
+                 std::make_move_iterator(later.end()));
+  return r;
+}
+
+// A committed (and durable) batch's messages, in outbox_, go to the sink.
+Result<bool> Service::hand_to_sink(std::vector<SourcePosition> positions, uint64_t stored) {
   // At least once, pipelined: this batch is handed over, and the next batches are computed
   // and committed while it travels; at most publish_depth publishes travel at once.
   if (publish_pending_) {

@@ -52,6 +52,9 @@ struct ServiceOptions {
   // Publishes handed to the sink and not yet confirmed, at most (default mode): while they
   // travel the engine goes on, and their messages stay in the stored outbox.
   size_t publish_depth = 4;
+  // Each batch's store write runs behind the next batch's poll and apply (on the store's
+  // own thread); its messages go out once it is durable. Off: written in place, then sent.
+  bool write_behind = true;
   // Called on the engine thread after each batch that changed anything has been committed
   // (not for idle polls), before its messages are published. Keep it short: the next batch waits
   // for it.
@@ -118,7 +121,9 @@ class Service {
   Result<bool> finish_inflight();
   Result<bool> finish_oldest();
   Result<bool> commit_and_publish(Processor& proc, std::vector<SourcePosition> positions,
-                                  size_t records, BatchOutcome& outcome);
+                                  size_t records, BatchOutcome& outcome, bool behind = false);
+  Result<bool> hand_to_sink(std::vector<SourcePosition> positions, uint64_t stored);
+  Result<bool> settle_unwritten();
   RecordOutcome record_outcome(const SourceRecord& rec, const Result<InputEvent>& ev,
                                const Processor::Verdict& v, const std::string& reason,
                                const std::string& error, uint64_t feed_start) const;
@@ -147,6 +152,16 @@ class Service {
   std::deque<Inflight> inflight_;
   // Source positions of earlier publishes that failed, acknowledged once outbox_ is out.
   std::vector<SourcePosition> outbox_positions_;
+  // The last batch, committed behind the engine (CaseStore::commit_behind) and not yet known
+  // to be durable: its messages wait here while the next batch is built, and go to the sink
+  // once the store says it is written (settle_unwritten).
+  struct Unwritten {
+    bool active = false;
+    std::vector<OutMessage> messages;
+    std::vector<SourcePosition> positions;
+    uint64_t stored = 0;
+  };
+  Unwritten unwritten_;
   bool broken_ = false;
   uint64_t batch_ = 0;                     // number of the last committed batch
   std::vector<SourcePosition> positions_;  // every position committed so far

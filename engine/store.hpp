@@ -62,6 +62,17 @@ class CaseStore {
 
   // Makes every write since the last commit durable, all or nothing.
   virtual Result<bool> commit() = 0;
+  // The same, written behind the caller: the writes are handed over and the call returns;
+  // reads see them as before, and the next batch can be built on them while they are
+  // written. durable() waits until every write handed over is durable (or says why not);
+  // commit() and a later commit_behind() wait for it first. Nothing of a batch may leave
+  // the engine (be published) before durable() said so. Ok(true): handed over; Ok(false):
+  // durable already (a store that cannot write behind commits here).
+  virtual Result<bool> commit_behind() {
+    if (auto r = commit(); !r.ok()) return r;
+    return false;
+  }
+  virtual Result<bool> durable() { return true; }
 
   // Every stored case, in id order. Returns the first read error, if any.
   virtual Result<bool> for_each_case(const std::function<void(const Case&)>& fn) = 0;

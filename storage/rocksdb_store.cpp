@@ -333,6 +333,16 @@ RocksStore::RocksStore(const Engine& engine, const RocksOptions& opts)
     : engine_(engine), opts_(opts), h_(std::make_unique<Handles>()) {}
 
 RocksStore::~RocksStore() {
+  // A batch still being written is written: it is committed as far as the caller knows.
+  if (writer_.joinable()) {
+    {
+      std::unique_lock lock(writer_mu_);
+      writer_cv_.wait(lock, [this] { return !writer_job_; });
+      writer_stop_ = true;
+    }
+    writer_cv_.notify_all();
+    writer_.join();
+  }
   timer_it_.reset();  // iterators must go before the database
   if (!h_->db) return;
   if (opts_.disable_wal) {
@@ -770,6 +780,9 @@ Result<std::optional<Case>> RocksStore::load(std::string_view id) {
   if (auto it = dirty_cases_.find(id); it != dirty_cases_.end()) {
     return std::optional<Case>(it->second);
   }
+  if (auto it = behind_.cases.find(id); it != behind_.cases.end()) {
+    return std::optional<Case>(it->second);
+  }
   ++stats_.case_reads;
   if (const Case* c = cache_find(id)) {
     ++stats_.cache_hits;
@@ -792,6 +805,7 @@ void RocksStore::save(const Case& c) {
 
 bool RocksStore::exists(std::string_view id) {
   if (dirty_cases_.find(id) != dirty_cases_.end()) return true;
+  if (behind_.cases.find(id) != behind_.cases.end()) return true;
   ++stats_.case_reads;
   if (cache_find(id)) {
     ++stats_.cache_hits;
@@ -809,7 +823,7 @@ bool RocksStore::exists(std::string_view id) {
 }
 
 Result<bool> RocksStore::for_each_case(const std::function<void(const Case&)>& fn) {
-  if (error_) return *error_;
+  if (auto r = durable(); !r.ok()) return r;
   std::vector<const Case*> dirty;
   dirty.reserve(dirty_cases_.size());
   for (const auto& [id, c] : dirty_cases_) dirty.push_back(&c);
@@ -843,6 +857,7 @@ Result<bool> RocksStore::for_each_case(const std::function<void(const Case&)>& f
 bool RocksStore::report_seen(std::string_view grid, std::string_view report_id) {
   std::string k = report_key(grid, report_id);
   if (new_reports_.find(k) != new_reports_.end()) return true;
+  if (behind_.reports.find(k) != behind_.reports.end()) return true;
   bool found = false;
   return db_get(kReports, k, nullptr, &found) && found;
 }
@@ -865,10 +880,18 @@ std::vector<std::string> RocksStore::correlated(std::string_view workflow, std::
   std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->cf[kCorrelation]));
   for (it->Seek(sl(prefix)); it->Valid(); it->Next()) {
     std::string_view k = sv(it->key());
-    if (corr_changes_.find(k) != corr_changes_.end()) continue;  // the overlay decides
+    // The overlay decides, then the batch being written.
+    if (corr_changes_.find(k) != corr_changes_.end()) continue;
+    if (behind_.corr.find(k) != behind_.corr.end()) continue;
     ids.push_back(unescape_part(k.substr(prefix.size())));
   }
   note(it->status(), "scan of correlation");
+  for (auto o = behind_.corr.lower_bound(prefix); o != behind_.corr.end() && o->first < upper;
+       ++o) {
+    if (o->second && corr_changes_.find(o->first) == corr_changes_.end()) {
+      ids.push_back(unescape_part(std::string_view(o->first).substr(prefix.size())));
+    }
+  }
   for (auto o = corr_changes_.lower_bound(prefix); o != corr_changes_.end() && o->first < upper;
        ++o) {
     if (o->second) ids.push_back(unescape_part(std::string_view(o->first).substr(prefix.size())));
@@ -898,17 +921,27 @@ const std::pair<std::string, std::string>* RocksStore::db_timer_head() {
   if (!timer_it_) {
     timer_it_.reset(h_->db->NewIterator(h_->read, h_->cf[kTimers]));
     timer_it_on_head_ = false;
+    timer_it_parked_ = false;
   }
   if (timer_it_on_head_ && timer_it_->Valid()) {
     timer_it_->Next();  // the old head is gone: continue right after it
-  } else {
+  } else if (!timer_it_parked_) {
     ++stats_.timer_seeks;
     timer_it_->Seek(sl(timer_low_));
   }
   timer_it_on_head_ = false;
+  timer_it_parked_ = false;
+  // The first live one of the batch being written (RocksDB may not show it yet).
+  auto behind = behind_.timer_adds.lower_bound(timer_low_);
+  while (behind != behind_.timer_adds.end() &&
+         timer_dels_.find(behind->first) != timer_dels_.end()) {
+    ++behind;
+  }
   for (; timer_it_->Valid(); timer_it_->Next()) {
     std::string_view k = sv(timer_it_->key());
     if (timer_dels_.find(k) != timer_dels_.end()) continue;
+    if (behind_.timer_dels.find(k) != behind_.timer_dels.end()) continue;
+    if (behind != behind_.timer_adds.end() && behind->first <= k) break;  // parked here
     db_head_.emplace(std::string(k), std::string(sv(timer_it_->value())));
     timer_low_ = db_head_->first;
     db_head_known_ = true;
@@ -917,6 +950,14 @@ const std::pair<std::string, std::string>* RocksStore::db_timer_head() {
   }
   if (!note(timer_it_->status(), "scan of timers")) return nullptr;  // retried next call
   db_head_known_ = true;
+  if (behind != behind_.timer_adds.end()) {
+    db_head_.emplace(behind->first, behind->second);
+    timer_low_ = db_head_->first;
+    // Nothing live in RocksDB comes before where the iterator stopped: the next scan goes on
+    // from there instead of seeking over the same deleted keys again.
+    timer_it_parked_ = true;
+    return &*db_head_;
+  }
   db_head_.reset();
   return nullptr;
 }
@@ -931,6 +972,8 @@ bool RocksStore::timer_db_live(const std::string& key) {
     return false;
   }
   if (auto k = parse_timer_key(key); k && k->second > committed_max_seq_) return false;
+  if (behind_.timer_adds.find(key) != behind_.timer_adds.end()) return true;
+  if (behind_.timer_dels.find(key) != behind_.timer_dels.end()) return false;
   bool found = false;
   return db_get(kTimers, key, nullptr, &found) && found;
 }
@@ -1002,6 +1045,7 @@ std::optional<TimerRef> RocksStore::next_timer() {
 
 std::optional<std::string> RocksStore::get_meta(std::string_view key) {
   if (auto it = meta_changes_.find(key); it != meta_changes_.end()) return it->second;
+  if (auto it = behind_.meta.find(key); it != behind_.meta.end()) return it->second;
   rocksdb::PinnableSlice v;
   bool found = false;
   if (!db_get(kMeta, key, &v, &found) || !found) return std::nullopt;
@@ -1070,6 +1114,7 @@ void RocksStore::drop_outbox(uint64_t batch) {
 }
 
 Result<std::vector<std::pair<uint64_t, std::string>>> RocksStore::stored_outboxes() {
+  if (auto r = durable(); !r.ok()) return r.error();
   std::vector<std::pair<uint64_t, std::string>> out;
   std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(h_->read, h_->cf[kMeta]));
   for (it->Seek(sl(kOutboxPrefix)); it->Valid(); it->Next()) {
@@ -1089,7 +1134,64 @@ Result<std::vector<std::pair<uint64_t, std::string>>> RocksStore::stored_outboxe
 // ---- commit ----
 
 Result<bool> RocksStore::commit() {
-  if (error_) return *error_;
+  if (auto r = write_batch(false); !r.ok()) return r;
+  return true;
+}
+
+Result<bool> RocksStore::commit_behind() {
+  return write_batch(!model_);
+}
+
+void RocksStore::start_writer() {
+  writer_ = std::thread([this] {
+    std::unique_lock lock(writer_mu_);
+    for (;;) {
+      writer_cv_.wait(lock, [this] { return writer_stop_ || writer_job_; });
+      if (!writer_job_) return;  // stopping, nothing to write
+      lock.unlock();
+      auto status =
+          std::make_unique<rocksdb::Status>(h_->db->Write(h_->write, behind_batch_.get()));
+      lock.lock();
+      writer_status_ = std::move(status);
+      writer_job_ = false;
+      writer_cv_.notify_all();
+    }
+  });
+}
+
+Result<bool> RocksStore::durable() {
+  if (!behind_.active) return error_ ? Result<bool>(*error_) : Result<bool>(true);
+  std::unique_ptr<rocksdb::Status> status;
+  {
+    std::unique_lock lock(writer_mu_);
+    writer_cv_.wait(lock, [this] { return !writer_job_; });
+    status = std::move(writer_status_);
+  }
+  behind_.active = false;
+  // The iterator may read the state from before the write: the next scan opens a new one.
+  timer_it_.reset();
+  timer_it_on_head_ = false;
+  if (!status->ok()) {
+    // What was handed over is lost; what was built on it must not be committed either.
+    error_ = err("rocksdb: commit: " + status->ToString());
+    return *error_;
+  }
+  ++stats_.commits;
+  behind_batch_->Clear();
+  for (auto& [id, c] : behind_.cases) cache_put(std::move(c));
+  behind_.cases.clear();
+  behind_.reports.clear();
+  behind_.corr.clear();
+  behind_.meta.clear();
+  behind_.timer_adds.clear();
+  behind_.timer_dels.clear();
+  return true;
+}
+
+// Ok(true): handed to the writer thread; Ok(false): written here (or nothing to write).
+Result<bool> RocksStore::write_batch(bool behind) {
+  // One batch in the writer's hands at a time, and in order.
+  if (auto r = durable(); !r.ok()) return r;
   if (opts_.read_only) return err("rocksdb: the store is open for reading only");
   // With views the batch already holds this batch's feed and history entries.
   if (!model_ && !plain_batch_) plain_batch_ = std::make_unique<rocksdb::WriteBatch>();
@@ -1150,12 +1252,25 @@ Result<bool> RocksStore::commit() {
   }
   if (b.Count() == 0) {
     b.RollbackToSavePoint().PermitUncheckedError();
-    return true;
+    return false;
   }
-  rocksdb::Status s = h_->db->Write(h_->write, &b);
-  if (!s.ok()) return fail(err("rocksdb: commit: " + s.ToString()));
-  ++stats_.commits;
-  if (!model_) b.Clear();  // (the views' batch is cleared below)
+  if (behind) {
+    // The writer takes this batch; the next one is built in the other.
+    if (!behind_batch_) behind_batch_ = std::make_unique<rocksdb::WriteBatch>();
+    std::swap(plain_batch_, behind_batch_);
+    if (!writer_.joinable()) start_writer();
+    {
+      std::lock_guard lock(writer_mu_);
+      writer_job_ = true;
+    }
+    writer_cv_.notify_all();
+    behind_.active = true;
+  } else {
+    rocksdb::Status s = h_->db->Write(h_->write, &b);
+    if (!s.ok()) return fail(err("rocksdb: commit: " + s.ToString()));
+    ++stats_.commits;
+    if (!model_) b.Clear();  // (the views' batch is cleared below)
+  }
   outbox_puts_.clear();
   outbox_drops_.clear();
 
@@ -1186,14 +1301,24 @@ Result<bool> RocksStore::commit() {
   }
   if (model_) views_marked_ = true;
   unmark_views_ = false;
-  for (auto& [id, c] : dirty_cases_) cache_put(std::move(c));
+  if (behind) {
+    // Readable from behind_ until the write is known to be done (durable()).
+    behind_.cases = std::move(dirty_cases_);
+    behind_.reports = std::move(new_reports_);
+    behind_.corr = std::move(corr_changes_);
+    behind_.meta = std::move(meta_changes_);
+    for (auto& [k, a] : timer_adds_) behind_.timer_adds.emplace(k, std::move(a.case_id));
+    behind_.timer_dels = std::move(timer_dels_);
+  } else {
+    for (auto& [id, c] : dirty_cases_) cache_put(std::move(c));
+  }
   dirty_cases_.clear();
   timer_adds_.clear();
   timer_dels_.clear();
   new_reports_.clear();
   corr_changes_.clear();
   meta_changes_.clear();
-  return true;
+  return behind;
 }
 
 }  // namespace gridcase

@@ -19,6 +19,7 @@
 // views removes the mark at its first commit, and opening with views rebuilds the
 // summaries and indexes from the cases when the mark is missing (the feed and timelines
 // then lack what happened without views: events are not stored anywhere else).
+#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -27,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -134,6 +136,10 @@ class RocksStore final : public CaseStore {
   // failed (a batch computed from a failed read must not become durable); the overlay is
   // kept when the write fails.
   Result<bool> commit() override;
+  // Written by a thread of the store's own while the caller goes on (not with views: their
+  // batch is built from the committed state, so it commits in place).
+  Result<bool> commit_behind() override;
+  Result<bool> durable() override;
   Result<bool> for_each_case(const std::function<void(const Case&)>& fn) override;
   // Views on: files the event in the feed (the next id) and the case's timeline, and
   // updates the case's summary and index entries, all at the next commit().
@@ -204,6 +210,29 @@ class RocksStore final : public CaseStore {
 
   // Timers.
   bool timer_db_live(const std::string& key);  // live in the committed state (not in dels)
+  Result<bool> write_batch(bool behind);
+  void start_writer();
+
+  // A batch handed to the writer thread (commit_behind) and not known to be written yet.
+  // Reads look here after the overlay and before RocksDB: RocksDB may show the batch or not
+  // yet, and for a key the batch touched this is what it holds either way.
+  struct Behind {
+    bool active = false;
+    std::unordered_map<std::string, Case, TransparentHash, std::equal_to<>> cases;
+    StringSet reports;
+    std::map<std::string, bool, std::less<>> corr;
+    std::map<std::string, std::string, std::less<>> meta;
+    std::map<std::string, std::string, std::less<>> timer_adds;  // key -> case id
+    StringSet timer_dels;
+  };
+  Behind behind_;
+  std::unique_ptr<rocksdb::WriteBatch> behind_batch_;  // the batch the writer has
+  std::thread writer_;
+  std::mutex writer_mu_;
+  std::condition_variable writer_cv_;
+  bool writer_job_ = false;   // guarded by writer_mu_: behind_batch_ is to be written
+  bool writer_stop_ = false;  // guarded by writer_mu_
+  std::unique_ptr<rocksdb::Status> writer_status_;  // guarded by writer_mu_: the last write's
   const std::pair<std::string, std::string>* db_timer_head();
 
   const Engine& engine_;
@@ -244,6 +273,7 @@ class RocksStore final : public CaseStore {
   std::optional<std::pair<std::string, std::string>> db_head_;  // key, case id
   std::unique_ptr<rocksdb::Iterator> timer_it_;
   bool timer_it_on_head_ = false;
+  bool timer_it_parked_ = false;  // on the first live key after a head of the batch behind
 
   // Views (RocksOptions::views). Each event goes into views_batch_ (feed, history) and into
   // its case's update as it is recorded, so a batch keeps no copies of its events; commit()

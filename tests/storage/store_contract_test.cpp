@@ -25,6 +25,7 @@
 #include "storage/memory_store.hpp"
 #include "storage/rocksdb_store.hpp"
 #include "tests/fixtures/contract_example.hpp"
+#include "tests/fixtures/forwarding_store.hpp"
 
 namespace gridcase {
 namespace {
@@ -263,6 +264,37 @@ struct RocksFactoryT {
 using RocksFactory = RocksFactoryT<10000>;
 using RocksUncachedFactory = RocksFactoryT<0>;
 
+// RocksDB with every commit written behind (CaseStore::commit_behind) and never waited for:
+// each read then runs while the last batch may or may not be in RocksDB yet, and must give
+// the same answers. (Closing the store waits for the write.)
+class CommitsBehind final : public testing::ForwardingStore {
+ public:
+  explicit CommitsBehind(std::unique_ptr<CaseStore> s)
+      : ForwardingStore(*s), owned_(std::move(s)) {}
+  Result<bool> commit() override {
+    if (auto r = s_.commit_behind(); !r.ok()) return r;
+    return true;
+  }
+
+ private:
+  std::unique_ptr<CaseStore> owned_;
+};
+
+struct RocksBehindFactory {
+  RocksFactoryT<0> rocks;  // uncached: every case read that misses the batches goes to RocksDB
+  std::unique_ptr<CaseStore> open() {
+    auto s = rocks.open();
+    return s ? std::make_unique<CommitsBehind>(std::move(s)) : nullptr;
+  }
+  void reopen(std::unique_ptr<CaseStore>& store) {
+    ASSERT_TRUE(store->commit().ok());
+    store.reset();
+    store = open();
+    ASSERT_NE(store, nullptr);
+  }
+  void cleanup() { rocks.cleanup(); }
+};
+
 template <typename Factory>
 class StoreContract : public ::testing::Test {
  protected:
@@ -305,11 +337,13 @@ class StoreNames {
   static std::string GetName(int) {
     if (std::is_same_v<T, MemoryFactory>) return "Memory";
     if (std::is_same_v<T, RocksFactory>) return "Rocks";
+    if (std::is_same_v<T, RocksBehindFactory>) return "RocksBehind";
     return "RocksUncached";
   }
 };
 
-using Stores = ::testing::Types<MemoryFactory, RocksFactory, RocksUncachedFactory>;
+using Stores =
+    ::testing::Types<MemoryFactory, RocksFactory, RocksUncachedFactory, RocksBehindFactory>;
 TYPED_TEST_SUITE(StoreContract, Stores, StoreNames);
 
 std::vector<std::string> sorted(std::vector<std::string> v) {

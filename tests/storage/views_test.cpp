@@ -26,6 +26,7 @@
 #include "storage/memory_store.hpp"
 #include "storage/rocksdb_store.hpp"
 #include "tests/fixtures/contract_example.hpp"
+#include "tests/fixtures/forwarding_store.hpp"
 
 namespace gridcase {
 
@@ -1055,51 +1056,27 @@ class TravellingSink final : public MessageSink {
   bool fail_next = false;
 };
 
-// A store whose commit fails on demand; everything else goes to the real one.
-class FailingCommitStore final : public CaseStore {
+// A store whose commit (in place or behind) fails on demand; everything else goes to the
+// real one.
+class FailingCommitStore final : public testing::ForwardingStore {
  public:
-  explicit FailingCommitStore(CaseStore& s) : s_(s) {}
-  Result<std::optional<Case>> load(std::string_view id) override { return s_.load(id); }
-  void save(const Case& c) override { s_.save(c); }
-  bool exists(std::string_view id) override { return s_.exists(id); }
-  bool report_seen(std::string_view g, std::string_view r) override { return s_.report_seen(g, r); }
-  void mark_report(std::string_view g, std::string_view r) override { s_.mark_report(g, r); }
-  std::vector<std::string> correlated(std::string_view w, std::string_view g,
-                                      std::string_view k) override {
-    return s_.correlated(w, g, k);
-  }
-  void add_correlation(std::string_view w, std::string_view g, std::string_view k,
-                       std::string_view c) override {
-    s_.add_correlation(w, g, k, c);
-  }
-  void remove_correlation(std::string_view w, std::string_view g, std::string_view k,
-                          std::string_view c) override {
-    s_.remove_correlation(w, g, k, c);
-  }
-  void add_timer(Timestamp due, uint64_t seq, std::string_view c) override {
-    s_.add_timer(due, seq, c);
-  }
-  void remove_timer(Timestamp due, uint64_t seq) override { s_.remove_timer(due, seq); }
-  std::optional<TimerRef> next_timer() override { return s_.next_timer(); }
-  size_t pending_timers() override { return s_.pending_timers(); }
-  std::optional<std::string> get_meta(std::string_view k) override { return s_.get_meta(k); }
-  void put_meta(std::string_view k, std::string_view v) override { s_.put_meta(k, v); }
-  void put_outbox(uint64_t b, std::string bytes) override { s_.put_outbox(b, std::move(bytes)); }
-  void drop_outbox(uint64_t b) override { s_.drop_outbox(b); }
-  Result<std::vector<std::pair<uint64_t, std::string>>> stored_outboxes() override {
-    return s_.stored_outboxes();
-  }
+  using ForwardingStore::ForwardingStore;
   Result<bool> commit() override {
     if (fail) return err("disk full");
     return s_.commit();
   }
-  Result<bool> for_each_case(const std::function<void(const Case&)>& fn) override {
-    return s_.for_each_case(fn);
+  Result<bool> commit_behind() override {
+    if (fail) return err("disk full");
+    return s_.commit_behind();
+  }
+  // The write handed over fails once it is done.
+  Result<bool> durable() override {
+    auto r = s_.durable();
+    if (fail_write) return err("disk full (written behind)");
+    return r;
   }
   bool fail = false;
-
- private:
-  CaseStore& s_;
+  bool fail_write = false;
 };
 
 class ServicePipelineTest : public ::testing::Test {
@@ -1115,11 +1092,11 @@ class ServicePipelineTest : public ::testing::Test {
     close();
     factory_.cleanup();
   }
-  void open(MessageSink* sink = nullptr, size_t depth = 1) {
+  void open(MessageSink* sink = nullptr, size_t depth = 1, bool behind = false) {
     store_ = factory_.open();
     ASSERT_NE(store_, nullptr);
     service_ = std::make_unique<Service>(engine(), *store_, source_, sink ? *sink : sink_, clock_,
-                                         codecs(), options(depth));
+                                         codecs(), options(depth, behind));
     auto r = service_->start();
     ASSERT_TRUE(r.ok()) << r.error().message;
   }
@@ -1132,11 +1109,14 @@ class ServicePipelineTest : public ::testing::Test {
     };
     return c;
   }
-  static ServiceOptions options(size_t depth) {
+  // Written in place unless `behind`: the tests of the publish pipeline see each batch
+  // handed to the sink by its own run_once().
+  static ServiceOptions options(size_t depth, bool behind = false) {
     ServiceOptions o;
     o.poll_timeout_ms = 0;
     o.max_batch = 2;
     o.publish_depth = depth;
+    o.write_behind = behind;
     return o;
   }
   // A crash: no flush, nothing confirmed after this.
@@ -1334,6 +1314,137 @@ TEST_F(ServicePipelineTest, AFailedDeliveryIsPublishedAgainBeforeNewInput) {
   EXPECT_EQ(sink_.confirmed.size(), before_third + third.size());
   EXPECT_FALSE(service_->publish_pending());
   EXPECT_EQ(service_->stats().published, sink_.confirmed.size());
+}
+
+// Written behind (the default): a batch's messages go to the sink only once the store says
+// the batch is durable, which the next batch's commit (or idle, or a stop) waits for; in
+// between, the next batch is polled and applied on what the first wrote.
+TEST_F(ServicePipelineTest, ABatchWrittenBehindIsSentOnlyOnceDurable) {
+  close();
+  factory_.views_on = false;  // a store with views writes in place
+  open(nullptr, 1, true);
+  clock_.t = at(10 * kMin);
+  ASSERT_EQ(*service_->run_once(), 2u);
+  EXPECT_TRUE(sink_.queue.empty());  // batch 1 may still be being written: nothing sent
+  ASSERT_EQ(*service_->run_once(), 2u);
+  auto first = values(sink_.travelling);  // batch 2's commit saw batch 1 durable and sent it
+  ASSERT_FALSE(first.empty());
+  ASSERT_EQ(sink_.queue.size(), 1u);
+  sink_.arrived = true;
+  ASSERT_EQ(*service_->run_once(), 2u);  // batch 3: batch 2 goes after batch 1
+  auto second = values(sink_.travelling);
+  EXPECT_EQ(sink_.confirmed, first);
+  EXPECT_NE(second, first);
+  while (*service_->run_once() > 0) {
+  }
+  // Idle means everything is written and out, in order; so is a clean stop.
+  ASSERT_TRUE(service_->flush().ok());
+  EXPECT_TRUE(sink_.queue.empty());
+  ASSERT_GE(sink_.confirmed.size(), first.size() + second.size());
+  EXPECT_TRUE(std::equal(first.begin(), first.end(), sink_.confirmed.begin()));
+  EXPECT_TRUE(std::equal(second.begin(), second.end(), sink_.confirmed.begin() + first.size()));
+  EXPECT_EQ(service_->stats().records, 6u);
+  EXPECT_EQ(service_->stats().published, sink_.confirmed.size());
+  auto stored = store_->stored_outboxes();
+  ASSERT_TRUE(stored.ok());
+  EXPECT_TRUE(stored->empty());
+  close();
+  TravellingSink after;
+  open(&after, 1, true);
+  EXPECT_TRUE(after.confirmed.empty());
+}
+
+// The same messages, in the same order, as written in place: only when they go differs.
+TEST_F(ServicePipelineTest, WritingBehindSendsWhatWritingInPlaceSends) {
+  std::vector<std::string> got[2];
+  for (bool behind : {false, true}) {
+    close();
+    factory_.cleanup();
+    factory_.views_on = false;
+    TravellingSink sink;
+    sink.arrived = true;
+    open(&sink, 2, behind);
+    clock_.t = at(10 * kMin);
+    while (*service_->run_once() > 0) {
+    }
+    ASSERT_TRUE(service_->flush().ok());
+    got[behind] = sink.confirmed;
+    close();
+  }
+  ASSERT_FALSE(got[0].empty());
+  EXPECT_EQ(got[1], got[0]);
+}
+
+// A crash while a batch is written behind: it was never sent, and what reached the disk is
+// what the next start sends (the batch and its offsets are in one write, so either both or
+// neither). Here the write completes (the store waits for it when closed): sent on start.
+TEST_F(ServicePipelineTest, ABatchWrittenBehindAndNotSentIsSentOnStart) {
+  close();
+  factory_.views_on = false;  // a store with views writes in place
+  open(nullptr, 1, true);
+  clock_.t = at(10 * kMin);
+  ASSERT_EQ(*service_->run_once(), 2u);
+  EXPECT_TRUE(sink_.queue.empty());
+  close();  // crash before batch 1 was seen durable
+  TravellingSink after;
+  open(&after, 1, true);
+  ASSERT_FALSE(after.confirmed.empty());
+  // And the restart goes on after batch 1: its records are not applied again.
+  after.arrived = true;
+  while (*service_->run_once() > 0) {
+  }
+  EXPECT_EQ(service_->stats().records, 4u);
+  close();
+}
+
+// A write behind that fails: its messages are never sent, the batch built on it is not
+// committed, and the service is broken (serve stops; a restart goes on from the store).
+TEST_F(ServicePipelineTest, AFailedWriteBehindSendsNothingAndBreaksTheService) {
+  close();
+  factory_.views_on = false;
+  store_ = factory_.open();
+  FailingCommitStore failing(*store_);
+  ServiceOptions o = options(1, true);
+  service_ = std::make_unique<Service>(engine(), failing, source_, sink_, clock_, codecs(), o);
+  ASSERT_TRUE(service_->start().ok());
+  clock_.t = at(10 * kMin);
+  ASSERT_EQ(*service_->run_once(), 2u);
+  failing.fail_write = true;  // batch 1's write fails
+  auto r = service_->run_once();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("written behind"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(service_->broken());
+  EXPECT_TRUE(sink_.queue.empty());
+  EXPECT_TRUE(sink_.confirmed.empty());
+  EXPECT_EQ(service_->stats().records, 2u);  // batch 2 was not committed
+  service_.reset();
+}
+
+// A delivery that fails while the batch written behind is handed over: the failed one, the
+// batch behind and the batch being built go out together, in order, once the batch being
+// built is committed (in place); nothing is lost, repeated or reordered, and the service
+// goes on.
+TEST_F(ServicePipelineTest, AFailedDeliveryWhileABatchIsWrittenBehindLosesNothing) {
+  close();
+  factory_.views_on = false;
+  open(nullptr, 1, true);
+  clock_.t = at(10 * kMin);
+  ASSERT_EQ(*service_->run_once(), 2u);  // batch 1, written behind
+  ASSERT_EQ(*service_->run_once(), 2u);  // batch 2; batch 1 travels
+  ASSERT_EQ(sink_.queue.size(), 1u);
+  sink_.fail_next = true;  // batch 1's delivery fails when batch 2 is handed over
+  auto r = service_->run_once();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, 2u);
+  EXPECT_FALSE(service_->broken());
+  EXPECT_FALSE(service_->publish_pending());
+  EXPECT_EQ(service_->stats().records, 6u);
+  // Each record here is a dead letter: one message per offset, all of them, in order.
+  ASSERT_EQ(sink_.confirmed.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_NE(sink_.confirmed[i].find("\"offset\":" + std::to_string(i)), std::string::npos)
+        << sink_.confirmed[i];
+  }
 }
 
 }  // namespace

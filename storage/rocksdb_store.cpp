@@ -1149,6 +1149,7 @@ void RocksStore::start_writer() {
       writer_cv_.wait(lock, [this] { return writer_stop_ || writer_job_; });
       if (!writer_job_) return;  // stopping, nothing to write
       lock.unlock();
+      if (opts_.before_write) opts_.before_write();
       auto status =
           std::make_unique<rocksdb::Status>(h_->db->Write(h_->write, behind_batch_.get()));
       lock.lock();

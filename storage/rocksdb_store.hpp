@@ -21,6 +21,7 @@
 // then lack what happened without views: events are not stored anywhere else).
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -82,6 +83,8 @@ struct RocksOptions {
   // default false: open for reading only (RocksDB's OpenForReadOnly: no lock, so it works
   // beside a running engine, on the state as it was when opened). commit() then fails.
   bool read_only = false;
+  // Tests: runs on the writer thread before each write behind (to hold it back).
+  std::function<void()> before_write;
 };
 
 // Counters for benchmarks and diagnostics; they never affect behaviour.

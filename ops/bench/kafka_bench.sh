@@ -40,7 +40,7 @@ echo "== generate $n events (action share 0.7) and submit them to Kafka ($parts 
 
 # The registry topic exists in a running system: made once here, shared by every run.
 "$g" history workflows --kafka "$brokers" --workflows-topic "bench.workflows.$run" >/dev/null 2>&1 || true
-config() {  # config FILE INPUT EVENTS_TOPIC EXACTLY_ONCE GROUP [SYNC_COMMIT]
+config() {  # config FILE INPUT EVENTS_TOPIC EXACTLY_ONCE GROUP [SYNC_COMMIT] [WRITE_BEHIND]
   cat >"$1" <<EOF
 kafka:
   brokers: "$brokers"
@@ -55,6 +55,7 @@ kafka:
 engine:
   max_batch: 2000
   sync_commit: ${6:-true}
+  write_behind: ${7:-true}
 log:
   level: info
 EOF
@@ -63,11 +64,12 @@ EOF
 echo "== baseline: bare librdkafka consume -> produce pipe =="
 "$g" submit --kafka "$brokers" --topic "bench.pipe.$run" --partitions "$parts" /dev/null 2>/dev/null
 /usr/bin/time -f '%e %M' -o "$tmp/pipe.time" "$build/bench/kafka_pipe_bench" "$brokers" \
-  "bench.input.$run" "bench.pipe.$run" "$n"
+  "bench.input.$run" "bench.pipe.$run" "$n" | tee "$tmp/pipe.out"
 read -r pipe_s pipe_kb <"$tmp/pipe.time"
 
-serve_run() {  # serve_run NAME EXACTLY_ONCE [SYNC_COMMIT]
-  config "$tmp/$1.yaml" "bench.input.$run" "bench.$1.$run" "$2" "bench-$1-$run" "${3:-true}"
+serve_run() {  # serve_run NAME EXACTLY_ONCE [SYNC_COMMIT] [WRITE_BEHIND]
+  config "$tmp/$1.yaml" "bench.input.$run" "bench.$1.$run" "$2" "bench-$1-$run" "${3:-true}" \
+    "${4:-true}"
   /usr/bin/time -f '%e %M' -o "$tmp/$1.time" "$g" serve --config "$tmp/$1.yaml" --org config/org.yaml \
     --workflows workflows --state-dir "$tmp/state-$1" --until-idle 2>"$tmp/$1.log"
   read -r s kb <"$tmp/$1.time"
@@ -79,12 +81,37 @@ echo "== gridcase serve, exactly_once =="
 read -r eos_s eos_kb < <(serve_run eos true)
 echo "== gridcase serve, default mode, engine.sync_commit: false =="
 read -r nosync_s nosync_kb < <(serve_run nosync false false)
+echo "== gridcase serve, default mode, engine.write_behind: false (each write in place) =="
+read -r inplace_s inplace_kb < <(serve_run inplace false true false)
 
 rate() { awk -v n="$n" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
 pipe_rate=$(rate "$pipe_s")
 serve_rate=$(rate "$serve_s")
 eos_rate=$(rate "$eos_s")
 nosync_rate=$(rate "$nosync_s")
+inplace_rate=$(rate "$inplace_s")
+# Sustained: past the start (group join, first fetch), from the log's progress lines: the
+# records after the first 10,000 over the time they took. The pipe's own figure runs from
+# its first record to its last.
+sustained() {  # sustained LOG
+  python3 - "$1" "$n" <<'PY'
+import datetime, re, sys
+t = lambda l: datetime.datetime.strptime(l[:23], "%Y-%m-%d %H:%M:%S.%f")
+seen = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    m = re.search(r"processed (\d+) records", line)
+    if m:
+        seen.setdefault(int(m.group(1)), t(line))
+n = int(sys.argv[2])
+if 10000 in seen and n in seen and seen[n] > seen[10000]:
+    print("%.0f" % ((n - 10000) / (seen[n] - seen[10000]).total_seconds()))
+else:
+    print(0)
+PY
+}
+serve_sustained=$(sustained "$tmp/plain.log")
+inplace_sustained=$(sustained "$tmp/inplace.log")
+pipe_sustained=$(grep -o 'pipe: [0-9]* records in [0-9.]* s = [0-9]*' "$tmp/pipe.out" | awk '{ print $NF }')
 
 # The latency input: the throughput run's mix (action share 0.7), produced at a fixed rate;
 # kafka_latency_bench stamps each event's `at` with the moment it is produced and times the
@@ -137,6 +164,9 @@ echo "bare pipe:            $n records in ${pipe_s}s = $pipe_rate records/s (RSS
 echo "serve (default):      $n input events in ${serve_s}s = $serve_rate events/s, peak RSS $((serve_kb / 1024)) MB"
 echo "serve (exactly_once): $n input events in ${eos_s}s = $eos_rate events/s, peak RSS $((eos_kb / 1024)) MB"
 echo "serve (no fsync):     $n input events in ${nosync_s}s = $nosync_rate events/s, peak RSS $((nosync_kb / 1024)) MB"
+echo "serve (write in place): $n input events in ${inplace_s}s = $inplace_rate events/s, peak RSS $((inplace_kb / 1024)) MB"
+awk -v a="$serve_sustained" -v b="$pipe_sustained" -v c="$inplace_sustained" 'BEGIN {
+  if (a > 0 && b > 0) printf "sustained (past the first 10,000): serve %d events/s (write in place %d), pipe %d records/s, ratio %.2f\n", a, c, b, a / b }'
 awk -v a="$serve_rate" -v b="$pipe_rate" -v c="$eos_rate" \
   'BEGIN { printf "ratio serve / pipe = %.2f; exactly_once / pipe = %.2f (input events)\n", a / b, c / b }'
 # The engine writes several case events per input event; the pipe one record per record.

@@ -371,13 +371,15 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
   // one still unconfirmed and this batch, so a crash publishes them all again. (A failure
   // here merges the unconfirmed messages into outbox_, to be published before anything new.)
   const size_t this_batch = outbox_.size();  // a failure below puts older ones before them
+  // The batch before, if it was written behind, goes to the sink first, after those in
+  // flight. A failed write breaks the service (this batch was built on it); a failed
+  // hand-over leaves all that is unconfirmed in outbox_, in order, before this batch's
+  // messages, as a failed publish below does. (First: a failure below would put the ones in
+  // flight after this batch's messages, where the batch behind could not go before them.)
+  if (auto r = settle_unwritten(); !r.ok() && broken_) return r;
   while (!inflight_.empty() && sink_.publish_done()) {
     if (!finish_oldest().ok()) break;
   }
-  // The batch before, if it was written behind, goes to the sink first. A failed write
-  // breaks the service (this batch was built on it); a failed hand-over leaves all that is
-  // unconfirmed in outbox_, before this batch's messages, as a failed publish above does.
-  if (auto r = settle_unwritten(); !r.ok() && broken_) return r;
   // Behind only in the plain case: one batch's messages in outbox_, none waiting for a
   // publish to succeed, no transaction, and no observer to be told the batch is committed.
   behind = behind && options_.write_behind && !publish_pending_ && outbox_.size() == this_batch &&

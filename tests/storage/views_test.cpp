@@ -1119,6 +1119,14 @@ class ServicePipelineTest : public ::testing::Test {
     o.write_behind = behind;
     return o;
   }
+  // Again, written behind (a store with views writes in place, so without them), at the
+  // clock of the first records.
+  void reopen_behind(size_t depth = 1) {
+    close();
+    factory_.views_on = false;
+    open(nullptr, depth, true);
+    clock_.t = at(10 * kMin);
+  }
   // A crash: no flush, nothing confirmed after this.
   void close() {
     service_.reset();
@@ -1320,10 +1328,7 @@ TEST_F(ServicePipelineTest, AFailedDeliveryIsPublishedAgainBeforeNewInput) {
 // the batch is durable, which the next batch's commit (or idle, or a stop) waits for; in
 // between, the next batch is polled and applied on what the first wrote.
 TEST_F(ServicePipelineTest, ABatchWrittenBehindIsSentOnlyOnceDurable) {
-  close();
-  factory_.views_on = false;  // a store with views writes in place
-  open(nullptr, 1, true);
-  clock_.t = at(10 * kMin);
+  reopen_behind();
   ASSERT_EQ(*service_->run_once(), 2u);
   EXPECT_TRUE(sink_.queue.empty());  // batch 1 may still be being written: nothing sent
   ASSERT_EQ(*service_->run_once(), 2u);
@@ -1379,10 +1384,7 @@ TEST_F(ServicePipelineTest, WritingBehindSendsWhatWritingInPlaceSends) {
 // what the next start sends (the batch and its offsets are in one write, so either both or
 // neither). Here the write completes (the store waits for it when closed): sent on start.
 TEST_F(ServicePipelineTest, ABatchWrittenBehindAndNotSentIsSentOnStart) {
-  close();
-  factory_.views_on = false;  // a store with views writes in place
-  open(nullptr, 1, true);
-  clock_.t = at(10 * kMin);
+  reopen_behind();
   ASSERT_EQ(*service_->run_once(), 2u);
   EXPECT_TRUE(sink_.queue.empty());
   close();  // crash before batch 1 was seen durable
@@ -1425,10 +1427,7 @@ TEST_F(ServicePipelineTest, AFailedWriteBehindSendsNothingAndBreaksTheService) {
 // built is committed (in place); nothing is lost, repeated or reordered, and the service
 // goes on.
 TEST_F(ServicePipelineTest, AFailedDeliveryWhileABatchIsWrittenBehindLosesNothing) {
-  close();
-  factory_.views_on = false;
-  open(nullptr, 1, true);
-  clock_.t = at(10 * kMin);
+  reopen_behind();
   ASSERT_EQ(*service_->run_once(), 2u);  // batch 1, written behind
   ASSERT_EQ(*service_->run_once(), 2u);  // batch 2; batch 1 travels
   ASSERT_EQ(sink_.queue.size(), 1u);
@@ -1452,10 +1451,7 @@ TEST_F(ServicePipelineTest, AFailedDeliveryWhileABatchIsWrittenBehindLosesNothin
 // a crash right after loses nothing (every record's message reaches the sink, here or on the
 // next start).
 TEST_F(ServicePipelineTest, AFailedDeliveryBesideABatchWrittenBehindLosesNothingInACrash) {
-  close();
-  factory_.views_on = false;
-  open(nullptr, 2, true);
-  clock_.t = at(10 * kMin);
+  reopen_behind(2);
   ASSERT_EQ(*service_->run_once(), 2u);  // batch 1, written behind
   ASSERT_EQ(*service_->run_once(), 2u);  // batch 2; batch 1 travels
   sink_.arrived = true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <span>
+#include <utility>
 
 namespace gridcase {
 
@@ -339,7 +340,8 @@ Result<size_t> Service::run_once() {
   }
   store_.put_meta("offsets", offsets_list);
   // Written behind: the next batch is polled and applied while this one is written.
-  if (auto r = commit_and_publish(proc, std::move(positions), records.size(), outcome, true);
+  if (auto r = commit_and_publish(proc, std::move(positions), records.size(), outcome,
+                                  options_.write_behind);
       !r.ok()) {
     return r.error();
   }
@@ -382,8 +384,8 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
   }
   // Behind only in the plain case: one batch's messages in outbox_, none waiting for a
   // publish to succeed, no transaction, and no observer to be told the batch is committed.
-  behind = behind && options_.write_behind && !publish_pending_ && outbox_.size() == this_batch &&
-           !sink_.transactional() && !options_.on_batch;
+  behind = behind && !publish_pending_ && outbox_.size() == this_batch && !sink_.transactional() &&
+           !options_.on_batch;
   // This batch's messages are stored under its number (older unconfirmed ones are under
   // theirs); a crash before they are confirmed publishes them again.
   uint64_t stored = 0;
@@ -436,18 +438,14 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
 // outbox_ holds every unconfirmed message, the batch being built's last).
 Result<bool> Service::settle_unwritten() {
   if (!unwritten_.active) return true;
-  unwritten_.active = false;
+  Unwritten u = std::exchange(unwritten_, {});
   if (auto r = store_.durable(); !r.ok()) {
     broken_ = true;  // not written: only a restart, from what is, goes on
-    unwritten_ = {};
     return r;
   }
-  std::vector<OutMessage> later = std::move(outbox_);
-  outbox_ = std::move(unwritten_.messages);
-  unwritten_.messages.clear();
-  if (unwritten_.stored != 0) outbox_stored_.push_back(unwritten_.stored);
-  auto r = hand_to_sink(std::move(unwritten_.positions), unwritten_.stored);
-  unwritten_.positions.clear();
+  std::vector<OutMessage> later = std::exchange(outbox_, std::move(u.messages));
+  if (u.stored != 0) outbox_stored_.push_back(u.stored);
+  auto r = hand_to_sink(std::move(u.positions), u.stored);
   // After whatever is still to be sent (all of it, if the hand-over failed).
   outbox_.insert(outbox_.end(), std::make_move_iterator(later.begin()),
                  std::make_move_iterator(later.end()));

@@ -951,7 +951,7 @@ const std::pair<std::string, std::string>* RocksStore::db_timer_head() {
   if (!note(timer_it_->status(), "scan of timers")) return nullptr;  // retried next call
   db_head_known_ = true;
   if (behind != behind_.timer_adds.end()) {
-    db_head_.emplace(behind->first, behind->second);
+    db_head_.emplace(behind->first, behind->second.case_id);
     timer_low_ = db_head_->first;
     // Nothing live in RocksDB comes before where the iterator stopped: the next scan goes on
     // from there instead of seeking over the same deleted keys again.
@@ -1180,12 +1180,7 @@ Result<bool> RocksStore::durable() {
   ++stats_.commits;
   behind_batch_->Clear();
   for (auto& [id, c] : behind_.cases) cache_put(std::move(c));
-  behind_.cases.clear();
-  behind_.reports.clear();
-  behind_.corr.clear();
-  behind_.meta.clear();
-  behind_.timer_adds.clear();
-  behind_.timer_dels.clear();
+  behind_ = {};
   return true;
 }
 
@@ -1308,7 +1303,7 @@ Result<bool> RocksStore::write_batch(bool behind) {
     behind_.reports = std::move(new_reports_);
     behind_.corr = std::move(corr_changes_);
     behind_.meta = std::move(meta_changes_);
-    for (auto& [k, a] : timer_adds_) behind_.timer_adds.emplace(k, std::move(a.case_id));
+    behind_.timer_adds = std::move(timer_adds_);
     behind_.timer_dels = std::move(timer_dels_);
   } else {
     for (auto& [id, c] : dirty_cases_) cache_put(std::move(c));

@@ -216,6 +216,10 @@ class RocksStore final : public CaseStore {
   Result<bool> write_batch(bool behind);
   void start_writer();
 
+  struct TimerAdd {
+    std::string case_id;
+    bool replaces_db = false;  // the key is also live in the committed state
+  };
   // A batch handed to the writer thread (commit_behind) and not known to be written yet.
   // Reads look here after the overlay and before RocksDB: RocksDB may show the batch or not
   // yet, and for a key the batch touched this is what it holds either way.
@@ -225,7 +229,7 @@ class RocksStore final : public CaseStore {
     StringSet reports;
     std::map<std::string, bool, std::less<>> corr;
     std::map<std::string, std::string, std::less<>> meta;
-    std::map<std::string, std::string, std::less<>> timer_adds;  // key -> case id
+    std::map<std::string, TimerAdd, std::less<>> timer_adds;
     StringSet timer_dels;
   };
   Behind behind_;
@@ -255,10 +259,6 @@ class RocksStore final : public CaseStore {
   // a batch's outbox makes it megabytes, and memory allocated afresh for each commit was
   // a page fault per page.
   std::unique_ptr<rocksdb::WriteBatch> plain_batch_;
-  struct TimerAdd {
-    std::string case_id;
-    bool replaces_db = false;  // the key is also live in the committed state
-  };
   std::map<std::string, TimerAdd, std::less<>> timer_adds_;
   StringSet timer_dels_;  // keys live in the committed state, deleted by this batch
   size_t timer_count_ = 0;

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -105,11 +106,12 @@ int main(int argc, char** argv) {
     while (!done.load()) {
       rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, 50);
       if (!m) continue;
-      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // Only a message that names a report is parsed (about one case event in five): the
+      // reader's own CPU is taken from the two cores the engine and the broker share.
+      const std::string_view text(static_cast<const char*>(m->payload), m->len);
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && text.find("\"report_id\"") != text.npos) {
         auto now = Clock::now();
-        auto j =
-            nlohmann::json::parse(static_cast<const char*>(m->payload),
-                                  static_cast<const char*>(m->payload) + m->len, nullptr, false);
+        auto j = nlohmann::json::parse(text, nullptr, false);
         // A case event names its report at the top; a report passed on as it is (the bare
         // pipe, as a baseline) inside "report".
         std::string id;

@@ -273,6 +273,7 @@ Result<size_t> Service::run_once() {
 
   OutboxSink sink(*this);
   batch_events_ = 0;
+  batch_from_ = outbox_.size();
   const uint64_t feed_start = store_.feed_head();
   BatchOutcome outcome;
   Processor proc(engine_, store_, sink);
@@ -310,6 +311,10 @@ Result<size_t> Service::run_once() {
       outbox_.push_back(
           {options_.dead_letter_topic, rec.key, codecs_.dead_letter(rec, reason, error)});
       ++stats_.dead_letters;
+    }
+    // The batch before goes out as soon as it is written, not when this one is done.
+    if (unwritten_.active && store_.written()) {
+      if (auto r = settle_unwritten(); !r.ok() && broken_) return r.error();
     }
   }
   if (records.empty() && outbox_.empty() && proc.timers_fired() == 0) {
@@ -352,6 +357,7 @@ Result<size_t> Service::run_admin(const std::function<Result<bool>(Processor&)>&
   if (auto r = publish_outbox(); !r.ok()) return r.error();
   OutboxSink sink(*this);
   batch_events_ = 0;
+  batch_from_ = outbox_.size();
   Processor proc(engine_, store_, sink);
   if (auto r = proc.init(); !r.ok()) return r.error();
   if (auto r = proc.advance_to(clock_.now()); !r.ok()) return r.error();
@@ -372,7 +378,7 @@ Result<bool> Service::commit_and_publish(Processor& proc, std::vector<SourcePosi
   // The publishes through already are let go, oldest first; the stored outbox keeps every
   // one still unconfirmed and this batch, so a crash publishes them all again. (A failure
   // here merges the unconfirmed messages into outbox_, to be published before anything new.)
-  const size_t this_batch = outbox_.size();  // a failure below puts older ones before them
+  const size_t this_batch = outbox_.size() - batch_from_;  // older ones may be before them
   // The batch before, if it was written behind, goes to the sink first, after those in
   // flight. A failed write breaks the service (this batch was built on it); a failed
   // hand-over leaves all that is unconfirmed in outbox_, in order, before this batch's
@@ -447,6 +453,7 @@ Result<bool> Service::settle_unwritten() {
   if (u.stored != 0) outbox_stored_.push_back(u.stored);
   auto r = hand_to_sink(std::move(u.positions), u.stored);
   // After whatever is still to be sent (all of it, if the hand-over failed).
+  batch_from_ = outbox_.size();
   outbox_.insert(outbox_.end(), std::make_move_iterator(later.begin()),
                  std::make_move_iterator(later.end()));
   return r;

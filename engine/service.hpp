@@ -166,6 +166,7 @@ class Service {
   uint64_t batch_ = 0;                     // number of the last committed batch
   std::vector<SourcePosition> positions_;  // every position committed so far
   size_t batch_events_ = 0;                // case events in this batch so far
+  size_t batch_from_ = 0;  // where this batch's messages start in outbox_ (older ones before)
   ServiceStats stats_;
 };
 

@@ -73,6 +73,9 @@ class CaseStore {
     return false;
   }
   virtual Result<bool> durable() { return true; }
+  // True when durable() would not wait: what was handed over is written (or failed). Cheap,
+  // so a caller can ask between events and send a batch as soon as it is on disk.
+  virtual bool written() { return true; }
 
   // Every stored case, in id order. Returns the first read error, if any.
   virtual Result<bool> for_each_case(const std::function<void(const Case&)>& fn) = 0;

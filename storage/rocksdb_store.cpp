@@ -1184,6 +1184,12 @@ Result<bool> RocksStore::durable() {
   return true;
 }
 
+bool RocksStore::written() {
+  if (!behind_.active) return true;
+  std::lock_guard lock(writer_mu_);
+  return !writer_job_;
+}
+
 // Ok(true): handed to the writer thread; Ok(false): written here (or nothing to write).
 Result<bool> RocksStore::write_batch(bool behind) {
   // One batch in the writer's hands at a time, and in order.

@@ -143,6 +143,7 @@ class RocksStore final : public CaseStore {
   // batch is built from the committed state, so it commits in place).
   Result<bool> commit_behind() override;
   Result<bool> durable() override;
+  bool written() override;
   Result<bool> for_each_case(const std::function<void(const Case&)>& fn) override;
   // Views on: files the event in the feed (the next id) and the case's timeline, and
   // updates the case's summary and index entries, all at the next commit().

@@ -268,6 +268,9 @@ using RocksUncachedFactory = RocksFactoryT<0>;
 // RocksDB with every commit written behind (CaseStore::commit_behind) and never waited for:
 // each read then runs while the last batch may or may not be in RocksDB yet, and must give
 // the same answers. (Closing the store waits for the write.)
+// With `settle_on_reads`, the write behind is also waited for before every read, as the
+// service does when the store says it is written while the next batch is being built.
+template <bool settle_on_reads>
 class CommitsBehind final : public testing::ForwardingStore {
  public:
   explicit CommitsBehind(std::unique_ptr<CaseStore> s)
@@ -276,16 +279,43 @@ class CommitsBehind final : public testing::ForwardingStore {
     if (auto r = s_.commit_behind(); !r.ok()) return r;
     return true;
   }
+  Result<std::optional<Case>> load(std::string_view id) override {
+    settle();
+    return s_.load(id);
+  }
+  bool report_seen(std::string_view g, std::string_view r) override {
+    settle();
+    return s_.report_seen(g, r);
+  }
+  std::vector<std::string> correlated(std::string_view w, std::string_view g,
+                                      std::string_view k) override {
+    settle();
+    return s_.correlated(w, g, k);
+  }
+  std::optional<TimerRef> next_timer() override {
+    settle();
+    return s_.next_timer();
+  }
+  std::optional<std::string> get_meta(std::string_view k) override {
+    settle();
+    return s_.get_meta(k);
+  }
 
  private:
+  void settle() {
+    if (settle_on_reads) {
+      EXPECT_TRUE(s_.durable().ok());
+    }
+  }
   std::unique_ptr<CaseStore> owned_;
 };
 
-struct RocksBehindFactory {
+template <bool settle_on_reads>
+struct RocksBehindFactoryT {
   RocksFactoryT<0> rocks;  // uncached: every case read that misses the batches goes to RocksDB
   std::unique_ptr<CaseStore> open() {
     auto s = rocks.open();
-    return s ? std::make_unique<CommitsBehind>(std::move(s)) : nullptr;
+    return s ? std::make_unique<CommitsBehind<settle_on_reads>>(std::move(s)) : nullptr;
   }
   void reopen(std::unique_ptr<CaseStore>& store) {
     ASSERT_TRUE(store->commit().ok());
@@ -295,6 +325,8 @@ struct RocksBehindFactory {
   }
   void cleanup() { rocks.cleanup(); }
 };
+using RocksBehindFactory = RocksBehindFactoryT<false>;
+using RocksSettledFactory = RocksBehindFactoryT<true>;
 
 template <typename Factory>
 class StoreContract : public ::testing::Test {
@@ -339,12 +371,14 @@ class StoreNames {
     if (std::is_same_v<T, MemoryFactory>) return "Memory";
     if (std::is_same_v<T, RocksFactory>) return "Rocks";
     if (std::is_same_v<T, RocksBehindFactory>) return "RocksBehind";
+    if (std::is_same_v<T, RocksSettledFactory>) return "RocksBehindSettledOnReads";
     return "RocksUncached";
   }
 };
 
 using Stores =
-    ::testing::Types<MemoryFactory, RocksFactory, RocksUncachedFactory, RocksBehindFactory>;
+    ::testing::Types<MemoryFactory, RocksFactory, RocksUncachedFactory, RocksBehindFactory,
+                     RocksSettledFactory>;
 TYPED_TEST_SUITE(StoreContract, Stores, StoreNames);
 
 std::vector<std::string> sorted(std::vector<std::string> v) {

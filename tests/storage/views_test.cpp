@@ -1024,6 +1024,7 @@ TEST(ViewEncodings, RoundTripAndRejectTruncation) {
 class TravellingSink final : public MessageSink {
  public:
   Result<bool> publish(const std::vector<OutMessage>& messages) override {
+    if (down) return err("broker away");
     if (fail_next) {
       fail_next = false;
       return err("broker away");
@@ -1042,6 +1043,7 @@ class TravellingSink final : public MessageSink {
     auto msgs = std::move(queue.front());
     queue.pop_front();
     if (queue.empty()) travelling.clear();
+    if (down) return err("delivery timed out");
     if (fail_next) {
       fail_next = false;
       return err("delivery timed out");
@@ -1054,6 +1056,7 @@ class TravellingSink final : public MessageSink {
   std::vector<std::string> confirmed;
   bool arrived = false;
   bool fail_next = false;
+  bool down = false;  // every delivery fails
 };
 
 // A store whose commit (in place or behind) fails on demand; everything else goes to the
@@ -1378,6 +1381,90 @@ TEST_F(ServicePipelineTest, WritingBehindSendsWhatWritingInPlaceSends) {
   }
   ASSERT_FALSE(got[0].empty());
   EXPECT_EQ(got[1], got[0]);
+}
+
+// A store whose write behind ends the moment the service asks whether it has.
+class WrittenWhenAsked final : public testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  bool written() override { return s_.durable().ok(); }
+};
+
+// The batch before goes to the sink as soon as the store says it is written, while the next
+// batch is still being built: its messages do not wait for that batch's end.
+TEST_F(ServicePipelineTest, ABatchWrittenBehindIsSentAsSoonAsItIsWritten) {
+  close();
+  factory_.views_on = false;
+  store_ = factory_.open();
+  WrittenWhenAsked store(*store_);
+  std::vector<size_t> handed_over;  // publishes handed over when each dead letter was made
+  ServiceCodecs c = codecs();
+  c.dead_letter = [&, make = c.dead_letter](const SourceRecord& r, const std::string& reason,
+                                            const std::string& error) {
+    handed_over.push_back(sink_.queue.size());
+    return make(r, reason, error);
+  };
+  ServiceOptions o = options(1, true);
+  o.max_batch = 3;
+  service_ = std::make_unique<Service>(engine(), store, source_, sink_, clock_, c, o);
+  ASSERT_TRUE(service_->start().ok());
+  clock_.t = at(10 * kMin);
+  ASSERT_EQ(*service_->run_once(), 3u);  // batch 1, written behind
+  ASSERT_EQ(*service_->run_once(), 3u);  // batch 2
+  // Each record is a dead letter. Batch 1 went out right after batch 2's first record.
+  EXPECT_EQ(handed_over, (std::vector<size_t>{0, 0, 0, 0, 1, 1}));
+  ASSERT_EQ(sink_.queue.size(), 1u);
+  EXPECT_EQ(sink_.queue.front().size(), 3u);
+  sink_.arrived = true;
+  ASSERT_TRUE(service_->flush().ok());
+  ASSERT_EQ(sink_.confirmed.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_NE(sink_.confirmed[i].find("\"offset\":" + std::to_string(i)), std::string::npos)
+        << sink_.confirmed[i];
+  }
+  service_.reset();
+}
+
+// A hand-over that fails while the next batch is being built (an earlier delivery failed):
+// what is unconfirmed waits before that batch's messages, and that batch stores only its
+// own, so the stored outboxes hold each message once.
+TEST_F(ServicePipelineTest, AFailedHandOverWhileABatchIsBuiltStoresEachMessageOnce) {
+  close();
+  factory_.views_on = false;
+  store_ = factory_.open();
+  WrittenWhenAsked store(*store_);
+  service_ = std::make_unique<Service>(engine(), store, source_, sink_, clock_, codecs(),
+                                       options(1, true));
+  ASSERT_TRUE(service_->start().ok());
+  clock_.t = at(10 * kMin);
+  ASSERT_EQ(*service_->run_once(), 2u);  // batch 1, written behind
+  ASSERT_EQ(*service_->run_once(), 2u);  // batch 2; batch 1 travels
+  ASSERT_EQ(sink_.queue.size(), 1u);
+  sink_.down = true;  // batch 1's delivery fails as batch 2 is handed over, mid batch 3
+  EXPECT_FALSE(service_->run_once().ok());
+  EXPECT_TRUE(service_->publish_pending());
+  EXPECT_FALSE(service_->broken());
+  auto stored = store.stored_outboxes();
+  ASSERT_TRUE(stored.ok());
+  std::vector<std::string> kept;
+  for (const auto& [batch, bytes] : *stored) {
+    auto msgs = decode_outbox(bytes);
+    ASSERT_TRUE(msgs.ok());
+    for (const auto& m : *msgs) kept.push_back(m.value);
+  }
+  ASSERT_EQ(kept.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_NE(kept[i].find("\"offset\":" + std::to_string(i)), std::string::npos) << kept[i];
+  }
+  sink_.down = false;  // the broker is back: all of it goes, once, in order
+  sink_.arrived = true;
+  ASSERT_TRUE(service_->flush().ok());
+  ASSERT_EQ(sink_.confirmed.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_NE(sink_.confirmed[i].find("\"offset\":" + std::to_string(i)), std::string::npos)
+        << sink_.confirmed[i];
+  }
+  service_.reset();
 }
 
 // A crash while a batch is written behind: it was never sent, and what reached the disk is

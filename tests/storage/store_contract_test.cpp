@@ -376,9 +376,8 @@ class StoreNames {
   }
 };
 
-using Stores =
-    ::testing::Types<MemoryFactory, RocksFactory, RocksUncachedFactory, RocksBehindFactory,
-                     RocksSettledFactory>;
+using Stores = ::testing::Types<MemoryFactory, RocksFactory, RocksUncachedFactory,
+                                RocksBehindFactory, RocksSettledFactory>;
 TYPED_TEST_SUITE(StoreContract, Stores, StoreNames);
 
 std::vector<std::string> sorted(std::vector<std::string> v) {

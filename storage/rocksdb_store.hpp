@@ -215,6 +215,12 @@ class RocksStore final : public CaseStore {
   // Timers.
   bool timer_db_live(const std::string& key);  // live in the committed state (not in dels)
   Result<bool> write_batch(bool behind);
+  struct TimerAdd;
+  void put_index_changes(rocksdb::WriteBatch& b,
+                         const std::map<std::string, TimerAdd, std::less<>>& timer_adds,
+                         const StringSet& timer_dels, const StringSet& reports,
+                         const std::map<std::string, bool, std::less<>>& corr,
+                         const std::vector<std::pair<uint64_t, std::string>>& outbox);
   void start_writer();
 
   struct TimerAdd {
@@ -232,6 +238,7 @@ class RocksStore final : public CaseStore {
     std::map<std::string, std::string, std::less<>> meta;
     std::map<std::string, TimerAdd, std::less<>> timer_adds;
     StringSet timer_dels;
+    std::vector<std::pair<uint64_t, std::string>> outbox;  // (batch, bytes) as put_outbox got
   };
   Behind behind_;
   std::unique_ptr<rocksdb::WriteBatch> behind_batch_;  // the batch the writer has

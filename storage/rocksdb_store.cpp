@@ -1265,9 +1265,9 @@ Result<bool> RocksStore::write_batch(bool behind) {
     bytes = encode_case(dirty_cases_.find(id)->second, engine_);
     b.Put(cf[kCases], sl(id), sl(bytes));
   }
-  const bool for_writer = behind && (!timer_adds_.empty() || !timer_dels_.empty() ||
-                                     !new_reports_.empty() || !corr_changes_.empty() ||
-                                     !outbox_puts_.empty());
+  const bool for_writer =
+      behind && (!timer_adds_.empty() || !timer_dels_.empty() || !new_reports_.empty() ||
+                 !corr_changes_.empty() || !outbox_puts_.empty());
   for (const auto& [k, v] : meta_changes_) b.Put(cf[kMeta], sl(k), sl(v));
   if (timer_count_ != committed_timer_count_) {
     b.Put(cf[kMeta], sl(kPendingTimersKey), sl(std::to_string(timer_count_)));

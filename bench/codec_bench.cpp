@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "connectors/json_events.hpp"
+#include "engine/case.hpp"
 #include "engine/org.hpp"
+#include "engine/time.hpp"
 #include "generator/generator.hpp"
 
 namespace gridcase {
@@ -64,6 +66,57 @@ void BM_ParseInputEvent(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ParseInputEvent);
+
+// A level_changed event of the bench mix (the most common kind after opened).
+CaseEvent sample_event() {
+  CaseEvent e;
+  e.case_id = "r-00000002";
+  e.seq = 3;
+  e.type = "level_changed";
+  e.at = *parse_timestamp("2099-06-01T00:01:47Z");
+  e.workflow = "grid-escalation";
+  e.state = "handling";
+  e.level = "village";
+  e.unit = "zh-v1";
+  e.trigger = "opened";
+  e.extra = {{"from_level", Value("grid")},
+             {"to_level", Value("village")},
+             {"from_unit", Value("zh-v1-g03")},
+             {"to_unit", Value("zh-v1")}};
+  return e;
+}
+
+void BM_CaseEventLine(benchmark::State& state) {
+  const CaseEvent e = sample_event();
+  for (auto _ : state) {
+    auto line = json::case_event_line(e);
+    benchmark::DoNotOptimize(line.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CaseEventLine);
+
+// The baseline: nlohmann's dump of the same fields in the same order.
+void BM_CaseEventNlohmannDump(benchmark::State& state) {
+  const CaseEvent e = sample_event();
+  for (auto _ : state) {
+    nlohmann::ordered_json j;
+    j["case_id"] = e.case_id;
+    j["seq"] = e.seq;
+    j["type"] = e.type;
+    j["at"] = format_timestamp(e.at);
+    j["workflow"] = e.workflow;
+    j["state"] = e.state;
+    j["level"] = e.level;
+    j["unit"] = e.unit;
+    j["trigger"] = e.trigger;
+    for (const auto& [k, v] : e.extra) j[k] = v.as_string();
+    auto line = j.dump();
+    benchmark::DoNotOptimize(line.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CaseEventNlohmannDump);
 
 }  // namespace
 }  // namespace gridcase

@@ -166,6 +166,12 @@ Result<Timestamp> parse_timestamp(std::string_view text) {
 }
 
 std::string format_timestamp(Timestamp t) {
+  std::string out;
+  append_timestamp(out, t);
+  return out;
+}
+
+void append_timestamp(std::string& out, Timestamp t) {
   // Floor division, so that instants before 1970 format correctly.
   int64_t days = t.ms / kMsPerDay;
   int64_t rem = t.ms % kMsPerDay;
@@ -184,7 +190,7 @@ std::string format_timestamp(Timestamp t) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%s%04lld-%02d-%02dT%02d:%02d:%02d", year < 0 ? "-" : "",
                   year < 0 ? -year : year, c.month, c.day, hour, minute, second);
-    std::string out = buf;
+    out += buf;
     if (millis != 0) {
       char frac[8];
       std::snprintf(frac, sizeof frac, ".%03d", millis);
@@ -193,7 +199,7 @@ std::string format_timestamp(Timestamp t) {
       out += f;
     }
     out += 'Z';
-    return out;
+    return;
   }
   // The common case by hand: this runs for every case event written.
   char buf[32];
@@ -224,7 +230,7 @@ std::string format_timestamp(Timestamp t) {
     while (buf[n - 1] == '0') --n;
   }
   buf[n++] = 'Z';
-  return std::string(buf, n);
+  out.append(buf, n);
 }
 
 Result<Duration> parse_duration(std::string_view text) {

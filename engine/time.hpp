@@ -33,6 +33,8 @@ inline Duration operator-(Timestamp a, Timestamp b) {
 Result<Timestamp> parse_timestamp(std::string_view text);
 // UTC with 'Z'; a fraction of a second (milliseconds, trailing zeros trimmed) only when not zero.
 std::string format_timestamp(Timestamp t);
+// The same, appended to `out` (no allocation of its own: this runs for every case event).
+void append_timestamp(std::string& out, Timestamp t);
 
 // The workflow language's durations: an integer with a unit, units d h m s each at most
 // once and in that order ("90s", "1d12h"). Zero is allowed here; callers that need a

@@ -56,7 +56,7 @@ Result<bool> Processor::init() {
   return true;
 }
 
-void Processor::apply(Case& c, StepResult& r) {
+void Processor::apply(Case&& c, StepResult& r) {
   const Workflow& wf = engine_.workflows()[c.workflow];
   for (const TimerChange& t : r.timers) {
     if (t.op == TimerChange::Op::Add) {
@@ -69,7 +69,7 @@ void Processor::apply(Case& c, StepResult& r) {
     store_.remove_correlation(wf.name, engine_.org().units[c.grid].id,
                               encode_correlation_key(c.corr_key), c.id);
   }
-  store_.save(c);
+  store_.save_owned(std::move(c));
   for (const CaseEvent& e : r.events) sink_.emit(e);
   events_out_ += r.events.size();
   r.clear();
@@ -87,7 +87,7 @@ Result<bool> Processor::migrate(const std::string& case_id, int to, std::string*
     scratch_.clear();
     return false;
   }
-  apply(c, scratch_);
+  apply(std::move(c), scratch_);
   return true;
 }
 
@@ -101,7 +101,7 @@ Result<bool> Processor::advance_to(Timestamp t) {
     if (loaded.value() &&
         engine_.fire(*loaded.value(), next->seq, next->due, timer_seq_, scratch_)) {
       ++timers_fired_;
-      apply(*loaded.value(), scratch_);  // removes the fired timer from the index too
+      apply(std::move(*loaded.value()), scratch_);  // removes the fired timer from the index too
     } else {
       store_.remove_timer(next->due, next->seq);  // stale entry: its case or timer is gone
     }
@@ -174,7 +174,7 @@ Processor::Verdict Processor::process_report(const InputEvent& ev) {
     engine_.merge(*target, ev, now, timer_seq_, scratch_);
     v.case_id = target->id;
     v.step_events = scratch_.events.size();
-    apply(*target, scratch_);
+    apply(std::move(*target), scratch_);
     return v;
   }
   Case c;
@@ -185,7 +185,7 @@ Processor::Verdict Processor::process_report(const InputEvent& ev) {
   if (!key.is_null() && !c.closed) store_.add_correlation(wf.name, ev.grid, encoded_key, c.id);
   v.case_id = c.id;
   v.step_events = scratch_.events.size();
-  apply(c, scratch_);
+  apply(std::move(c), scratch_);
   return v;
 }
 
@@ -238,7 +238,7 @@ Processor::Verdict Processor::process_action(const InputEvent& ev) {
   }
   engine_.act(c, ev, clock_, timer_seq_, scratch_);
   v.step_events = scratch_.events.size();
-  apply(c, scratch_);
+  apply(std::move(c), scratch_);
   return v;
 }
 

@@ -55,7 +55,7 @@ class Processor {
   uint64_t timers_fired() const { return timers_fired_; }
 
  private:
-  void apply(Case& c, StepResult& r);
+  void apply(Case&& c, StepResult& r);  // saves the case (taken) and emits its events
   Verdict process_report(const InputEvent& ev);
   Verdict process_action(const InputEvent& ev);
 

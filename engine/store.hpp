@@ -27,6 +27,8 @@ class CaseStore {
   // nullopt when there is no such case; an Error when stored data cannot be read.
   virtual Result<std::optional<Case>> load(std::string_view id) = 0;
   virtual void save(const Case& c) = 0;
+  // The same, for a case the caller is done with (a store may keep it without a copy).
+  virtual void save_owned(Case&& c) { save(c); }
   virtual bool exists(std::string_view id) = 0;
 
   // Report ids already seen, per origin grid.

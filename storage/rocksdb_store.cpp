@@ -803,6 +803,11 @@ void RocksStore::save(const Case& c) {
   dirty_cases_.insert_or_assign(c.id, c);
 }
 
+void RocksStore::save_owned(Case&& c) {
+  std::string id = c.id;
+  dirty_cases_.insert_or_assign(std::move(id), std::move(c));
+}
+
 bool RocksStore::exists(std::string_view id) {
   if (dirty_cases_.find(id) != dirty_cases_.end()) return true;
   if (behind_.cases.find(id) != behind_.cases.end()) return true;

@@ -111,6 +111,7 @@ class RocksStore final : public CaseStore {
 
   Result<std::optional<Case>> load(std::string_view id) override;
   void save(const Case& c) override;
+  void save_owned(Case&& c) override;
   bool exists(std::string_view id) override;
   bool report_seen(std::string_view grid, std::string_view report_id) override;
   void mark_report(std::string_view grid, std::string_view report_id) override;

@@ -7,8 +7,8 @@
 #      join included in both).
 #   2. latency: the same mix of input events produced at half the measured rate for SECONDS,
 #      each stamped with the time it is produced; produce -> case event p50/p99 of the reports
-#      among them (bench/kafka_latency_bench), default mode and exactly_once, and the bare
-#      pipe at the same rate as the floor.
+#      among them (bench/kafka_latency_bench), default mode, exactly_once and without the
+#      fsync per batch, and the bare pipe at the same rate as the floor.
 #   3. peak RSS of each serve run.
 #   ops/bench/kafka_bench.sh [N] [SECONDS]   (defaults 200000, 20; needs a build in build/)
 # Uses GRIDCASE_KAFKA_BROKERS, or starts a broker of its own with ops/kafka/start.sh.
@@ -124,10 +124,10 @@ wait_for() {  # wait_for FILE TEXT: bounded, until the process writing FILE says
   local deadline=$((SECONDS + 60))
   until grep -q "$2" "$1" 2>/dev/null || [ $SECONDS -gt $deadline ]; do sleep 0.05; done
 }
-latency() {  # latency NAME EXACTLY_ONCE RATE
+latency() {  # latency NAME EXACTLY_ONCE RATE [SYNC_COMMIT]
   lat_events "$3"
   local in="bench.lat-in-$1.$run" out="bench.lat-out-$1.$run"
-  config "$tmp/lat-$1.yaml" "$in" "$out" "$2" "bench-lat-$1-$run"
+  config "$tmp/lat-$1.yaml" "$in" "$out" "$2" "bench-lat-$1-$run" "${4:-true}"
   "$g" submit --kafka "$brokers" --topic "$in" --partitions "$parts" /dev/null 2>/dev/null || true
   "$g" serve --config "$tmp/lat-$1.yaml" --org config/org.yaml --workflows workflows \
     --state-dir "$tmp/state-lat-$1" 2>"$tmp/lat-$1.log" &
@@ -158,6 +158,8 @@ echo "== latency at $half input events/s, serve, default mode =="
 latency plain false "$half"
 echo "== latency at $half input events/s, serve, exactly_once =="
 latency eos true "$half"
+echo "== latency at $half input events/s, serve, default mode, engine.sync_commit: false =="
+latency nosync false "$half" false
 
 echo "== result =="
 echo "bare pipe:            $n records in ${pipe_s}s = $pipe_rate records/s (RSS $((pipe_kb / 1024)) MB)"

@@ -315,16 +315,16 @@ void append_case_event_line(const CaseEvent& e, std::string& out) {
   append_json_string(out, e.type);
   out += ", \"at\": \"";
   append_timestamp(out, e.at);
-  out += "\", \"workflow\": ";
-  append_json_string(out, e.workflow);
-  out += ", \"state\": ";
-  append_json_string(out, e.state);
-  out += ", \"level\": ";
-  append_json_string(out, e.level);
-  out += ", \"unit\": ";
-  append_json_string(out, e.unit);
-  out += ", \"trigger\": ";
-  append_json_string(out, e.trigger);
+  out += '"';
+  for (const auto& [key, value] :
+       {std::pair<std::string_view, std::string_view>{", \"workflow\": ", e.workflow},
+        {", \"state\": ", e.state},
+        {", \"level\": ", e.level},
+        {", \"unit\": ", e.unit},
+        {", \"trigger\": ", e.trigger}}) {
+    out += key;
+    append_json_string(out, value);
+  }
   for (const auto& [k, v] : e.extra) {
     out += ", ";
     append_json_string(out, k);

@@ -154,6 +154,19 @@ TEST(FormatTimestamp, Basics) {
   EXPECT_EQ(format_timestamp(Timestamp{ts("2026-06-12T08:30:00+08:00")}), "2026-06-12T00:30:00Z");
 }
 
+// append_timestamp writes after what is there, in either of its paths (years 0000-9999 by
+// hand, others with a sign).
+TEST(FormatTimestamp, AppendKeepsWhatIsThere) {
+  std::string out = "at=";
+  append_timestamp(out, Timestamp{ts("2026-06-01T08:00:00Z") + 500});
+  EXPECT_EQ(out, "at=2026-06-01T08:00:00.5Z");
+  const Timestamp far{ts("9999-12-31T23:59:59Z") + 2 * kDay};
+  out = "at=";
+  append_timestamp(out, far);
+  EXPECT_EQ(out, "at=" + format_timestamp(far));
+  EXPECT_EQ(out, "at=10000-01-02T23:59:59Z");
+}
+
 TEST(FormatTimestamp, BeforeEpoch) {
   EXPECT_EQ(format_timestamp(Timestamp{-1}), "1969-12-31T23:59:59.999Z");
   EXPECT_EQ(format_timestamp(Timestamp{-kDay}), "1969-12-31T00:00:00Z");

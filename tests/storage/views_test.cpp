@@ -1140,6 +1140,14 @@ class ServicePipelineTest : public ::testing::Test {
     for (const auto& x : m) out.push_back(x.value);
     return out;
   }
+  // The six records' dead letters (each record of the set-up is one), once each, in order.
+  static void expect_each_offset_in_order(const std::vector<std::string>& messages) {
+    ASSERT_EQ(messages.size(), 6u);
+    for (size_t i = 0; i < 6; ++i) {
+      EXPECT_NE(messages[i].find("\"offset\":" + std::to_string(i)), std::string::npos)
+          << messages[i];
+    }
+  }
 
   RocksFactory factory_;
   FakeSource source_;
@@ -1417,11 +1425,7 @@ TEST_F(ServicePipelineTest, ABatchWrittenBehindIsSentAsSoonAsItIsWritten) {
   EXPECT_EQ(sink_.queue.front().size(), 3u);
   sink_.arrived = true;
   ASSERT_TRUE(service_->flush().ok());
-  ASSERT_EQ(sink_.confirmed.size(), 6u);
-  for (size_t i = 0; i < 6; ++i) {
-    EXPECT_NE(sink_.confirmed[i].find("\"offset\":" + std::to_string(i)), std::string::npos)
-        << sink_.confirmed[i];
-  }
+  expect_each_offset_in_order(sink_.confirmed);
   service_.reset();
 }
 
@@ -1452,18 +1456,11 @@ TEST_F(ServicePipelineTest, AFailedHandOverWhileABatchIsBuiltStoresEachMessageOn
     ASSERT_TRUE(msgs.ok());
     for (const auto& m : *msgs) kept.push_back(m.value);
   }
-  ASSERT_EQ(kept.size(), 6u);
-  for (size_t i = 0; i < 6; ++i) {
-    EXPECT_NE(kept[i].find("\"offset\":" + std::to_string(i)), std::string::npos) << kept[i];
-  }
+  expect_each_offset_in_order(kept);
   sink_.down = false;  // the broker is back: all of it goes, once, in order
   sink_.arrived = true;
   ASSERT_TRUE(service_->flush().ok());
-  ASSERT_EQ(sink_.confirmed.size(), 6u);
-  for (size_t i = 0; i < 6; ++i) {
-    EXPECT_NE(sink_.confirmed[i].find("\"offset\":" + std::to_string(i)), std::string::npos)
-        << sink_.confirmed[i];
-  }
+  expect_each_offset_in_order(sink_.confirmed);
   service_.reset();
 }
 
@@ -1526,11 +1523,7 @@ TEST_F(ServicePipelineTest, AFailedDeliveryWhileABatchIsWrittenBehindLosesNothin
   EXPECT_FALSE(service_->publish_pending());
   EXPECT_EQ(service_->stats().records, 6u);
   // Each record here is a dead letter: one message per offset, all of them, in order.
-  ASSERT_EQ(sink_.confirmed.size(), 6u);
-  for (size_t i = 0; i < 6; ++i) {
-    EXPECT_NE(sink_.confirmed[i].find("\"offset\":" + std::to_string(i)), std::string::npos)
-        << sink_.confirmed[i];
-  }
+  expect_each_offset_in_order(sink_.confirmed);
 }
 
 // Two publishes in flight and a batch written behind, when the oldest delivery fails: the

@@ -256,16 +256,11 @@ Result<size_t> Service::run_once() {
     int64_t until_due = next->due.ms - clock_.now().ms;
     wait_ms = static_cast<int>(std::clamp<int64_t>(until_due, 0, wait_ms));
   }
-  Result<std::vector<SourceRecord>> polled = std::vector<SourceRecord>{};
-  if (unwritten_.active) {
-    // The last batch is still being written: what input is here already is built on it
-    // meanwhile. With none here, it is seen written and sent before waiting for more.
-    polled = source_.poll(options_.max_batch, 0);
-    if (polled.ok() && polled.value().empty()) {
-      if (auto r = settle_unwritten(); !r.ok()) return r.error();
-      polled = source_.poll(options_.max_batch, wait_ms);
-    }
-  } else {
+  // While the last batch is being written, what input is here already is built on it
+  // meanwhile; with none here, it is seen written and sent before waiting for more.
+  auto polled = source_.poll(options_.max_batch, unwritten_.active ? 0 : wait_ms);
+  if (unwritten_.active && polled.ok() && polled.value().empty()) {
+    if (auto r = settle_unwritten(); !r.ok()) return r.error();
     polled = source_.poll(options_.max_batch, wait_ms);
   }
   if (!polled.ok()) return polled.error();

@@ -665,7 +665,7 @@ Result<bool> RocksStore::commit_views(rocksdb::WriteBatch& b) {
   pending_sla_floor_.reset();
   if (views_error_) return *views_error_;
   // Cases saved without an event in this batch (none in practice) get their update too.
-  for (const auto& [id, c] : dirty_cases_) {
+  for (const auto& [id, c] : overlay_.cases) {
     if (!view_update(id, false)) return views_error_ ? *views_error_ : *error_;
   }
   if (error_) return *error_;
@@ -676,8 +676,8 @@ Result<bool> RocksStore::commit_views(rocksdb::WriteBatch& b) {
   }
   bool open_changed = !open_levels_stored_;
   for (auto& [id, u] : view_updates_) {
-    auto d = dirty_cases_.find(id);
-    model_->finish(u, d == dirty_cases_.end() ? nullptr : &d->second, sorted);
+    auto d = overlay_.cases.find(id);
+    model_->finish(u, d == overlay_.cases.end() ? nullptr : &d->second, sorted);
     std::optional<std::string> after;
     if (!u.record.summary.closed) after = u.record.summary.level;
     if (after != u.open_level_before) {
@@ -777,7 +777,7 @@ void RocksStore::cache_put(Case c) {
 }
 
 Result<std::optional<Case>> RocksStore::load(std::string_view id) {
-  if (auto it = dirty_cases_.find(id); it != dirty_cases_.end()) {
+  if (auto it = overlay_.cases.find(id); it != overlay_.cases.end()) {
     return std::optional<Case>(it->second);
   }
   if (auto it = behind_.cases.find(id); it != behind_.cases.end()) {
@@ -800,16 +800,16 @@ Result<std::optional<Case>> RocksStore::load(std::string_view id) {
 }
 
 void RocksStore::save(const Case& c) {
-  dirty_cases_.insert_or_assign(c.id, c);
+  overlay_.cases.insert_or_assign(c.id, c);
 }
 
 void RocksStore::save_owned(Case&& c) {
   std::string id = c.id;
-  dirty_cases_.insert_or_assign(std::move(id), std::move(c));
+  overlay_.cases.insert_or_assign(std::move(id), std::move(c));
 }
 
 bool RocksStore::exists(std::string_view id) {
-  if (dirty_cases_.find(id) != dirty_cases_.end()) return true;
+  if (overlay_.cases.find(id) != overlay_.cases.end()) return true;
   if (behind_.cases.find(id) != behind_.cases.end()) return true;
   ++stats_.case_reads;
   if (cache_find(id)) {
@@ -830,8 +830,8 @@ bool RocksStore::exists(std::string_view id) {
 Result<bool> RocksStore::for_each_case(const std::function<void(const Case&)>& fn) {
   if (auto r = durable(); !r.ok()) return r;
   std::vector<const Case*> dirty;
-  dirty.reserve(dirty_cases_.size());
-  for (const auto& [id, c] : dirty_cases_) dirty.push_back(&c);
+  dirty.reserve(overlay_.cases.size());
+  for (const auto& [id, c] : overlay_.cases) dirty.push_back(&c);
   std::sort(dirty.begin(), dirty.end(), [](const Case* a, const Case* b) { return a->id < b->id; });
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;  // one pass over everything: do not evict the hot blocks
@@ -861,14 +861,14 @@ Result<bool> RocksStore::for_each_case(const std::function<void(const Case&)>& f
 
 bool RocksStore::report_seen(std::string_view grid, std::string_view report_id) {
   std::string k = report_key(grid, report_id);
-  if (new_reports_.find(k) != new_reports_.end()) return true;
+  if (overlay_.reports.find(k) != overlay_.reports.end()) return true;
   if (behind_.reports.find(k) != behind_.reports.end()) return true;
   bool found = false;
   return db_get(kReports, k, nullptr, &found) && found;
 }
 
 void RocksStore::mark_report(std::string_view grid, std::string_view report_id) {
-  new_reports_.insert(report_key(grid, report_id));
+  overlay_.reports.insert(report_key(grid, report_id));
 }
 
 // ---- correlation ----
@@ -886,18 +886,18 @@ std::vector<std::string> RocksStore::correlated(std::string_view workflow, std::
   for (it->Seek(sl(prefix)); it->Valid(); it->Next()) {
     std::string_view k = sv(it->key());
     // The overlay decides, then the batch being written.
-    if (corr_changes_.find(k) != corr_changes_.end()) continue;
+    if (overlay_.corr.find(k) != overlay_.corr.end()) continue;
     if (behind_.corr.find(k) != behind_.corr.end()) continue;
     ids.push_back(unescape_part(k.substr(prefix.size())));
   }
   note(it->status(), "scan of correlation");
   for (auto o = behind_.corr.lower_bound(prefix); o != behind_.corr.end() && o->first < upper;
        ++o) {
-    if (o->second && corr_changes_.find(o->first) == corr_changes_.end()) {
+    if (o->second && overlay_.corr.find(o->first) == overlay_.corr.end()) {
       ids.push_back(unescape_part(std::string_view(o->first).substr(prefix.size())));
     }
   }
-  for (auto o = corr_changes_.lower_bound(prefix); o != corr_changes_.end() && o->first < upper;
+  for (auto o = overlay_.corr.lower_bound(prefix); o != overlay_.corr.end() && o->first < upper;
        ++o) {
     if (o->second) ids.push_back(unescape_part(std::string_view(o->first).substr(prefix.size())));
   }
@@ -909,14 +909,14 @@ void RocksStore::add_correlation(std::string_view workflow, std::string_view gri
                                  std::string_view key, std::string_view case_id) {
   std::string k = correlation_prefix(workflow, grid, key);
   append_part(k, case_id);
-  corr_changes_.insert_or_assign(std::move(k), true);
+  overlay_.corr.insert_or_assign(std::move(k), true);
 }
 
 void RocksStore::remove_correlation(std::string_view workflow, std::string_view grid,
                                     std::string_view key, std::string_view case_id) {
   std::string k = correlation_prefix(workflow, grid, key);
   append_part(k, case_id);
-  corr_changes_.insert_or_assign(std::move(k), false);
+  overlay_.corr.insert_or_assign(std::move(k), false);
 }
 
 // ---- timers ----
@@ -939,12 +939,12 @@ const std::pair<std::string, std::string>* RocksStore::db_timer_head() {
   // The first live one of the batch being written (RocksDB may not show it yet).
   auto behind = behind_.timer_adds.lower_bound(timer_low_);
   while (behind != behind_.timer_adds.end() &&
-         timer_dels_.find(behind->first) != timer_dels_.end()) {
+         overlay_.timer_dels.find(behind->first) != overlay_.timer_dels.end()) {
     ++behind;
   }
   for (; timer_it_->Valid(); timer_it_->Next()) {
     std::string_view k = sv(timer_it_->key());
-    if (timer_dels_.find(k) != timer_dels_.end()) continue;
+    if (overlay_.timer_dels.find(k) != overlay_.timer_dels.end()) continue;
     if (behind_.timer_dels.find(k) != behind_.timer_dels.end()) continue;
     if (behind != behind_.timer_adds.end() && behind->first <= k) break;  // parked here
     db_head_.emplace(std::string(k), std::string(sv(timer_it_->value())));
@@ -968,7 +968,7 @@ const std::pair<std::string, std::string>* RocksStore::db_timer_head() {
 }
 
 bool RocksStore::timer_db_live(const std::string& key) {
-  // Callers have checked timer_dels_. Below the known head nothing committed is live.
+  // Callers have checked overlay_.timer_dels. Below the known head nothing committed is live.
   if (db_head_known_) {
     if (!db_head_) return false;  // the last scan found nothing live at all
     if (key == db_head_->first) return true;
@@ -985,29 +985,29 @@ bool RocksStore::timer_db_live(const std::string& key) {
 
 void RocksStore::add_timer(Timestamp due, uint64_t seq, std::string_view case_id) {
   std::string k = timer_key(due, seq);
-  if (auto it = timer_adds_.find(k); it != timer_adds_.end()) {
+  if (auto it = overlay_.timer_adds.find(k); it != overlay_.timer_adds.end()) {
     it->second.case_id.assign(case_id);
     return;
   }
   TimerAdd a{std::string(case_id), false};
-  if (timer_dels_.erase(k) > 0) {
+  if (overlay_.timer_dels.erase(k) > 0) {
     a.replaces_db = true;  // live before this batch, removed by it, added back
     ++timer_count_;
   } else {
     a.replaces_db = timer_db_live(k);
     if (!a.replaces_db) ++timer_count_;
   }
-  timer_adds_.emplace(std::move(k), std::move(a));
+  overlay_.timer_adds.emplace(std::move(k), std::move(a));
 }
 
 void RocksStore::remove_timer(Timestamp due, uint64_t seq) {
   std::string k = timer_key(due, seq);
   bool in_db = false;
-  if (auto it = timer_adds_.find(k); it != timer_adds_.end()) {
+  if (auto it = overlay_.timer_adds.find(k); it != overlay_.timer_adds.end()) {
     in_db = it->second.replaces_db;
-    timer_adds_.erase(it);
+    overlay_.timer_adds.erase(it);
     --timer_count_;
-  } else if (timer_dels_.find(k) == timer_dels_.end() && timer_db_live(k)) {
+  } else if (overlay_.timer_dels.find(k) == overlay_.timer_dels.end() && timer_db_live(k)) {
     in_db = true;
     --timer_count_;
   }
@@ -1020,15 +1020,15 @@ void RocksStore::remove_timer(Timestamp due, uint64_t seq) {
     timer_low_ = k;
     timer_low_.push_back('\0');
   }
-  timer_dels_.insert(std::move(k));
+  overlay_.timer_dels.insert(std::move(k));
 }
 
 std::optional<TimerRef> RocksStore::next_timer() {
   const auto* db = db_timer_head();
-  auto add = timer_adds_.begin();
+  auto add = overlay_.timer_adds.begin();
   const std::string* key;
   const std::string* id;
-  if (add != timer_adds_.end() && (!db || add->first <= db->first)) {
+  if (add != overlay_.timer_adds.end() && (!db || add->first <= db->first)) {
     key = &add->first;
     id = &add->second.case_id;
   } else if (db) {
@@ -1049,7 +1049,7 @@ std::optional<TimerRef> RocksStore::next_timer() {
 // ---- meta ----
 
 std::optional<std::string> RocksStore::get_meta(std::string_view key) {
-  if (auto it = meta_changes_.find(key); it != meta_changes_.end()) return it->second;
+  if (auto it = overlay_.meta.find(key); it != overlay_.meta.end()) return it->second;
   if (auto it = behind_.meta.find(key); it != behind_.meta.end()) return it->second;
   rocksdb::PinnableSlice v;
   bool found = false;
@@ -1058,7 +1058,7 @@ std::optional<std::string> RocksStore::get_meta(std::string_view key) {
 }
 
 void RocksStore::put_meta(std::string_view key, std::string_view value) {
-  meta_changes_.insert_or_assign(std::string(key), std::string(value));
+  overlay_.meta.insert_or_assign(std::string(key), std::string(value));
 }
 
 // ---- outbox ----
@@ -1111,7 +1111,7 @@ void RocksStore::put_outbox(uint64_t batch, std::string bytes) {
     if (!error_) error_ = err("rocksdb: an outbox of " + std::to_string(bytes.size()) + " bytes");
     return;
   }
-  outbox_puts_.emplace_back(batch, std::move(bytes));  // compressed when written
+  overlay_.outbox.emplace_back(batch, std::move(bytes));  // compressed when written
 }
 
 void RocksStore::drop_outbox(uint64_t batch) {
@@ -1156,8 +1156,7 @@ void RocksStore::start_writer() {
       lock.unlock();
       if (opts_.before_write) opts_.before_write();
       // behind_ stays as it is until durable() has seen this job done.
-      put_index_changes(*behind_batch_, behind_.timer_adds, behind_.timer_dels, behind_.reports,
-                        behind_.corr, behind_.outbox);
+      put_index_changes(*behind_batch_, behind_);
       auto status =
           std::make_unique<rocksdb::Status>(h_->db->Write(h_->write, behind_batch_.get()));
       lock.lock();
@@ -1220,28 +1219,24 @@ const std::vector<std::string_view>& sorted_keys(const Container& c,
 
 }  // namespace
 
-// Timers, report ids, correlation keys and outboxes (compressed here). Reads only its
-// arguments and the family handles: the writer thread runs it on behind_.
-void RocksStore::put_index_changes(rocksdb::WriteBatch& b,
-                                   const std::map<std::string, TimerAdd, std::less<>>& timer_adds,
-                                   const StringSet& timer_dels, const StringSet& reports,
-                                   const std::map<std::string, bool, std::less<>>& corr,
-                                   const std::vector<std::pair<uint64_t, std::string>>& outbox) {
+// Timers, report ids, correlation keys and outboxes: on the writer thread for a batch
+// written behind.
+void RocksStore::put_index_changes(rocksdb::WriteBatch& b, const Changes& c) {
   const auto& cf = h_->cf;
   std::vector<std::string_view> keys;
-  for (const auto& [k, a] : timer_adds) b.Put(cf[kTimers], sl(k), sl(a.case_id));
-  for (std::string_view k : sorted_keys(timer_dels, keys)) b.Delete(cf[kTimers], sl(k));
-  for (std::string_view k : sorted_keys(reports, keys)) {
+  for (const auto& [k, a] : c.timer_adds) b.Put(cf[kTimers], sl(k), sl(a.case_id));
+  for (std::string_view k : sorted_keys(c.timer_dels, keys)) b.Delete(cf[kTimers], sl(k));
+  for (std::string_view k : sorted_keys(c.reports, keys)) {
     b.Put(cf[kReports], sl(k), rocksdb::Slice());
   }
-  for (const auto& [k, present] : corr) {
+  for (const auto& [k, present] : c.corr) {
     if (present) {
       b.Put(cf[kCorrelation], sl(k), rocksdb::Slice());
     } else {
       b.Delete(cf[kCorrelation], sl(k));
     }
   }
-  for (const auto& [n, raw] : outbox) {
+  for (const auto& [n, raw] : c.outbox) {
     b.Put(cf[kMeta], sl(outbox_key(n)), sl(compress_outbox(raw)));
   }
 }
@@ -1266,25 +1261,26 @@ Result<bool> RocksStore::write_batch(bool behind) {
   // outboxes of a batch written behind go in on the writer thread (put_index_changes).
   std::vector<std::string_view> keys;
   std::string bytes;
-  for (std::string_view id : sorted_keys(dirty_cases_, keys)) {
-    bytes = encode_case(dirty_cases_.find(id)->second, engine_);
+  for (std::string_view id : sorted_keys(overlay_.cases, keys)) {
+    bytes = encode_case(overlay_.cases.find(id)->second, engine_);
     b.Put(cf[kCases], sl(id), sl(bytes));
   }
   const bool for_writer =
-      behind && (!timer_adds_.empty() || !timer_dels_.empty() || !new_reports_.empty() ||
-                 !corr_changes_.empty() || !outbox_puts_.empty());
-  for (const auto& [k, v] : meta_changes_) b.Put(cf[kMeta], sl(k), sl(v));
+      behind && (!overlay_.timer_adds.empty() || !overlay_.timer_dels.empty() ||
+                 !overlay_.reports.empty() || !overlay_.corr.empty() || !overlay_.outbox.empty());
+  for (const auto& [k, v] : overlay_.meta) b.Put(cf[kMeta], sl(k), sl(v));
   if (timer_count_ != committed_timer_count_) {
     b.Put(cf[kMeta], sl(kPendingTimersKey), sl(std::to_string(timer_count_)));
   }
   uint64_t max_seq = committed_max_seq_;
-  for (const auto& [k, a] : timer_adds_) max_seq = std::max(max_seq, parse_timer_key(k)->second);
+  for (const auto& [k, a] : overlay_.timer_adds)
+    max_seq = std::max(max_seq, parse_timer_key(k)->second);
   if (max_seq != committed_max_seq_) {
     b.Put(cf[kMeta], sl(kMaxTimerSeqKey), sl(std::to_string(max_seq)));
   }
   for (uint64_t n : outbox_drops_) b.Delete(cf[kMeta], sl(outbox_key(n)));
   if (!behind) {
-    put_index_changes(b, timer_adds_, timer_dels_, new_reports_, corr_changes_, outbox_puts_);
+    put_index_changes(b, overlay_);
   }
   if (model_) {
     if (auto r = commit_views(b); !r.ok()) return fail(r.error());
@@ -1312,8 +1308,8 @@ Result<bool> RocksStore::write_batch(bool behind) {
   // the cached head.
   timer_it_.reset();
   timer_it_on_head_ = false;
-  if (!timer_adds_.empty()) {
-    const auto& [first_key, first] = *timer_adds_.begin();
+  if (!overlay_.timer_adds.empty()) {
+    const auto& [first_key, first] = *overlay_.timer_adds.begin();
     if (first_key < timer_low_) timer_low_ = first_key;
     if (db_head_known_ && (!db_head_ || first_key <= db_head_->first)) {
       db_head_.emplace(first_key, first.case_id);
@@ -1337,13 +1333,7 @@ Result<bool> RocksStore::write_batch(bool behind) {
   unmark_views_ = false;
   if (behind) {
     // Readable from behind_ until the write is known to be done (durable()).
-    behind_.cases = std::move(dirty_cases_);
-    behind_.reports = std::move(new_reports_);
-    behind_.corr = std::move(corr_changes_);
-    behind_.meta = std::move(meta_changes_);
-    behind_.timer_adds = std::move(timer_adds_);
-    behind_.timer_dels = std::move(timer_dels_);
-    behind_.outbox = std::move(outbox_puts_);
+    static_cast<Changes&>(behind_) = std::move(overlay_);
     if (!writer_.joinable()) start_writer();
     {
       std::lock_guard lock(writer_mu_);
@@ -1351,15 +1341,9 @@ Result<bool> RocksStore::write_batch(bool behind) {
     }
     writer_cv_.notify_all();
   } else {
-    for (auto& [id, c] : dirty_cases_) cache_put(std::move(c));
+    for (auto& [id, c] : overlay_.cases) cache_put(std::move(c));
   }
-  outbox_puts_.clear();
-  dirty_cases_.clear();
-  timer_adds_.clear();
-  timer_dels_.clear();
-  new_reports_.clear();
-  corr_changes_.clear();
-  meta_changes_.clear();
+  overlay_ = {};
   return behind;
 }
 

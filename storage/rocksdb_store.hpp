@@ -216,30 +216,31 @@ class RocksStore final : public CaseStore {
   // Timers.
   bool timer_db_live(const std::string& key);  // live in the committed state (not in dels)
   Result<bool> write_batch(bool behind);
-  struct TimerAdd;
-  void put_index_changes(rocksdb::WriteBatch& b,
-                         const std::map<std::string, TimerAdd, std::less<>>& timer_adds,
-                         const StringSet& timer_dels, const StringSet& reports,
-                         const std::map<std::string, bool, std::less<>>& corr,
-                         const std::vector<std::pair<uint64_t, std::string>>& outbox);
   void start_writer();
 
   struct TimerAdd {
     std::string case_id;
     bool replaces_db = false;  // the key is also live in the committed state
   };
+  // What a batch changes: the overlay (writes since the last commit), and the same again for
+  // a batch handed to the writer thread.
+  struct Changes {
+    std::unordered_map<std::string, Case, TransparentHash, std::equal_to<>> cases;
+    StringSet reports;
+    std::map<std::string, bool, std::less<>> corr;  // full key -> present
+    std::map<std::string, std::string, std::less<>> meta;
+    std::map<std::string, TimerAdd, std::less<>> timer_adds;
+    StringSet timer_dels;  // keys live in the committed state, deleted by this batch
+    std::vector<std::pair<uint64_t, std::string>> outbox;  // (batch, bytes) as put_outbox got
+  };
+  // Timers, report ids, correlation keys and outboxes (compressed here) of `c` into `b`.
+  // Reads only `c` and the family handles: the writer thread runs it on behind_.
+  void put_index_changes(rocksdb::WriteBatch& b, const Changes& c);
   // A batch handed to the writer thread (commit_behind) and not known to be written yet.
   // Reads look here after the overlay and before RocksDB: RocksDB may show the batch or not
   // yet, and for a key the batch touched this is what it holds either way.
-  struct Behind {
+  struct Behind : Changes {
     bool active = false;
-    std::unordered_map<std::string, Case, TransparentHash, std::equal_to<>> cases;
-    StringSet reports;
-    std::map<std::string, bool, std::less<>> corr;
-    std::map<std::string, std::string, std::less<>> meta;
-    std::map<std::string, TimerAdd, std::less<>> timer_adds;
-    StringSet timer_dels;
-    std::vector<std::pair<uint64_t, std::string>> outbox;  // (batch, bytes) as put_outbox got
   };
   Behind behind_;
   std::unique_ptr<rocksdb::WriteBatch> behind_batch_;  // the batch the writer has
@@ -258,25 +259,19 @@ class RocksStore final : public CaseStore {
   RocksStoreStats stats_;
 
   // The overlay: writes since the last commit().
-  std::unordered_map<std::string, Case, TransparentHash, std::equal_to<>> dirty_cases_;
-  StringSet new_reports_;
-  std::map<std::string, bool, std::less<>> corr_changes_;  // full key -> present
-  std::map<std::string, std::string, std::less<>> meta_changes_;
-  std::vector<std::pair<uint64_t, std::string>> outbox_puts_;
+  Changes overlay_;
   std::vector<uint64_t> outbox_drops_;
   // The commit's WriteBatch without views (with views: views_batch_), kept between commits:
   // a batch's outbox makes it megabytes, and memory allocated afresh for each commit was
   // a page fault per page.
   std::unique_ptr<rocksdb::WriteBatch> plain_batch_;
-  std::map<std::string, TimerAdd, std::less<>> timer_adds_;
-  StringSet timer_dels_;  // keys live in the committed state, deleted by this batch
   size_t timer_count_ = 0;
   size_t committed_timer_count_ = 0;
   // The highest seq of any timer ever committed: a key with a higher seq cannot be in the
   // database, so adding a fresh timer (the runtime's seqs only grow) needs no read.
   uint64_t committed_max_seq_ = 0;
 
-  // The committed timers below timer_low_ are all dead or in timer_dels_, so next_timer()
+  // The committed timers below timer_low_ are all dead or in overlay_.timer_dels, so next_timer()
   // never walks over the tombstones a queue-like workload leaves behind at the head.
   // db_head_ caches the first live committed timer at or above it; timer_it_ sits on it
   // (valid within one batch: the committed state only changes in commit()).

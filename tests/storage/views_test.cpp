@@ -1130,6 +1130,19 @@ class ServicePipelineTest : public ::testing::Test {
     open(nullptr, depth, true);
     clock_.t = at(10 * kMin);
   }
+  // A service on `store` (a store over store_, which a test wraps), at the clock of the
+  // first records.
+  void start_on(CaseStore& store, ServiceOptions o, ServiceCodecs c = codecs()) {
+    service_ = std::make_unique<Service>(engine(), store, source_, sink_, clock_, std::move(c), o);
+    ASSERT_TRUE(service_->start().ok());
+    clock_.t = at(10 * kMin);
+  }
+  // store_ again, with no service on it yet; without views, as a store writing behind is.
+  void reopen_store(bool views = true) {
+    close();
+    factory_.views_on = views;
+    store_ = factory_.open();
+  }
   // A crash: no flush, nothing confirmed after this.
   void close() {
     service_.reset();
@@ -1207,13 +1220,9 @@ TEST_F(ServicePipelineTest, SeveralPublishesTravelAndAllUnconfirmedAreStored) {
 // (and sent), only the failed batch's go, and the service says it is broken (serve stops;
 // a restart reads that batch's records again from the stored offsets).
 TEST_F(ServicePipelineTest, AFailedCommitKeepsEarlierMessagesAndBreaksTheService) {
-  close();
-  store_ = factory_.open();
+  reopen_store();
   FailingCommitStore failing(*store_);
-  service_ =
-      std::make_unique<Service>(engine(), failing, source_, sink_, clock_, codecs(), options(1));
-  ASSERT_TRUE(service_->start().ok());
-  clock_.t = at(10 * kMin);
+  start_on(failing, options(1));
   ASSERT_EQ(*service_->run_once(), 2u);
   auto first = values(sink_.travelling);
   ASSERT_FALSE(first.empty());
@@ -1401,9 +1410,7 @@ class WrittenWhenAsked final : public testing::ForwardingStore {
 // The batch before goes to the sink as soon as the store says it is written, while the next
 // batch is still being built: its messages do not wait for that batch's end.
 TEST_F(ServicePipelineTest, ABatchWrittenBehindIsSentAsSoonAsItIsWritten) {
-  close();
-  factory_.views_on = false;
-  store_ = factory_.open();
+  reopen_store(false);
   WrittenWhenAsked store(*store_);
   std::vector<size_t> handed_over;  // publishes handed over when each dead letter was made
   ServiceCodecs c = codecs();
@@ -1414,9 +1421,7 @@ TEST_F(ServicePipelineTest, ABatchWrittenBehindIsSentAsSoonAsItIsWritten) {
   };
   ServiceOptions o = options(1, true);
   o.max_batch = 3;
-  service_ = std::make_unique<Service>(engine(), store, source_, sink_, clock_, c, o);
-  ASSERT_TRUE(service_->start().ok());
-  clock_.t = at(10 * kMin);
+  start_on(store, o, c);
   ASSERT_EQ(*service_->run_once(), 3u);  // batch 1, written behind
   ASSERT_EQ(*service_->run_once(), 3u);  // batch 2
   // Each record is a dead letter. Batch 1 went out right after batch 2's first record.
@@ -1433,14 +1438,9 @@ TEST_F(ServicePipelineTest, ABatchWrittenBehindIsSentAsSoonAsItIsWritten) {
 // what is unconfirmed waits before that batch's messages, and that batch stores only its
 // own, so the stored outboxes hold each message once.
 TEST_F(ServicePipelineTest, AFailedHandOverWhileABatchIsBuiltStoresEachMessageOnce) {
-  close();
-  factory_.views_on = false;
-  store_ = factory_.open();
+  reopen_store(false);
   WrittenWhenAsked store(*store_);
-  service_ = std::make_unique<Service>(engine(), store, source_, sink_, clock_, codecs(),
-                                       options(1, true));
-  ASSERT_TRUE(service_->start().ok());
-  clock_.t = at(10 * kMin);
+  start_on(store, options(1, true));
   ASSERT_EQ(*service_->run_once(), 2u);  // batch 1, written behind
   ASSERT_EQ(*service_->run_once(), 2u);  // batch 2; batch 1 travels
   ASSERT_EQ(sink_.queue.size(), 1u);
@@ -1486,14 +1486,9 @@ TEST_F(ServicePipelineTest, ABatchWrittenBehindAndNotSentIsSentOnStart) {
 // A write behind that fails: its messages are never sent, the batch built on it is not
 // committed, and the service is broken (serve stops; a restart goes on from the store).
 TEST_F(ServicePipelineTest, AFailedWriteBehindSendsNothingAndBreaksTheService) {
-  close();
-  factory_.views_on = false;
-  store_ = factory_.open();
+  reopen_store(false);
   FailingCommitStore failing(*store_);
-  ServiceOptions o = options(1, true);
-  service_ = std::make_unique<Service>(engine(), failing, source_, sink_, clock_, codecs(), o);
-  ASSERT_TRUE(service_->start().ok());
-  clock_.t = at(10 * kMin);
+  start_on(failing, options(1, true));
   ASSERT_EQ(*service_->run_once(), 2u);
   failing.fail_write = true;  // batch 1's write fails
   auto r = service_->run_once();

@@ -6,7 +6,9 @@
 // timed. Each event's `at` is set to the moment it is produced, as an event reaching a
 // running system has it: the engine's clock then follows the wall clock (the dates in the
 // file would move the clock, and with it every SLA timer, to them). Prints p50, p99, p99.9
-// and max, and the p99 of each second.
+// and max, and the p99 of each second. Past the first 2 s, each report's time is also split
+// at the case event's Kafka timestamp (set when the engine produced it; both clocks are
+// this machine's): the input's way in and the engine's work, then the case event's way out.
 //   kafka_latency_bench BROKERS INPUT_TOPIC CASE_EVENTS_TOPIC EVENTS.jsonl RATE SECONDS
 // RATE counts input events of any type. The topic read may also be a bare pipe's output
 // (the input passed on as it is): then the report_id is found inside "report".
@@ -29,6 +31,23 @@
 #include "engine/time.hpp"
 
 using Clock = std::chrono::steady_clock;
+
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The p-quantile of v (sorted here); 0 for none.
+double quantile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 7) {
@@ -97,9 +116,15 @@ int main(int argc, char** argv) {
   }
 
   std::mutex mu;
-  std::unordered_map<std::string, Clock::time_point> sent;
+  struct Sent {
+    Clock::time_point at;
+    int64_t wall_ms;  // the same moment on the system clock (to compare with Kafka timestamps)
+  };
+  std::unordered_map<std::string, Sent> sent;
   std::vector<double> latencies_ms;
   std::vector<std::vector<double>> by_second;  // latencies by the second they were sent in
+  // Past the first 2 s: sent -> the case event produced, and produced -> received (ms).
+  std::vector<double> to_produce_ms, produce_to_seen_ms;
   Clock::time_point start;
   std::atomic<bool> done{false};
   std::thread reader([&] {
@@ -111,6 +136,7 @@ int main(int argc, char** argv) {
       const std::string_view text(static_cast<const char*>(m->payload), m->len);
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && text.find("\"report_id\"") != text.npos) {
         auto now = Clock::now();
+        const int64_t now_wall = wall_ms();
         auto j = nlohmann::json::parse(text, nullptr, false);
         // A case event names its report at the top; a report passed on as it is (the bare
         // pipe, as a baseline) inside "report".
@@ -124,12 +150,18 @@ int main(int argc, char** argv) {
           std::lock_guard lock(mu);
           auto it = sent.find(id);
           if (it != sent.end()) {
-            double ms = std::chrono::duration<double, std::milli>(now - it->second).count();
+            double ms = std::chrono::duration<double, std::milli>(now - it->second.at).count();
             latencies_ms.push_back(ms);
             auto sec =
-                static_cast<size_t>(std::chrono::duration<double>(it->second - start).count());
+                static_cast<size_t>(std::chrono::duration<double>(it->second.at - start).count());
             if (by_second.size() <= sec) by_second.resize(sec + 1);
             by_second[sec].push_back(ms);
+            rd_kafka_timestamp_type_t type;
+            const int64_t produced = rd_kafka_message_timestamp(m, &type);
+            if (sec >= 2 && type == RD_KAFKA_TIMESTAMP_CREATE_TIME) {
+              to_produce_ms.push_back(static_cast<double>(produced - it->second.wall_ms));
+              produce_to_seen_ms.push_back(static_cast<double>(now_wall - produced));
+            }
             sent.erase(it);
           }
         }
@@ -152,13 +184,11 @@ int main(int argc, char** argv) {
     auto due = start + std::chrono::duration_cast<Clock::duration>(
                            std::chrono::duration<double>(static_cast<double>(i) / rate));
     std::this_thread::sleep_until(due);  // the load's pace, not a synchronisation
+    auto now_ms = wall_ms();
     if (!lines[i].id.empty()) {
       std::lock_guard lock(mu);
-      sent[lines[i].id] = Clock::now();
+      sent[lines[i].id] = {Clock::now(), now_ms};
     }
-    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
     std::string text = lines[i].head + gridcase::format_timestamp({now_ms}) + lines[i].tail;
     rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(in.c_str()),
                       RD_KAFKA_V_KEY(lines[i].grid.data(), lines[i].grid.size()),
@@ -178,20 +208,10 @@ int main(int argc, char** argv) {
   }
   done = true;
   reader.join();
-  std::sort(latencies_ms.begin(), latencies_ms.end());
-  auto pct = [&](double p) {
-    if (latencies_ms.empty()) return 0.0;
-    return latencies_ms[std::min(
-        latencies_ms.size() - 1,
-        static_cast<size_t>(p * static_cast<double>(latencies_ms.size())))];
-  };
   // Where the tail is: p99 of each second's reports (the first second includes the first
   // produce to a new topic, its metadata and the engine's first batches).
   std::fprintf(stderr, "p99 by second sent:");
-  for (auto& v : by_second) {
-    std::sort(v.begin(), v.end());
-    std::fprintf(stderr, " %.0f", v.empty() ? 0.0 : v[std::min(v.size() - 1, v.size() * 99 / 100)]);
-  }
+  for (auto& v : by_second) std::fprintf(stderr, " %.0f", quantile(v, 0.99));
   std::fprintf(stderr, " ms\n");
   // Past the start: the reports sent after the first two seconds (new topics' first
   // produce, the engine's first batches and the broker's warm-up are in those).
@@ -199,18 +219,19 @@ int main(int argc, char** argv) {
   for (size_t sec = 2; sec < by_second.size(); ++sec) {
     steady.insert(steady.end(), by_second[sec].begin(), by_second[sec].end());
   }
-  std::sort(steady.begin(), steady.end());
-  auto steady_pct = [&](double p) {
-    if (steady.empty()) return 0.0;
-    return steady[std::min(steady.size() - 1,
-                           static_cast<size_t>(p * static_cast<double>(steady.size())))];
-  };
+  const double p50 = quantile(latencies_ms, 0.5), p99 = quantile(latencies_ms, 0.99);
   std::printf(
       "latency: %zu reports among %zu input events at %.0f/s over %.0f s, %zu not seen: p50 "
       "%.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms; past the first 2 s: p50 %.1f ms, "
       "p99 %.1f ms\n",
-      reports, total, rate, seconds, sent.size(), pct(0.5), pct(0.99), pct(0.999),
-      latencies_ms.empty() ? 0.0 : latencies_ms.back(), steady_pct(0.5), steady_pct(0.99));
+      reports, total, rate, seconds, sent.size(), p50, p99, quantile(latencies_ms, 0.999),
+      quantile(latencies_ms, 1.0), quantile(steady, 0.5), quantile(steady, 0.99));
+  // Which way the time went (millisecond timestamps: ±1 ms each).
+  std::printf(
+      "split past the first 2 s: sent -> case event produced p50 %.0f ms, p99 %.0f ms; "
+      "produced -> received p50 %.0f ms, p99 %.0f ms\n",
+      quantile(to_produce_ms, 0.5), quantile(to_produce_ms, 0.99),
+      quantile(produce_to_seen_ms, 0.5), quantile(produce_to_seen_ms, 0.99));
   rd_kafka_consumer_close(consumer);
   rd_kafka_destroy(consumer);
   rd_kafka_destroy(producer);

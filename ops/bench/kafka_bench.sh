@@ -8,7 +8,8 @@
 #   2. latency: the same mix of input events produced at half the measured rate for SECONDS,
 #      each stamped with the time it is produced; produce -> case event p50/p99 of the reports
 #      among them (bench/kafka_latency_bench), default mode, exactly_once and without the
-#      fsync per batch, and the bare pipe at the same rate as the floor.
+#      fsync per batch, and the bare pipe at the same rate as the floor; the default mode
+#      also at a quarter and an eighth of the rate.
 #   3. peak RSS of each serve run.
 #   ops/bench/kafka_bench.sh [N] [SECONDS]   (defaults 200000, 20; needs a build in build/)
 # Uses GRIDCASE_KAFKA_BROKERS, or starts a broker of its own with ops/kafka/start.sh.
@@ -156,6 +157,12 @@ echo "== latency at $half input events/s (half the default mode's rate), bare pi
 latency_pipe "$half"
 echo "== latency at $half input events/s, serve, default mode =="
 latency plain false "$half"
+# Lower rates too: where the tail is this machine's two shared cores and where it is the
+# engine's.
+for div in 4 8; do
+  echo "== latency at $(( serve_rate / div )) input events/s (1/$div of the default mode's rate), serve, default mode =="
+  latency "plain-$div" false $(( serve_rate / div ))
+done
 echo "== latency at $half input events/s, serve, exactly_once =="
 latency eos true "$half"
 echo "== latency at $half input events/s, serve, default mode, engine.sync_commit: false =="

@@ -17,6 +17,7 @@
 #include "app/loading.hpp"
 #include "app/migration.hpp"
 #include "app/registry_topic.hpp"
+#include "app/serve_config.hpp"
 #include "app/serve_http.hpp"
 #include "connectors/http/metrics.hpp"
 #include "connectors/json_events.hpp"
@@ -50,14 +51,13 @@ class WallClock final : public Clock {
 // Reads config/gridcase.yaml into `opt` where the command line left a value unset.
 bool read_config(ServeOptions& opt) {
   if (opt.config.empty()) return true;
-  YAML::Node c;
-  try {
-    c = YAML::LoadFile(opt.config);
-  } catch (const YAML::Exception& e) {
-    std::cerr << opt.config << ":" << e.mark.line + 1 << ":" << e.mark.column + 1
-              << ": error: " << e.msg << '\n';
-    return false;
-  }
+  // Types, ranges and known keys first: located errors (serve does not start), and a
+  // warning for each unknown key (ignored, as it always was).
+  Diagnostics diags;
+  auto checked = check_serve_config_file(opt.config, diags);
+  for (const auto& d : diags.all()) std::cerr << d.format() << '\n';
+  if (!checked) return false;
+  const YAML::Node c = *checked;
   auto str = [&](const YAML::Node& n, std::string& into) {
     if (n && n.IsScalar() && into.empty()) into = n.Scalar();
   };

@@ -1,4 +1,5 @@
 #include "app/commands.hpp"
+#include "app/serve_config.hpp"
 
 #include <iostream>
 
@@ -9,13 +10,15 @@ namespace gridcase::app {
 
 namespace {
 
-// The `kind:` of a YAML file, or "" when it cannot be told (the loaders report why).
+// The `kind:` of a YAML file, "ServeConfig" for the serve config (config/gridcase.yaml, which
+// has none), or "" when it cannot be told (the loaders report why).
 std::string kind_of(const std::string& path) {
   std::string text;
   if (!yaml::read_file(path, text)) return "";
   try {
-    YAML::Node n = YAML::Load(text);
+    const YAML::Node n = YAML::Load(text);
     if (n.IsMap() && n["kind"] && n["kind"].IsScalar()) return n["kind"].Scalar();
+    if (looks_like_serve_config(n)) return "ServeConfig";
   } catch (const YAML::Exception&) {
   }
   return "";
@@ -25,7 +28,7 @@ std::string kind_of(const std::string& path) {
 
 int run_validate(const std::vector<std::string>& paths) {
   Diagnostics diags;
-  std::vector<std::string> orgs, workflows, calendars;
+  std::vector<std::string> orgs, workflows, calendars, configs;
   for (const auto& p : paths) {
     for (const auto& f : yaml_files(p, diags)) {
       std::string kind = kind_of(f);
@@ -33,6 +36,8 @@ int run_validate(const std::vector<std::string>& paths) {
         orgs.push_back(f);
       } else if (kind == "Calendar") {
         calendars.push_back(f);
+      } else if (kind == "ServeConfig") {
+        configs.push_back(f);
       } else {
         workflows.push_back(f);  // also files of unknown kind: the workflow loader says why
       }
@@ -48,6 +53,7 @@ int run_validate(const std::vector<std::string>& paths) {
                   "more than one org file given; workflows are checked against " + orgs[0]);
   int n_calendars = 0;
   for (const auto& f : calendars) n_calendars += load_calendar_file(f, diags) ? 1 : 0;
+  for (const auto& f : configs) (void)check_serve_config_file(f, diags);
   int n_workflows = 0;
   std::vector<std::pair<std::string, std::string>> names;  // name, file
   for (const auto& f : workflows) {
@@ -56,7 +62,7 @@ int run_validate(const std::vector<std::string>& paths) {
     ++n_workflows;
     for (const auto& [name, file] : names) {
       if (name == wf->name)
-        diags.error(f, {}, "workflow name '" + name + "' is also used by " + file);
+        diags.error(f, wf->name_pos, "workflow name '" + name + "' is also used by " + file);
     }
     names.emplace_back(wf->name, f);
   }
@@ -72,6 +78,7 @@ int run_validate(const std::vector<std::string>& paths) {
     std::cout << ", 组织树 org: " << org->units.size() << " 个单位 units, " << org->people.size()
               << " 人 people";
   if (n_calendars) std::cout << ", " << n_calendars << " 个工作日历 calendar(s)";
+  if (!configs.empty()) std::cout << ", " << configs.size() << " 个服务配置 serve config(s)";
   if (warnings) std::cout << ", " << warnings << " 个警告 warning(s)";
   std::cout << '\n';
   return 0;

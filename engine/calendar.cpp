@@ -179,7 +179,8 @@ struct CalendarLoader {
 
   void load(const YAML::Node& root) {
     if (!root.IsMap()) {
-      error(root, "a calendar file must be a mapping (apiVersion, kind, name, hours, ...)");
+      diags.error(file, yaml::doc_pos(root),
+                  "a calendar file must be a mapping (apiVersion, kind, name, hours, ...)");
       return;
     }
     yaml::check_keys(root,

@@ -177,7 +177,7 @@ struct OrgLoader {
   void load(const YAML::Node& root) {
     using yaml::pos_of;
     if (!root.IsMap()) {
-      diags.error(file, pos_of(root),
+      diags.error(file, yaml::doc_pos(root),
                   "an org file must be a mapping (apiVersion, kind, levels, units, people)");
       return;
     }

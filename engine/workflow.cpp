@@ -196,7 +196,8 @@ struct Loader {
 
   void load_top(const YAML::Node& root) {
     if (!root.IsMap()) {
-      error(root, "a workflow file must be a mapping (apiVersion, kind, name, ...)");
+      diags.error(file, yaml::doc_pos(root),
+                  "a workflow file must be a mapping (apiVersion, kind, name, ...)");
       return;
     }
     yaml::check_keys(root,
@@ -217,6 +218,7 @@ struct Loader {
     if (root["name"]) {
       if (auto s = yaml::get_string(root["name"], file, "name", diags)) {
         wf.name = *s;
+        wf.name_pos = yaml::pos_of(root["name"]);
         if (!is_name(*s)) error(root["name"], "name must match [a-z0-9-]+");
       }
     }
@@ -849,7 +851,7 @@ std::optional<std::vector<Workflow>> load_workflows(const std::vector<std::strin
   for (size_t i = 0; i < out.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       if (out[i].name == out[j].name) {
-        diags.error(out[i].file, {},
+        diags.error(out[i].file, out[i].name_pos,
                     "workflow name '" + out[i].name + "' is also used by " + out[j].file);
       }
     }

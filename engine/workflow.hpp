@@ -103,6 +103,7 @@ struct State {
 
 struct Workflow {
   std::string name;
+  SourcePos name_pos;  // where the name is written (a second workflow of that name is told there)
   // Deployed version (`gridcase deploy`): 1, 2, ... per name, and the content hash. 0 for a
   // workflow loaded straight from a file. Cases record the version they run on.
   int64_t version = 0;

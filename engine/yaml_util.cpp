@@ -33,9 +33,27 @@ SourcePos pos_of(const YAML::Node& n) {
   YAML::Mark m = n.Mark();
   if (m.line < 0) return {};
   if (m.pos >= 0 && static_cast<size_t>(m.pos) <= current_text.size()) {
-    return {m.line + 1, code_point_column(current_text, static_cast<size_t>(m.pos))};
+    size_t at = static_cast<size_t>(m.pos);
+    int line = m.line + 1;
+    // A value left empty (`goto:` then a new line) is marked where the next token starts,
+    // often lines below: it is put just after its key instead (unless written as ~ or null).
+    const std::string_view rest = current_text.substr(at);
+    if (n.IsNull() && !rest.starts_with("~") && !rest.starts_with("null") &&
+        !rest.starts_with("Null") && !rest.starts_with("NULL")) {
+      while (at > 0 &&
+             std::string_view(" \t\r\n").find(current_text[at - 1]) != std::string_view::npos) {
+        if (current_text[at - 1] == '\n') --line;
+        --at;
+      }
+    }
+    return {line, code_point_column(current_text, at)};
   }
   return {m.line + 1, m.column + 1};
+}
+
+SourcePos doc_pos(const YAML::Node& root) {
+  SourcePos p = pos_of(root);
+  return p.line > 0 ? p : SourcePos{1, 1};
 }
 
 SourcePos text_pos(const YAML::Node& n, std::string_view file_text) {

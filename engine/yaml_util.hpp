@@ -28,6 +28,9 @@ class TextScope {
 // The 1-based position of a node, line 0 if it has none.
 SourcePos pos_of(const YAML::Node& n);
 
+// Where a whole document is: its node's position, or 1:1 for an empty file (which has none).
+SourcePos doc_pos(const YAML::Node& root);
+
 // Where a scalar's text begins: after the opening quote for quoted scalars.
 SourcePos text_pos(const YAML::Node& n, std::string_view file_text);
 

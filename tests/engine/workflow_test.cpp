@@ -309,7 +309,11 @@ TEST(WorkflowLoad, NamesAreUniqueAcrossFiles) {
   Diagnostics d;
   auto wfs = load_workflows({dir.string()}, &test_org(), d);
   EXPECT_FALSE(wfs.has_value());
-  EXPECT_TRUE(d.has_errors());
+  ASSERT_EQ(d.error_count(), 1);
+  // Told at the second file's name.
+  EXPECT_EQ(d.all()[0].format(), (dir / "b.yaml").string() + ":" + loc(simple("", kGo), "t\n") +
+                                     ": error: workflow name 't' is also used by " +
+                                     (dir / "a.yaml").string());
   fs::remove_all(dir);
 }
 
@@ -335,6 +339,19 @@ TEST(WorkflowErrors, InvalidUtf8) {
 
 TEST(WorkflowErrors, NotAMapping) {
   EXPECT_ERROR_AT_POS(std::string("- a\n- b\n"), "1:1");
+}
+
+TEST(WorkflowErrors, AnEmptyFileIsToldAtItsStart) {
+  EXPECT_ERROR_AT_POS(std::string(""), "1:1");
+}
+
+TEST(WorkflowErrors, AnEmptyValueIsToldJustAfterItsKeyNotAtTheNextLine) {
+  // `goto:` left empty: YAML marks the value where the next key starts, a line below.
+  std::string t = simple("", "    on:\n      finish:\n        goto:\n        level: up\n");
+  EXPECT_ERROR_AT_POS(t, loc(t, "goto:").substr(0, loc(t, "goto:").find(':')) + ":14");
+  // Written as ~ it is where the ~ is.
+  std::string tilde = simple("", "    on:\n      finish: { goto: ~ }\n");
+  EXPECT_ERROR_AT(tilde, "~");
 }
 
 TEST(WorkflowErrors, DuplicateKey) {

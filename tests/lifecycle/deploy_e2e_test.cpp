@@ -8,17 +8,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/fixtures/run_binary.hpp"
+
 namespace fs = std::filesystem;
+using gridcase::testing::CmdResult;
+using gridcase::testing::slurp;
 using nlohmann::json;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string workflow(const std::string& remind, const std::string& resolve_goto = "closed") {
   return R"(apiVersion: gridcase/v1
@@ -45,11 +42,6 @@ states:
 )";
 }
 
-struct CmdResult {
-  int status;
-  std::string out, err;
-};
-
 class Deploy : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -63,10 +55,7 @@ class Deploy : public ::testing::Test {
   void TearDown() override { fs::remove_all(tmp); }
 
   CmdResult run(const std::string& args) {
-    std::string cmd = std::string(GRIDCASE_BINARY) + " " + args + " >" + (tmp / "out").string() +
-                      " 2>" + (tmp / "err").string();
-    int rc = std::system(cmd.c_str());
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(tmp / "out"), slurp(tmp / "err")};
+    return gridcase::testing::run_command(std::string(GRIDCASE_BINARY) + " " + args, tmp);
   }
   std::string org() const { return std::string(GRIDCASE_SOURCE_DIR) + "/config/org.yaml"; }
   std::string state() const { return (tmp / "state").string(); }

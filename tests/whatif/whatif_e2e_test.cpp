@@ -9,17 +9,14 @@
 #include <regex>
 #include <sstream>
 
+#include "tests/fixtures/run_binary.hpp"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using gridcase::testing::slurp;
 
 int run(const std::string& cmd) {
   int rc = std::system(cmd.c_str());

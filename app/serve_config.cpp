@@ -1,7 +1,8 @@
 #include "app/serve_config.hpp"
 
 #include <algorithm>
-#include <charconv>
+#include <cmath>
+#include <limits>
 #include <set>
 #include <span>
 #include <string_view>
@@ -15,15 +16,33 @@ namespace {
 
 enum class Type { Text, Integer, Boolean, Number, Section, List };
 
+// The bounds of what the readers convert to: `int`, or `size_t` (where negatives always
+// failed, and 0 is still checked by them).
+constexpr int64_t kIntMin = std::numeric_limits<int>::min();
+constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+constexpr int64_t kSizeMax = std::numeric_limits<int64_t>::max();
+
 // One key of the config: its type, and for a section (or each item of a list) its keys.
+// (A pointer and a count, not a span: Field is not complete yet here.)
 struct Field {
   std::string_view name;
   Type type = Type::Text;
-  std::span<const Field> fields = {};
-  int64_t min = 0;                                 // integers
+  const Field* fields = nullptr;
+  size_t field_count = 0;
+  int64_t min = kIntMin;  // integers: what serve reads them as
+  int64_t max = kIntMax;
   std::span<const std::string_view> choices = {};  // text, when only some values mean something
-  bool required = false;                           // within a list item
+  bool required = false;                           // must be given (in a list item)
+  bool non_empty = false;                          // a text that may not be left empty
 };
+
+template <size_t N>
+constexpr Field group(std::string_view name, const Field (&fields)[N], Type type = Type::Section) {
+  return {.name = name, .type = type, .fields = fields, .field_count = N};
+}
+constexpr Field integer(std::string_view name, int64_t min = kIntMin, int64_t max = kIntMax) {
+  return {.name = name, .type = Type::Integer, .min = min, .max = max};
+}
 
 // What spdlog::level::from_str knows (anything else would turn the log off).
 constexpr std::string_view kLevels[] = {"trace", "debug", "info",     "warn", "warning",
@@ -36,44 +55,44 @@ constexpr Field kKafka[] = {
     {.name = "case_events_topic"},
     {.name = "dead_letter_topic"},
     {.name = "workflows_topic"},
-    {.name = "partitions", .type = Type::Integer, .min = 1},
+    integer("partitions", 1),
     {.name = "exactly_once", .type = Type::Boolean},
     {.name = "group_id"},
-    {.name = "delivery_timeout_ms", .type = Type::Integer, .min = 1},
-    {.name = "offset_commit_interval_ms", .type = Type::Integer},
+    integer("delivery_timeout_ms"),
+    integer("offset_commit_interval_ms"),
     {.name = "instance_id"},
 };
 constexpr Field kEngine[] = {
-    {.name = "max_batch", .type = Type::Integer, .min = 1},
-    {.name = "poll_timeout_ms", .type = Type::Integer},
+    integer("max_batch", 1, kSizeMax),  // 0 would take no input at all
+    integer("poll_timeout_ms"),
     {.name = "sync_commit", .type = Type::Boolean},
     {.name = "write_behind", .type = Type::Boolean},
     {.name = "watch_workflows", .type = Type::Boolean},
 };
 constexpr Field kRateLimit[] = {
-    {.name = "per_second", .type = Type::Number},
+    {.name = "per_second", .type = Type::Number},  // 0 or less: no limit
     {.name = "burst", .type = Type::Number},
 };
 constexpr Field kHttp[] = {
     {.name = "listen"},
-    {.name = "threads", .type = Type::Integer, .min = 1},
+    integer("threads"),
     {.name = "web_root"},
-    {.name = "body_limit", .type = Type::Integer, .min = 1},
-    {.name = "batch_body_limit", .type = Type::Integer, .min = 1},
-    {.name = "batch_max_lines", .type = Type::Integer, .min = 1},
-    {.name = "read_timeout_ms", .type = Type::Integer, .min = 1},
-    {.name = "action_timeout_ms", .type = Type::Integer},
-    {.name = "rate_limit", .type = Type::Section, .fields = kRateLimit},
+    integer("body_limit", 0, kSizeMax),
+    integer("batch_body_limit", 0, kSizeMax),
+    integer("batch_max_lines", 0, kSizeMax),
+    integer("read_timeout_ms"),
+    integer("action_timeout_ms"),
+    group("rate_limit", kRateLimit),
 };
 constexpr Field kWebhook[] = {
-    {.name = "unit", .required = true},
-    {.name = "url", .required = true},
+    {.name = "unit", .required = true, .non_empty = true},
+    {.name = "url", .required = true, .non_empty = true},
     {.name = "secret"},
     {.name = "secret_env"},
-    {.name = "max_attempts", .type = Type::Integer, .min = 1},
-    {.name = "retry_base_ms", .type = Type::Integer},
-    {.name = "retry_max_ms", .type = Type::Integer},
-    {.name = "timeout_ms", .type = Type::Integer, .min = 1},
+    integer("max_attempts"),
+    integer("retry_base_ms"),
+    integer("retry_max_ms"),
+    integer("timeout_ms"),
 };
 constexpr Field kLog[] = {
     {.name = "format", .choices = kFormats},
@@ -81,13 +100,13 @@ constexpr Field kLog[] = {
 };
 constexpr Field kTop[] = {
     {.name = "org"},
-    {.name = "workflows"},
+    {.name = "workflows", .non_empty = true},
     {.name = "state_dir"},
-    {.name = "kafka", .type = Type::Section, .fields = kKafka},
-    {.name = "engine", .type = Type::Section, .fields = kEngine},
-    {.name = "http", .type = Type::Section, .fields = kHttp},
-    {.name = "webhooks", .type = Type::List, .fields = kWebhook},
-    {.name = "log", .type = Type::Section, .fields = kLog},
+    group("kafka", kKafka),
+    group("engine", kEngine),
+    group("http", kHttp),
+    group("webhooks", kWebhook, Type::List),
+    group("log", kLog),
 };
 
 size_t edit_distance(std::string_view a, std::string_view b) {
@@ -165,7 +184,13 @@ class Checker {
   }
 
   void value(const YAML::Node& v, const Field& f, const std::string& what) {
-    if (v.IsNull()) return;  // left unset: the default
+    const std::span<const Field> fields(f.fields, f.field_count);
+    if (v.IsNull()) {
+      // Left empty: the default for a text or a section; serve could not read anything else.
+      if ((f.type == Type::Text && !f.non_empty) || f.type == Type::Section) return;
+      diags_.error(file_, yaml::pos_of(v), what + " is empty");
+      return;
+    }
     switch (f.type) {
       case Type::Text:
         if (auto s = yaml::get_string(v, file_, what, diags_);
@@ -175,24 +200,28 @@ class Checker {
                        what + " must be one of: " + joined(f.choices) + " (not '" + *s + "')");
         }
         break;
-      case Type::Integer:
-        if (auto n = yaml::get_int(v, file_, what, diags_); n && *n < f.min) {
+      case Type::Integer: {
+        long long n = 0;  // as serve reads it (yaml-cpp: also 0x.., 0o.., +..)
+        if (!YAML::convert<long long>::decode(v, n)) {
+          diags_.error(file_, yaml::pos_of(v), what + " must be an integer");
+        } else if (n < f.min) {
           diags_.error(file_, yaml::pos_of(v), what + " must be at least " + std::to_string(f.min));
+        } else if (n > f.max) {
+          diags_.error(file_, yaml::pos_of(v), what + " must be at most " + std::to_string(f.max));
         }
         break;
+      }
       case Type::Boolean: {
-        bool b = false;  // what serve reads it with (yaml-cpp: also yes/no, on/off)
+        bool b = false;  // as serve reads it (yaml-cpp: also yes/no, on/off)
         if (!YAML::convert<bool>::decode(v, b)) {
           diags_.error(file_, yaml::pos_of(v), what + " must be true or false");
         }
         break;
       }
       case Type::Number: {
-        double d = 0;
-        const std::string s = v.IsScalar() ? v.Scalar() : std::string();
-        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
-        if (s.empty() || ec != std::errc() || end != s.data() + s.size() || d < 0) {
-          diags_.error(file_, yaml::pos_of(v), what + " must be a number, 0 or more");
+        double d = 0;  // as serve reads it (yaml-cpp: also .inf)
+        if (!YAML::convert<double>::decode(v, d) || std::isnan(d)) {
+          diags_.error(file_, yaml::pos_of(v), what + " must be a number");
         }
         break;
       }
@@ -200,7 +229,7 @@ class Checker {
         if (!v.IsMap()) {
           diags_.error(file_, yaml::pos_of(v), what + " must be a map of keys");
         } else {
-          section(v, f.fields, what);
+          section(v, fields, what);
         }
         break;
       case Type::List:
@@ -213,7 +242,7 @@ class Checker {
           if (!v[i].IsMap()) {
             diags_.error(file_, yaml::pos_of(v[i]), item + " must be a map of keys");
           } else {
-            section(v[i], f.fields, item);
+            section(v[i], fields, item);
           }
         }
         break;
@@ -244,15 +273,17 @@ std::optional<YAML::Node> check_serve_config_file(const std::string& path, Diagn
     diags.error(path, yaml::pos_of(*root), "the serve config must be a map of keys");
     return std::nullopt;
   }
-  Checker(path, diags).section(*root, kTop, "the serve config");
+  Checker(path, diags).section(*root, std::span<const Field>(kTop), "the serve config");
   if (diags.error_count() > before) return std::nullopt;
   return root;
 }
 
 bool looks_like_serve_config(const YAML::Node& root) {
   if (!root.IsMap() || root["kind"]) return false;
-  return std::any_of(std::begin(kTop), std::end(kTop),
-                     [&](const Field& f) { return root[std::string(f.name)].IsDefined(); });
+  // A section (or the state directory), not org: and workflows: alone (scenario suites).
+  return std::any_of(std::begin(kTop), std::end(kTop), [&](const Field& f) {
+    return (f.type != Type::Text || f.name == "state_dir") && root[std::string(f.name)];
+  });
 }
 
 }  // namespace gridcase::app

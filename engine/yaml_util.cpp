@@ -1,5 +1,6 @@
 #include "engine/yaml_util.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -29,24 +30,57 @@ TextScope::~TextScope() {
   current_text = previous_;
 }
 
+namespace {
+
+// `~` or `null` written as a value (then a delimiter), not a key that starts so.
+bool written_null(std::string_view rest) {
+  for (std::string_view word : {"~", "null", "Null", "NULL"}) {
+    if (rest.starts_with(word) &&
+        (rest.size() == word.size() ||
+         std::string_view(" \t\r\n,]}#").find(rest[word.size()]) != std::string_view::npos)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// From `at`, back over blanks, line breaks and comments to just after the text before.
+size_t back_over_blanks(std::string_view text, size_t at) {
+  for (;;) {
+    while (at > 0 && std::string_view(" \t\r\n").find(text[at - 1]) != std::string_view::npos) {
+      --at;
+    }
+    // A comment on this line (a # at its start or after a blank) is passed over too.
+    size_t line_start = text.rfind('\n', at == 0 ? 0 : at - 1);
+    line_start = (line_start == std::string_view::npos || at == 0) ? 0 : line_start + 1;
+    size_t hash = std::string_view::npos;
+    for (size_t i = line_start; i < at; ++i) {
+      if (text[i] == '#' && (i == line_start || text[i - 1] == ' ' || text[i - 1] == '\t')) {
+        hash = i;
+        break;
+      }
+    }
+    if (hash == std::string_view::npos) return at;
+    at = hash;
+  }
+}
+
+}  // namespace
+
 SourcePos pos_of(const YAML::Node& n) {
   YAML::Mark m = n.Mark();
   if (m.line < 0) return {};
   if (m.pos >= 0 && static_cast<size_t>(m.pos) <= current_text.size()) {
     size_t at = static_cast<size_t>(m.pos);
-    int line = m.line + 1;
     // A value left empty (`goto:` then a new line) is marked where the next token starts,
-    // often lines below: it is put just after its key instead (unless written as ~ or null).
-    const std::string_view rest = current_text.substr(at);
-    if (n.IsNull() && !rest.starts_with("~") && !rest.starts_with("null") &&
-        !rest.starts_with("Null") && !rest.starts_with("NULL")) {
-      while (at > 0 &&
-             std::string_view(" \t\r\n").find(current_text[at - 1]) != std::string_view::npos) {
-        if (current_text[at - 1] == '\n') --line;
-        --at;
-      }
+    // often lines below: it is put just after its key instead.
+    if (n.IsNull() && !written_null(current_text.substr(at))) {
+      at = back_over_blanks(current_text, at);
     }
-    return {line, code_point_column(current_text, at)};
+    const auto line =
+        static_cast<int>(std::count(current_text.begin(), current_text.begin() + at, '\n'));
+    return {at == static_cast<size_t>(m.pos) ? m.line + 1 : line + 1,
+            code_point_column(current_text, at)};
   }
   return {m.line + 1, m.column + 1};
 }

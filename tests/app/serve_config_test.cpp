@@ -81,7 +81,7 @@ TEST_F(ServeConfig, WrongValuesAreErrorsAtTheirPlace) {
            ":2:15: error: kafka.partitions must be at least 1",
            ":3:17: error: kafka.exactly_once must be true or false",
            ":5:20: error: engine.poll_timeout_ms must be an integer",
-           ":8:17: error: http.rate_limit.per_second must be a number, 0 or more",
+           ":8:17: error: http.rate_limit.per_second must be a number",
            ":10:5: error: webhooks[0]: 'unit' is required",
            ":12:10: error: log.level must be one of:",
            ":13:11: error: log.format must be one of: text, json (not 'xml')",
@@ -118,8 +118,55 @@ TEST_F(ServeConfig, ABrokenDocumentIsAYamlErrorAtItsPlace) {
   std::string f = write("gridcase.yaml", "engine:\n  max_batch: [1,\n");
   auto r = gridcase("serve --config " + f + " --state-dir " + (tmp / "state").string());
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.err.find(f + ":"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find(": error: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(f + ":3:1: error: YAML syntax: "), std::string::npos) << r.err;
+}
+
+TEST_F(ServeConfig, WhatServeReadsIsAccepted) {
+  // yaml-cpp's readings: on/off, hex integers, .inf; a rate of 0 or less is no limit.
+  std::string f = write("gridcase.yaml",
+                        "state_dir: state\n"
+                        "kafka:\n"
+                        "  exactly_once: on\n"
+                        "  brokers:\n"
+                        "http:\n"
+                        "  body_limit: 0x100000\n"
+                        "  rate_limit:\n"
+                        "    per_second: -1\n"
+                        "    burst: .inf\n"
+                        "log:\n");
+  auto r = gridcase("validate " + f);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(ServeConfig, EmptyValuesServeCannotReadAreErrors) {
+  std::string f = write("gridcase.yaml",
+                        "workflows:\n"
+                        "kafka:\n"
+                        "  partitions:\n"
+                        "  exactly_once: on\n"
+                        "http:\n"
+                        "  rate_limit: { burst: .nan }\n"
+                        "webhooks:\n");
+  auto r = gridcase("validate " + f);
+  EXPECT_EQ(r.status, 1);
+  for (const std::string want : {
+           ":1:11: error: workflows is empty",
+           ":3:14: error: kafka.partitions is empty",
+           ":6:24: error: http.rate_limit.burst must be a number",
+           ":7:10: error: webhooks is empty",
+       }) {
+    EXPECT_NE(r.err.find(f + want), std::string::npos) << want << "\n" << r.err;
+  }
+}
+
+TEST_F(ServeConfig, AFileWithOnlyOrgAndWorkflowsIsNotTakenForIt) {
+  // A scenario suite (tests/scenarios) names an org and workflows too.
+  std::string f = write("suite.yaml", "org: org.yaml\nworkflows: workflows\n");
+  auto r = gridcase("validate " + f);
+  EXPECT_EQ(r.status, 1);  // a workflow file without its keys
+  EXPECT_NE(r.err.find("missing required key 'kind'"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("serve config"), std::string::npos) << r.out;
 }
 
 }  // namespace

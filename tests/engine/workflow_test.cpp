@@ -349,6 +349,15 @@ TEST(WorkflowErrors, AnEmptyValueIsToldJustAfterItsKeyNotAtTheNextLine) {
   // `goto:` left empty: YAML marks the value where the next key starts, a line below.
   std::string t = simple("", "    on:\n      finish:\n        goto:\n        level: up\n");
   EXPECT_ERROR_AT_POS(t, loc(t, "goto:").substr(0, loc(t, "goto:").find(':')) + ":14");
+  // Past comments, and past a next key that starts like a null (`nullable:`).
+  std::string commented =
+      simple("",
+             "    on:\n      finish:\n        goto:   # to do\n        # later\n        "
+             "level: up\n");
+  EXPECT_ERROR_AT_POS(commented,
+                      loc(commented, "goto:").substr(0, loc(commented, "goto:").find(':')) + ":14");
+  std::string before_null_key = "apiVersion: gridcase/v1\nkind: Workflow\nname:\nnullable: 1\n";
+  EXPECT_ERROR_AT_POS(before_null_key, "3:6");
   // Written as ~ it is where the ~ is.
   std::string tilde = simple("", "    on:\n      finish: { goto: ~ }\n");
   EXPECT_ERROR_AT(tilde, "~");

@@ -54,17 +54,11 @@ int run_validate(const std::vector<std::string>& paths) {
   int n_calendars = 0;
   for (const auto& f : calendars) n_calendars += load_calendar_file(f, diags) ? 1 : 0;
   for (const auto& f : configs) (void)check_serve_config_file(f, diags);
-  int n_workflows = 0;
-  std::vector<std::pair<std::string, std::string>> names;  // name, file
-  for (const auto& f : workflows) {
-    auto wf = load_workflow_file(f, org ? &*org : nullptr, diags);
-    if (!wf) continue;
-    ++n_workflows;
-    for (const auto& [name, file] : names) {
-      if (name == wf->name)
-        diags.error(f, wf->name_pos, "workflow name '" + name + "' is also used by " + file);
-    }
-    names.emplace_back(wf->name, f);
+  // As the engine loads them: one name per workflow, and none shadowed by another.
+  size_t n_workflows = 0;
+  if (!workflows.empty()) {
+    if (auto wfs = load_workflows(workflows, org ? &*org : nullptr, diags))
+      n_workflows = wfs->size();
   }
   for (const auto& d : diags.all()) std::cerr << d.format() << '\n';
   int warnings = static_cast<int>(diags.all().size()) - diags.error_count();

@@ -768,6 +768,26 @@ struct Loader {
 
 }  // namespace
 
+void warn_shadowed(const std::vector<Workflow>& workflows, Diagnostics& diags) {
+  // Ranked as the engine picks (priority, then name): one that matches every report takes
+  // every report from those ranked below it.
+  auto outranks = [](const Workflow& a, const Workflow& b) {
+    return a.priority != b.priority ? a.priority > b.priority : a.name < b.name;
+  };
+  for (const Workflow& low : workflows) {
+    for (const Workflow& high : workflows) {
+      if (&high != &low && high.name != low.name && high.matches_every_report &&
+          outranks(high, low)) {
+        diags.warning(low.file, low.name_pos,
+                      "this workflow can never match: workflow '" + high.name + "' (priority " +
+                          std::to_string(high.priority) + ", " + high.file +
+                          ") matches every report first");
+        break;
+      }
+    }
+  }
+}
+
 std::optional<Workflow> load_workflow_text(std::string_view text, const std::string& file,
                                            const Org* org, Diagnostics& diags) {
   int before = diags.error_count();
@@ -781,6 +801,7 @@ std::optional<Workflow> load_workflow_text(std::string_view text, const std::str
   l.load_top(*root);
   if (diags.error_count() > before) return std::nullopt;
   l.check_graph();
+  l.wf.matches_every_report = !l.wf.match;
   if (l.wf.match) {
     struct Probe : expr::Env {
       mutable bool touched = false;
@@ -806,6 +827,7 @@ std::optional<Workflow> load_workflow_text(std::string_view text, const std::str
       diags.warning(file, yaml::pos_of((*root)["match"]),
                     "this workflow can never match: its match is always false");
     }
+    l.wf.matches_every_report = !probe.touched && r.ok() && r.value();
   }
   return std::move(l.wf);
 }
@@ -856,6 +878,7 @@ std::optional<std::vector<Workflow>> load_workflows(const std::vector<std::strin
       }
     }
   }
+  warn_shadowed(out, diags);
   if (out.empty() && diags.error_count() == before) {
     diags.error(paths.empty() ? "workflows" : paths[0], {}, "no workflow files found");
   }

@@ -110,7 +110,8 @@ struct Workflow {
   std::string hash;
   std::string description;
   std::string file;
-  std::optional<Expr> match;  // none: matches every report
+  std::optional<Expr> match;          // none: matches every report
+  bool matches_every_report = false;  // no match, or one that is always true
   int64_t priority = 0;
   std::vector<std::string> levels;           // the ladder, lowest first
   std::vector<int> level_org;                // levels[i] as an index into Org::levels
@@ -149,6 +150,10 @@ std::optional<Workflow> load_workflow_file(const std::string& path, const Org* o
 std::vector<std::string> yaml_files(const std::string& path, Diagnostics& diags);
 
 // Loads every workflow under `paths`, checks names are unique.
+// Warns, at its name, about each workflow ranked below one that matches every report (no
+// `match`, or one always true): the engine never picks it.
+void warn_shadowed(const std::vector<Workflow>& workflows, Diagnostics& diags);
+
 std::optional<std::vector<Workflow>> load_workflows(const std::vector<std::string>& paths,
                                                     const Org* org, Diagnostics& diags);
 

@@ -317,6 +317,34 @@ TEST(WorkflowLoad, NamesAreUniqueAcrossFiles) {
   fs::remove_all(dir);
 }
 
+TEST(WorkflowLoad, AWorkflowRankedBelowOneThatMatchesEveryReportIsWarnedAbout) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("gridcase-wf-shadow-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto named = [](const std::string& name, const std::string& top) {
+    std::string t = simple(top, kGo);
+    return t.replace(t.find("name: t\n"), 8, "name: " + name + "\n");
+  };
+  // `all` has no match and priority 1: `some` (priority 0) can never be picked.
+  std::ofstream(dir / "all.yaml") << named("all", "priority: 1\n");
+  std::ofstream(dir / "some.yaml") << named("some", "match: 'report.category == \"road\"'\n");
+  Diagnostics d;
+  auto wfs = load_workflows({dir.string()}, &test_org(), d);
+  ASSERT_TRUE(wfs.has_value());
+  ASSERT_EQ(d.all().size(), 1u);
+  EXPECT_EQ(d.all()[0].format(),
+            (dir / "some.yaml").string() +
+                ":3:7: warning: this workflow can never match: " + "workflow 'all' (priority 1, " +
+                (dir / "all.yaml").string() + ") matches every report first");
+  // With a match of its own, `all` leaves the others their reports.
+  std::ofstream(dir / "all.yaml", std::ios::trunc)
+      << named("all", "priority: 1\nmatch: 'report.severity >= 4'\n");
+  Diagnostics d2;
+  EXPECT_TRUE(load_workflows({dir.string()}, &test_org(), d2).has_value());
+  EXPECT_TRUE(d2.all().empty());
+  fs::remove_all(dir);
+}
+
 // ================================================================ YAML and text
 
 TEST(WorkflowErrors, YamlSyntax) {

@@ -36,6 +36,14 @@ class ServeConfig : public ::testing::Test {
     return std::string(GRIDCASE_SOURCE_DIR) + "/" + rel;
   }
 
+  // Each of `wants` is told about `file` (FILE + ":LINE:COL: ...").
+  static void expect_each(const std::string& err, const std::string& file,
+                          std::initializer_list<std::string> wants) {
+    for (const std::string& want : wants) {
+      EXPECT_NE(err.find(file + want), std::string::npos) << want << "\n" << err;
+    }
+  }
+
   fs::path tmp;
 };
 
@@ -77,17 +85,16 @@ TEST_F(ServeConfig, WrongValuesAreErrorsAtTheirPlace) {
                         "  format: xml\n");
   auto r = gridcase("validate " + f);
   EXPECT_EQ(r.status, 1);
-  for (const std::string want : {
-           ":2:15: error: kafka.partitions must be at least 1",
-           ":3:17: error: kafka.exactly_once must be true or false",
-           ":5:20: error: engine.poll_timeout_ms must be an integer",
-           ":8:17: error: http.rate_limit.per_second must be a number",
-           ":10:5: error: webhooks[0]: 'unit' is required",
-           ":12:10: error: log.level must be one of:",
-           ":13:11: error: log.format must be one of: text, json (not 'xml')",
-       }) {
-    EXPECT_NE(r.err.find(f + want), std::string::npos) << want << "\n" << r.err;
-  }
+  expect_each(r.err, f,
+              {
+                  ":2:15: error: kafka.partitions must be at least 1",
+                  ":3:17: error: kafka.exactly_once must be true or false",
+                  ":5:20: error: engine.poll_timeout_ms must be an integer",
+                  ":8:17: error: http.rate_limit.per_second must be a number",
+                  ":10:5: error: webhooks[0]: 'unit' is required",
+                  ":12:10: error: log.level must be one of:",
+                  ":13:11: error: log.format must be one of: text, json (not 'xml')",
+              });
   EXPECT_NE(r.err.find("7 个错误 error(s)"), std::string::npos) << r.err;
 }
 
@@ -150,14 +157,13 @@ TEST_F(ServeConfig, EmptyValuesServeCannotReadAreErrors) {
                         "webhooks:\n");
   auto r = gridcase("validate " + f);
   EXPECT_EQ(r.status, 1);
-  for (const std::string want : {
-           ":1:11: error: workflows is empty",
-           ":3:14: error: kafka.partitions is empty",
-           ":6:24: error: http.rate_limit.burst must be a number",
-           ":7:10: error: webhooks is empty",
-       }) {
-    EXPECT_NE(r.err.find(f + want), std::string::npos) << want << "\n" << r.err;
-  }
+  expect_each(r.err, f,
+              {
+                  ":1:11: error: workflows is empty",
+                  ":3:14: error: kafka.partitions is empty",
+                  ":6:24: error: http.rate_limit.burst must be a number",
+                  ":7:10: error: webhooks is empty",
+              });
 }
 
 TEST_F(ServeConfig, AFileWithOnlyOrgAndWorkflowsIsNotTakenForIt) {

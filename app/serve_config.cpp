@@ -33,7 +33,9 @@ struct Field {
   int64_t max = kIntMax;
   std::span<const std::string_view> choices = {};  // text, when only some values mean something
   bool required = false;                           // must be given (in a list item)
-  bool non_empty = false;                          // a text that may not be left empty
+  // A text that may not be left empty (serve reads an empty one as "" or "null", not as
+  // unset); the others are then unset.
+  bool non_empty = false;
 };
 
 template <size_t N>
@@ -57,10 +59,10 @@ constexpr Field kKafka[] = {
     {.name = "workflows_topic"},
     integer("partitions", 1),
     {.name = "exactly_once", .type = Type::Boolean},
-    {.name = "group_id"},
-    integer("delivery_timeout_ms"),
+    {.name = "group_id", .non_empty = true},
+    integer("delivery_timeout_ms", 1),
     integer("offset_commit_interval_ms"),
-    {.name = "instance_id"},
+    {.name = "instance_id", .non_empty = true},
 };
 constexpr Field kEngine[] = {
     integer("max_batch", 1, kSizeMax),  // 0 would take no input at all
@@ -74,25 +76,25 @@ constexpr Field kRateLimit[] = {
     {.name = "burst", .type = Type::Number},
 };
 constexpr Field kHttp[] = {
-    {.name = "listen"},
+    {.name = "listen", .non_empty = true},  // "" (quoted) is no HTTP
     integer("threads"),
-    {.name = "web_root"},
+    {.name = "web_root", .non_empty = true},
     integer("body_limit", 0, kSizeMax),
     integer("batch_body_limit", 0, kSizeMax),
     integer("batch_max_lines", 0, kSizeMax),
-    integer("read_timeout_ms"),
+    integer("read_timeout_ms", 1),
     integer("action_timeout_ms"),
     group("rate_limit", kRateLimit),
 };
 constexpr Field kWebhook[] = {
     {.name = "unit", .required = true, .non_empty = true},
     {.name = "url", .required = true, .non_empty = true},
-    {.name = "secret"},
-    {.name = "secret_env"},
+    {.name = "secret", .non_empty = true},
+    {.name = "secret_env", .non_empty = true},
     integer("max_attempts"),
     integer("retry_base_ms"),
     integer("retry_max_ms"),
-    integer("timeout_ms"),
+    integer("timeout_ms", 1),
 };
 constexpr Field kLog[] = {
     {.name = "format", .choices = kFormats},

@@ -775,15 +775,18 @@ void warn_shadowed(const std::vector<Workflow>& workflows, Diagnostics& diags) {
     return a.priority != b.priority ? a.priority > b.priority : a.name < b.name;
   };
   for (const Workflow& low : workflows) {
+    const Workflow* first = nullptr;  // the best-ranked of those above it: the one picked
     for (const Workflow& high : workflows) {
       if (&high != &low && high.name != low.name && high.matches_every_report &&
-          outranks(high, low)) {
-        diags.warning(low.file, low.name_pos,
-                      "this workflow can never match: workflow '" + high.name + "' (priority " +
-                          std::to_string(high.priority) + ", " + high.file +
-                          ") matches every report first");
-        break;
+          outranks(high, low) && (!first || outranks(high, *first))) {
+        first = &high;
       }
+    }
+    if (first) {
+      diags.warning(low.file, low.name_pos,
+                    "this workflow can never match: workflow '" + first->name + "' (priority " +
+                        std::to_string(first->priority) + ", " + first->file +
+                        ") matches every report first");
     }
   }
 }

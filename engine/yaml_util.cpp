@@ -50,14 +50,24 @@ size_t back_over_blanks(std::string_view text, size_t at) {
     while (at > 0 && std::string_view(" \t\r\n").find(text[at - 1]) != std::string_view::npos) {
       --at;
     }
-    // A comment on this line (a # at its start or after a blank) is passed over too.
+    // A comment on this line (a # at its start or after a blank, outside quotes) is passed
+    // over too.
     size_t line_start = text.rfind('\n', at == 0 ? 0 : at - 1);
     line_start = (line_start == std::string_view::npos || at == 0) ? 0 : line_start + 1;
     size_t hash = std::string_view::npos;
-    for (size_t i = line_start; i < at; ++i) {
-      if (text[i] == '#' && (i == line_start || text[i - 1] == ' ' || text[i - 1] == '\t')) {
+    char quote = 0;  // the quote a scalar on this line is open with
+    for (size_t i = line_start; i < at && hash == std::string_view::npos; ++i) {
+      const char c = text[i];
+      if (quote == '"' && c == '\\') {
+        ++i;  // an escape: the next character is not a closing quote
+      } else if (quote != 0) {
+        if (c == quote) quote = 0;  // ('' in a single-quoted scalar: closes and opens again)
+      } else if ((c == '"' || c == '\'') &&
+                 (i == line_start ||
+                  std::string_view(" \t:[{,-").find(text[i - 1]) != std::string_view::npos)) {
+        quote = c;  // a quoted scalar starts (an apostrophe inside a word does not)
+      } else if (c == '#' && (i == line_start || text[i - 1] == ' ' || text[i - 1] == '\t')) {
         hash = i;
-        break;
       }
     }
     if (hash == std::string_view::npos) return at;

@@ -147,22 +147,25 @@ TEST_F(ServeConfig, WhatServeReadsIsAccepted) {
 }
 
 TEST_F(ServeConfig, EmptyValuesServeCannotReadAreErrors) {
-  std::string f = write("gridcase.yaml",
-                        "workflows:\n"
-                        "kafka:\n"
-                        "  partitions:\n"
-                        "  exactly_once: on\n"
-                        "http:\n"
-                        "  rate_limit: { burst: .nan }\n"
-                        "webhooks:\n");
+  std::string f =
+      write("gridcase.yaml",
+            "workflows:\n"
+            "kafka:\n"
+            "  partitions:\n"
+            "  exactly_once: on\n"
+            "http:\n"
+            "  rate_limit: { burst: .nan }\n"
+            "webhooks:\n"
+            "  - { unit: u, url: 'http://127.0.0.1:9/hook', secret:, timeout_ms: 0 }\n");
   auto r = gridcase("validate " + f);
   EXPECT_EQ(r.status, 1);
   expect_each(r.err, f,
               {
                   ":1:11: error: workflows is empty",
+                  ":8:55: error: webhooks[0].secret is empty",
+                  ":8:69: error: webhooks[0].timeout_ms must be at least 1",
                   ":3:14: error: kafka.partitions is empty",
                   ":6:24: error: http.rate_limit.burst must be a number",
-                  ":7:10: error: webhooks is empty",
               });
 }
 

@@ -85,6 +85,14 @@ std::string loc(std::string_view text, std::string_view needle, int nth = 0) {
   return std::to_string(line) + ":" + std::to_string(col);
 }
 
+// "LINE:COL" just past the nth (ASCII) `needle` in `text`.
+std::string loc_after(std::string_view text, std::string_view needle, int nth = 0) {
+  std::string l = loc(text, needle, nth);
+  size_t colon = l.find(':');
+  return l.substr(0, colon + 1) +
+         std::to_string(std::stoi(l.substr(colon + 1)) + static_cast<int>(needle.size()));
+}
+
 struct Loaded {
   std::optional<Workflow> wf;
   Diagnostics diags;
@@ -336,6 +344,15 @@ TEST(WorkflowLoad, AWorkflowRankedBelowOneThatMatchesEveryReportIsWarnedAbout) {
             (dir / "some.yaml").string() +
                 ":3:7: warning: this workflow can never match: " + "workflow 'all' (priority 1, " +
                 (dir / "all.yaml").string() + ") matches every report first");
+  // Told of the one the engine picks: the best-ranked of those above (here `top`, not `all`).
+  std::ofstream(dir / "top.yaml") << named("top", "priority: 9\n");
+  Diagnostics d1;
+  ASSERT_TRUE(load_workflows({dir.string()}, &test_org(), d1).has_value());
+  ASSERT_EQ(d1.all().size(), 2u);  // `all` and `some`
+  for (const auto& w : d1.all()) {
+    EXPECT_NE(w.message.find("workflow 'top' (priority 9"), std::string::npos) << w.format();
+  }
+  fs::remove(dir / "top.yaml");
   // With a match of its own, `all` leaves the others their reports.
   std::ofstream(dir / "all.yaml", std::ios::trunc)
       << named("all", "priority: 1\nmatch: 'report.severity >= 4'\n");
@@ -376,16 +393,18 @@ TEST(WorkflowErrors, AnEmptyFileIsToldAtItsStart) {
 TEST(WorkflowErrors, AnEmptyValueIsToldJustAfterItsKeyNotAtTheNextLine) {
   // `goto:` left empty: YAML marks the value where the next key starts, a line below.
   std::string t = simple("", "    on:\n      finish:\n        goto:\n        level: up\n");
-  EXPECT_ERROR_AT_POS(t, loc(t, "goto:").substr(0, loc(t, "goto:").find(':')) + ":14");
+  EXPECT_ERROR_AT_POS(t, loc_after(t, "goto:"));
   // Past comments, and past a next key that starts like a null (`nullable:`).
   std::string commented =
       simple("",
              "    on:\n      finish:\n        goto:   # to do\n        # later\n        "
              "level: up\n");
-  EXPECT_ERROR_AT_POS(commented,
-                      loc(commented, "goto:").substr(0, loc(commented, "goto:").find(':')) + ":14");
+  EXPECT_ERROR_AT_POS(commented, loc_after(commented, "goto:"));
   std::string before_null_key = "apiVersion: gridcase/v1\nkind: Workflow\nname:\nnullable: 1\n";
   EXPECT_ERROR_AT_POS(before_null_key, "3:6");
+  // A # inside a quoted scalar is no comment.
+  std::string quoted = simple("", "    on:\n      finish: { when: 'size(\"a #b\") > 0', goto: }\n");
+  EXPECT_ERROR_AT_POS(quoted, loc_after(quoted, "goto:"));
   // Written as ~ it is where the ~ is.
   std::string tilde = simple("", "    on:\n      finish: { goto: ~ }\n");
   EXPECT_ERROR_AT(tilde, "~");

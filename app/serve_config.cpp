@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <set>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -111,21 +110,6 @@ constexpr Field kTop[] = {
     group("log", kLog),
 };
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string joined(std::span<const std::string_view> names) {
   std::string out;
   for (std::string_view n : names) out += (out.empty() ? "" : ", ") + std::string(n);
@@ -136,29 +120,22 @@ class Checker {
  public:
   Checker(const std::string& file, Diagnostics& diags) : file_(file), diags_(diags) {}
 
-  void section(const YAML::Node& map, std::span<const Field> fields, const std::string& where) {
-    std::set<std::string> seen;
+  // The keys of `map`, at `path` ("" for the top): each known one's value is checked; an
+  // unknown one is a warning (it is ignored, as before this check).
+  void section(const YAML::Node& map, std::span<const Field> fields, const std::string& path) {
+    const std::string where = path.empty() ? "the serve config" : path;
+    std::vector<std::string_view> names;
+    for (const Field& f : fields) names.push_back(f.name);
+    yaml::check_keys(map, names, file_, where, diags_, yaml::UnknownKey::IgnoredWarning);
     for (auto it = map.begin(); it != map.end(); ++it) {
-      const YAML::Node key = it->first;
-      if (!key.IsScalar()) {
-        diags_.error(file_, yaml::pos_of(key), "keys of " + where + " must be plain names");
-        continue;
-      }
-      const std::string& name = key.Scalar();
-      if (!seen.insert(name).second) {
-        diags_.error(file_, yaml::pos_of(key), "duplicate key '" + name + "' in " + where);
-        continue;
-      }
+      if (!it->first.IsScalar()) continue;
+      const std::string& name = it->first.Scalar();
       auto f = std::find_if(fields.begin(), fields.end(),
                             [&](const Field& x) { return x.name == name; });
-      if (f == fields.end()) {
-        unknown(key, fields, where);
-      } else {
-        value(it->second, *f, where == "the serve config" ? name : where + "." + name);
-      }
+      if (f != fields.end()) value(it->second, *f, path.empty() ? name : path + "." + name);
     }
     for (const Field& f : fields) {
-      if (f.required && !seen.contains(std::string(f.name))) {
+      if (f.required && !map[std::string(f.name)]) {
         diags_.error(file_, yaml::pos_of(map),
                      where + ": '" + std::string(f.name) + "' is required");
       }
@@ -166,25 +143,6 @@ class Checker {
   }
 
  private:
-  // Ignored, as before this check; a warning says so and names the key meant.
-  void unknown(const YAML::Node& key, std::span<const Field> fields, const std::string& where) {
-    const std::string& name = key.Scalar();
-    std::vector<std::string_view> names;
-    std::string_view closest;
-    size_t best = 3;  // at most two edits away
-    for (const Field& f : fields) {
-      names.push_back(f.name);
-      if (size_t d = edit_distance(name, f.name); d < best) {
-        best = d;
-        closest = f.name;
-      }
-    }
-    std::string msg = "unknown key '" + name + "' in " + where + ", ignored";
-    if (!closest.empty()) msg += " (did you mean '" + std::string(closest) + "'?)";
-    msg += " (allowed: " + joined(names) + ")";
-    diags_.warning(file_, yaml::pos_of(key), msg);
-  }
-
   void value(const YAML::Node& v, const Field& f, const std::string& what) {
     const std::span<const Field> fields(f.fields, f.field_count);
     if (v.IsNull()) {
@@ -275,7 +233,7 @@ std::optional<YAML::Node> check_serve_config_file(const std::string& path, Diagn
     diags.error(path, yaml::pos_of(*root), "the serve config must be a map of keys");
     return std::nullopt;
   }
-  Checker(path, diags).section(*root, std::span<const Field>(kTop), "the serve config");
+  Checker(path, diags).section(*root, std::span<const Field>(kTop), "");
   if (diags.error_count() > before) return std::nullopt;
   return root;
 }

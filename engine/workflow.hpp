@@ -149,11 +149,11 @@ std::optional<Workflow> load_workflow_file(const std::string& path, const Org* o
 // Files to load from PATH: a file, or the *.yaml / *.yml files of a directory, sorted.
 std::vector<std::string> yaml_files(const std::string& path, Diagnostics& diags);
 
-// Loads every workflow under `paths`, checks names are unique.
 // Warns, at its name, about each workflow ranked below one that matches every report (no
 // `match`, or one always true): the engine never picks it.
 void warn_shadowed(const std::vector<Workflow>& workflows, Diagnostics& diags);
 
+// Loads every workflow under `paths`, checks names are unique, warns of shadowed ones.
 std::optional<std::vector<Workflow>> load_workflows(const std::vector<std::string>& paths,
                                                     const Org* org, Diagnostics& diags);
 

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <vector>
 
 namespace gridcase::yaml {
 
@@ -81,16 +82,18 @@ SourcePos pos_of(const YAML::Node& n) {
   YAML::Mark m = n.Mark();
   if (m.line < 0) return {};
   if (m.pos >= 0 && static_cast<size_t>(m.pos) <= current_text.size()) {
-    size_t at = static_cast<size_t>(m.pos);
+    const size_t marked = static_cast<size_t>(m.pos);
+    size_t at = marked;
+    int line = m.line + 1;
     // A value left empty (`goto:` then a new line) is marked where the next token starts,
     // often lines below: it is put just after its key instead.
     if (n.IsNull() && !written_null(current_text.substr(at))) {
       at = back_over_blanks(current_text, at);
+      line -= static_cast<int>(
+          std::count(current_text.begin() + static_cast<std::ptrdiff_t>(at),
+                     current_text.begin() + static_cast<std::ptrdiff_t>(marked), '\n'));
     }
-    const auto line =
-        static_cast<int>(std::count(current_text.begin(), current_text.begin() + at, '\n'));
-    return {at == static_cast<size_t>(m.pos) ? m.line + 1 : line + 1,
-            code_point_column(current_text, at)};
+    return {line, code_point_column(current_text, at)};
   }
   return {m.line + 1, m.column + 1};
 }
@@ -192,8 +195,28 @@ std::vector<SourcePos> scalar_map(const YAML::Node& n) {
   return map;
 }
 
-void check_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
-                const std::string& file, std::string_view what, Diagnostics& diags) {
+namespace {
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+void check_keys(const YAML::Node& map, std::span<const std::string_view> allowed,
+                const std::string& file, std::string_view what, Diagnostics& diags,
+                UnknownKey unknown) {
   std::set<std::string> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
     YAML::Node key = it->first;
@@ -206,14 +229,25 @@ void check_keys(const YAML::Node& map, std::initializer_list<std::string_view> a
     if (!seen.insert(k).second) {
       diags.error(file, pos_of(key), "duplicate key '" + k + "' in " + std::string(what));
     }
-    bool ok = false;
-    for (std::string_view a : allowed) ok = ok || a == k;
-    if (!ok) {
-      std::string list;
-      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
+    std::string list;
+    for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    if (unknown == UnknownKey::Error) {
       diags.error(file, pos_of(key),
                   "unknown key '" + k + "' in " + std::string(what) + " (allowed: " + list + ")");
+      continue;
     }
+    std::string_view closest;
+    size_t best = 3;  // at most two edits away
+    for (std::string_view a : allowed) {
+      if (size_t d = edit_distance(k, a); d < best) {
+        best = d;
+        closest = a;
+      }
+    }
+    std::string msg = "unknown key '" + k + "' in " + std::string(what) + ", ignored";
+    if (!closest.empty()) msg += " (did you mean '" + std::string(closest) + "'?)";
+    diags.warning(file, pos_of(key), msg + " (allowed: " + list + ")");
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,9 +40,19 @@ SourcePos text_pos(const YAML::Node& n, std::string_view file_text);
 // breaks are accounted for. Empty when the raw text cannot be matched to the value.
 std::vector<SourcePos> scalar_map(const YAML::Node& n);
 
-// Reports keys of `map` not in `allowed`, and duplicate keys, as errors.
-void check_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
-                const std::string& file, std::string_view what, Diagnostics& diags);
+// What check_keys does with a key not allowed: an error, or a warning that it is ignored,
+// naming the allowed key it is likely a misspelling of.
+enum class UnknownKey { Error, IgnoredWarning };
+
+// Reports keys of `map` not in `allowed` (see UnknownKey), and duplicate keys, as errors.
+void check_keys(const YAML::Node& map, std::span<const std::string_view> allowed,
+                const std::string& file, std::string_view what, Diagnostics& diags,
+                UnknownKey unknown = UnknownKey::Error);
+inline void check_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
+                       const std::string& file, std::string_view what, Diagnostics& diags) {
+  check_keys(map, std::span<const std::string_view>(allowed.begin(), allowed.size()), file, what,
+             diags);
+}
 
 // Scalar accessors that report a located error and return nullopt on mismatch.
 std::optional<std::string> get_string(const YAML::Node& n, const std::string& file,

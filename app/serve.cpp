@@ -2,10 +2,14 @@
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
+#include <pthread.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -85,6 +89,7 @@ bool read_config(ServeOptions& opt) {
       if (e["poll_timeout_ms"]) opt.poll_timeout_ms = e["poll_timeout_ms"].as<int>();
       if (e["sync_commit"]) opt.sync_commit = e["sync_commit"].as<bool>();
       if (e["write_behind"]) opt.write_behind = e["write_behind"].as<bool>();
+      if (e["helper_nice"]) opt.helper_nice = e["helper_nice"].as<int>();
       if (e["watch_workflows"] && !opt.watch_workflows) {
         opt.watch_workflows = e["watch_workflows"].as<bool>();
       }
@@ -99,6 +104,17 @@ bool read_config(ServeOptions& opt) {
     return false;
   }
   return true;
+}
+
+// Names a helper thread (top -H, perf) and lowers its priority by `nice`. Linux: the nice
+// value of a thread is its own. Raising it needs no privilege; a failure only costs speed.
+std::function<void(const char*)> helper_thread_start(int nice) {
+  return [nice](const char* name) {
+    pthread_setname_np(pthread_self(), name);
+    if (nice > 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0) {
+      spdlog::debug("thread {}: nice {} not set: {}", name, nice, std::strerror(errno));
+    }
+  };
 }
 
 void setup_logging(const ServeOptions& opt) {
@@ -156,6 +172,7 @@ int run_serve(ServeOptions opt) {
   fs::create_directories(opt.state_dir, mkdir_error);
   RocksOptions ro;
   ro.sync_on_commit = opt.sync_commit;
+  ro.on_thread_start = helper_thread_start(opt.helper_nice);
   // The read models behind the HTTP API cost writes: kept only when the API runs.
   ro.views = HttpFace::wanted(opt);
   auto store = RocksStore::open((fs::path(opt.state_dir) / "engine").string(), *engine, ro);
@@ -180,6 +197,7 @@ int run_serve(ServeOptions opt) {
     ko.delivery_timeout_ms = opt.delivery_timeout_ms;
     ko.offset_commit_interval_ms = opt.offset_commit_interval_ms;
     ko.group_instance_id = opt.instance_id;
+    ko.on_thread_start = helper_thread_start(opt.helper_nice);
     if (auto r = kafka::ensure_topics(ko); !r.ok()) {
       spdlog::error("Kafka {}: {}", opt.kafka, r.error().message);
       return 2;
@@ -248,6 +266,7 @@ int run_serve(ServeOptions opt) {
   so.max_batch = opt.max_batch;
   so.poll_timeout_ms = opt.poll_timeout_ms;
   so.write_behind = opt.write_behind;
+  so.on_thread_start = helper_thread_start(opt.helper_nice);
   so.case_events_topic = opt.case_events_topic;
   so.dead_letter_topic = opt.dead_letter_topic;
   if (*http) (*http)->observe(so);

@@ -676,6 +676,7 @@ struct KafkaSink::Impl {
   }
 
   void produce_loop() {
+    if (opt.on_thread_start) opt.on_thread_start("gc-sink");
     std::unique_lock lock(mu);
     for (;;) {
       cv.wait(lock, [this] { return stopping || !jobs.empty(); });

@@ -66,6 +66,7 @@ void ParseAhead::finish() {
 }
 
 void ParseAhead::work() {
+  if (on_start_) on_start_();
   uint64_t done = 0;
   std::unique_lock lock(mu_);
   for (;;) {

@@ -29,7 +29,9 @@ class ParseAhead {
   // Batches smaller than this are parsed in the calling thread (no hand-over at all).
   static constexpr size_t kMinParallel = 32;
 
-  explicit ParseAhead(Parse parse) : parse_(std::move(parse)) {}
+  // on_start: called first on the worker thread (to name it, lower its priority).
+  explicit ParseAhead(Parse parse, std::function<void()> on_start = {})
+      : parse_(std::move(parse)), on_start_(std::move(on_start)) {}
   ~ParseAhead();
   ParseAhead(const ParseAhead&) = delete;
   ParseAhead& operator=(const ParseAhead&) = delete;
@@ -46,6 +48,7 @@ class ParseAhead {
   bool parse_one();  // claims and parses the next unclaimed record; false: none left
 
   Parse parse_;
+  std::function<void()> on_start_;
   const std::vector<SourceRecord>* records_ = nullptr;
   std::vector<std::optional<Result<InputEvent>>> out_;
   std::unique_ptr<std::atomic<bool>[]> ready_;

@@ -59,6 +59,9 @@ struct ServiceOptions {
   // (not for idle polls), before its messages are published. Keep it short: the next batch waits
   // for it.
   std::function<void(const BatchOutcome&)> on_batch;
+  // Called first on each thread the service starts (the parse-ahead worker, "gc-parse"),
+  // e.g. to name it and to lower its priority below the engine thread's.
+  std::function<void(const char* name)> on_thread_start;
 };
 
 // The edges the service needs but the core must not know: JSON in and out.

@@ -1149,6 +1149,7 @@ Result<bool> RocksStore::commit_behind() {
 
 void RocksStore::start_writer() {
   writer_ = std::thread([this] {
+    if (opts_.on_thread_start) opts_.on_thread_start("gc-store");
     std::unique_lock lock(writer_mu_);
     for (;;) {
       writer_cv_.wait(lock, [this] { return writer_stop_ || writer_job_; });

@@ -85,6 +85,8 @@ struct RocksOptions {
   bool read_only = false;
   // Tests: runs on the writer thread before each write behind (to hold it back).
   std::function<void()> before_write;
+  // Called first on the writer thread ("gc-store"), e.g. to name it and lower its priority.
+  std::function<void(const char* name)> on_thread_start;
 };
 
 // Counters for benchmarks and diagnostics; they never affect behaviour.

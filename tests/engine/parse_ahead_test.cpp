@@ -55,6 +55,37 @@ TEST(ParseAhead, GivesEachRecordsOwnResultInOrderAndParsesEachOnce) {
   }
 }
 
+// The worker thread runs on_start first, once, on itself (serve names it and lowers its
+// priority there); a batch too small for the worker starts no thread.
+TEST(ParseAhead, RunsOnStartOnceOnItsWorkerThread) {
+  std::atomic<size_t> calls{0};
+  std::atomic<int> started{0};
+  std::thread::id started_on;
+  bool wait_for_worker = false;  // parses wait until the worker has started (else it may not)
+  ParseAhead pa(
+      [&](std::string_view p) {
+        if (wait_for_worker) started.wait(0);
+        return fake_parse(p, calls);
+      },
+      [&] {
+        started_on = std::this_thread::get_id();
+        started.fetch_add(1);
+        started.notify_all();
+      });
+  for (size_t n : {size_t{5}, ParseAhead::kMinParallel * 4, ParseAhead::kMinParallel * 8}) {
+    auto recs = records(n, n);
+    wait_for_worker = n > 5;
+    pa.start(recs);
+    for (size_t i = 0; i < n; ++i) (void)pa.get(i);
+    pa.finish();
+    if (n == 5) {
+      EXPECT_EQ(started.load(), 0);
+    }
+  }
+  EXPECT_EQ(started.load(), 1);
+  EXPECT_NE(started_on, std::this_thread::get_id());
+}
+
 // A batch can be left before its end (an error in the caller): finish() still waits for the
 // worker, and the next batch is right.
 TEST(ParseAhead, ABatchLeftHalfWayDoesNotSpillIntoTheNext) {

@@ -14,9 +14,11 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -1091,6 +1093,30 @@ TEST_F(RocksStoreTest, HotCasesComeFromTheCache) {
   EXPECT_EQ(s->stats().decodes, before.decodes);
   EXPECT_EQ(s->stats().db_gets, before.db_gets);
   EXPECT_EQ(s->stats().cache_hits - before.cache_hits, 20u);
+}
+
+// The writer thread runs on_thread_start first, on itself, with its name (serve lowers its
+// priority there).
+TEST_F(RocksStoreTest, TheWriterThreadRunsOnThreadStartOnItself) {
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::thread::id>> started;
+  RocksOptions o;
+  o.on_thread_start = [&](const char* name) {
+    std::lock_guard lock(mu);
+    started.emplace_back(name, std::this_thread::get_id());
+  };
+  auto s = open(o);
+  ASSERT_NE(s, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    s->save(bare_case("c" + std::to_string(i)));
+    auto behind = s->commit_behind();
+    ASSERT_TRUE(behind.ok()) << behind.error().message;
+    ASSERT_TRUE(s->durable().ok());
+  }
+  std::lock_guard lock(mu);
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0].first, "gc-store");
+  EXPECT_NE(started[0].second, std::this_thread::get_id());
 }
 
 // A batch written behind while RocksDB does not show it yet (the writer is held back): every

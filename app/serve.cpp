@@ -6,8 +6,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <filesystem>

@@ -2,6 +2,10 @@
 // types, a repeated key, the defaults, and errors that say what and where.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
 #include "connectors/json_events.hpp"
 #include "engine/org.hpp"
 
@@ -87,6 +91,33 @@ TEST(InputEvent, ErrorsSayWhatAndWhere) {
             "'v1' is a village, not a grid (report.grid must be at the lowest level)");
   EXPECT_EQ(error(R"({"type":"action","at":"2026-06-12T08:30:00Z","case_id":"c","action":7})"),
             "field 'action' must be a string, got a number");
+}
+
+// Every string written reads back as itself, whatever it holds: characters that need an
+// escape (anywhere in an eight-byte word, at its edges, one after another), Chinese text,
+// every length around the eight-byte steps. The escapes are the short ones where JSON has
+// them, else \u00XX.
+TEST(AppendJsonString, EveryStringReadsBackAsItself) {
+  EXPECT_EQ([] {
+    std::string out;
+    append_json_string(out, "a\"b\\c\nd\re\tf\x01\x1f");
+    return out;
+  }(),
+            "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001\\u001f\"");
+  const std::string alphabet[] = {"a", "Z", " ", "~", "\"", "\\", "\n", "\x01", "\x1f",
+                                  "\x7f", "网", "格", "/"};
+  std::mt19937 rng(42);
+  for (int round = 0; round < 5000; ++round) {
+    std::string s;
+    const size_t n = rng() % 40;
+    for (size_t i = 0; i < n; ++i) s += alphabet[rng() % std::size(alphabet)];
+    std::string out = "x";  // appended after what is there
+    append_json_string(out, s);
+    ASSERT_EQ(out[0], 'x');
+    auto back = nlohmann::json::parse(out.substr(1), nullptr, false);
+    ASSERT_FALSE(back.is_discarded()) << out;
+    ASSERT_EQ(back.get<std::string>(), s) << out;
+  }
 }
 
 }  // namespace

@@ -985,8 +985,9 @@ bool RocksStore::timer_db_live(const std::string& key) {
 
 void RocksStore::add_timer(Timestamp due, uint64_t seq, std::string_view case_id) {
   std::string k = timer_key(due, seq);
-  if (auto it = overlay_.timer_adds.find(k); it != overlay_.timer_adds.end()) {
-    it->second.case_id.assign(case_id);
+  auto at = overlay_.timer_adds.lower_bound(k);  // one walk down the tree: found, or the hint
+  if (at != overlay_.timer_adds.end() && at->first == k) {
+    at->second.case_id.assign(case_id);
     return;
   }
   TimerAdd a{std::string(case_id), false};
@@ -997,7 +998,7 @@ void RocksStore::add_timer(Timestamp due, uint64_t seq, std::string_view case_id
     a.replaces_db = timer_db_live(k);
     if (!a.replaces_db) ++timer_count_;
   }
-  overlay_.timer_adds.emplace(std::move(k), std::move(a));
+  overlay_.timer_adds.emplace_hint(at, std::move(k), std::move(a));
 }
 
 void RocksStore::remove_timer(Timestamp due, uint64_t seq) {

@@ -21,6 +21,7 @@
 // then lack what happened without views: events are not stored anywhere else).
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <list>
 #include <map>
@@ -197,6 +198,21 @@ class RocksStore final : public CaseStore {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   using StringSet = std::unordered_set<std::string, TransparentHash, std::equal_to<>>;
+  // Byte order, as RocksDB sorts; two timer keys (16 bytes: due, seq) compare as two big-endian
+  // words instead of through memcmp.
+  struct TimerKeyLess {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const {
+      if (a.size() == 16 && b.size() == 16) {
+        uint64_t x[2], y[2];
+        std::memcpy(x, a.data(), 16);
+        std::memcpy(y, b.data(), 16);
+        if (x[0] != y[0]) return __builtin_bswap64(x[0]) < __builtin_bswap64(y[0]);
+        return __builtin_bswap64(x[1]) < __builtin_bswap64(y[1]);
+      }
+      return a < b;
+    }
+  };
 
   RocksStore(const Engine& engine, const RocksOptions& opts);
   Result<bool> init(const std::string& dir);
@@ -231,7 +247,7 @@ class RocksStore final : public CaseStore {
     StringSet reports;
     std::map<std::string, bool, std::less<>> corr;  // full key -> present
     std::map<std::string, std::string, std::less<>> meta;
-    std::map<std::string, TimerAdd, std::less<>> timer_adds;
+    std::map<std::string, TimerAdd, TimerKeyLess> timer_adds;
     StringSet timer_dels;  // keys live in the committed state, deleted by this batch
     std::vector<std::pair<uint64_t, std::string>> outbox;  // (batch, bytes) as put_outbox got
   };

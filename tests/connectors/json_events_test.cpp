@@ -98,14 +98,15 @@ TEST(InputEvent, ErrorsSayWhatAndWhere) {
 // every length around the eight-byte steps. The escapes are the short ones where JSON has
 // them, else \u00XX.
 TEST(AppendJsonString, EveryStringReadsBackAsItself) {
-  EXPECT_EQ([] {
-    std::string out;
-    append_json_string(out, "a\"b\\c\nd\re\tf\x01\x1f");
-    return out;
-  }(),
-            "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001\\u001f\"");
-  const std::string alphabet[] = {"a", "Z", " ", "~", "\"", "\\", "\n", "\x01", "\x1f",
-                                  "\x7f", "网", "格", "/"};
+  EXPECT_EQ(
+      [] {
+        std::string out;
+        append_json_string(out, "a\"b\\c\nd\re\tf\x01\x1f");
+        return out;
+      }(),
+      "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001\\u001f\"");
+  const std::string alphabet[] = {"a",    "Z",    " ",    "~",  "\"", "\\", "\n",
+                                  "\x01", "\x1f", "\x7f", "网", "格", "/"};
   std::mt19937 rng(42);
   for (int round = 0; round < 5000; ++round) {
     std::string s;

@@ -1,6 +1,9 @@
 #include "connectors/json_events.hpp"
 
 #include <openssl/evp.h>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "connectors/json_text.hpp"
@@ -310,7 +313,8 @@ void append_case_event_line(const CaseEvent& e, std::string& out) {
   out += "{\"case_id\": ";
   append_json_string(out, e.case_id);
   out += ", \"seq\": ";
-  out += std::to_string(e.seq);
+  char seq[24];
+  out.append(seq, static_cast<size_t>(std::to_chars(seq, seq + sizeof seq, e.seq).ptr - seq));
   out += ", \"type\": ";
   append_json_string(out, e.type);
   out += ", \"at\": \"";
@@ -389,8 +393,46 @@ std::string case_snapshot(const std::vector<CaseSummary>& cases) {
   return a.dump(2, ' ', false, ordered_json::error_handler_t::replace);
 }
 
+namespace {
+
+// Whether any of the 8 bytes in `w` needs an escape in a JSON string: below 0x20, '"' or
+// '\\' (the "has less" and "has zero" byte tests; exact as a yes or no).
+bool needs_escape8(uint64_t w) {
+  constexpr uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+  auto has_zero = [](uint64_t v) { return (v - ones) & ~v & high; };
+  return ((w - ones * 0x20) & ~w & high) | has_zero(w ^ (ones * '"')) |
+         has_zero(w ^ (ones * '\\'));
+}
+
+bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+// Whether `s` can be written as it is between the quotes (most strings: ids, names, text).
+bool plain(std::string_view s) {
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (needs_escape8(w)) return false;
+  }
+  for (; i < s.size(); ++i) {
+    if (needs_escape(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
+  if (plain(s)) {
+    const size_t at = out.size();
+    out.resize(at + s.size() + 2);
+    char* d = out.data() + at;
+    d[0] = '"';
+    std::memcpy(d + 1, s.data(), s.size());
+    d[s.size() + 1] = '"';
+    return;
+  }
   out.push_back('"');
   size_t run = 0;  // start of the pending run of characters that need no escape
   for (size_t i = 0; i < s.size(); ++i) {

@@ -3,6 +3,7 @@
 #include "engine/time.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 namespace gridcase {
@@ -172,6 +173,15 @@ std::string format_timestamp(Timestamp t) {
 }
 
 void append_timestamp(std::string& out, Timestamp t) {
+  // The case events of one input event share its time: the last one formatted on this
+  // thread is kept (a pure cache: the text is a function of t alone).
+  thread_local int64_t last_ms = std::numeric_limits<int64_t>::min();
+  thread_local char last_text[32];
+  thread_local size_t last_size = 0;
+  if (t.ms == last_ms) {
+    out.append(last_text, last_size);
+    return;
+  }
   // Floor division, so that instants before 1970 format correctly.
   int64_t days = t.ms / kMsPerDay;
   int64_t rem = t.ms % kMsPerDay;
@@ -231,6 +241,9 @@ void append_timestamp(std::string& out, Timestamp t) {
   }
   buf[n++] = 'Z';
   out.append(buf, n);
+  std::memcpy(last_text, buf, n);
+  last_size = n;
+  last_ms = t.ms;
 }
 
 Result<Duration> parse_duration(std::string_view text) {

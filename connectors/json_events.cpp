@@ -400,11 +400,12 @@ namespace {
 bool needs_escape8(uint64_t w) {
   constexpr uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
   auto has_zero = [](uint64_t v) { return (v - ones) & ~v & high; };
-  return ((w - ones * 0x20) & ~w & high) | has_zero(w ^ (ones * '"')) |
-         has_zero(w ^ (ones * '\\'));
+  return ((w - ones * 0x20) & ~w & high) | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\'));
 }
 
-bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+bool needs_escape(unsigned char c) {
+  return c < 0x20 || c == '"' || c == '\\';
+}
 
 // Whether `s` can be written as it is between the quotes (most strings: ids, names, text).
 bool plain(std::string_view s) {

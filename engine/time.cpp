@@ -178,7 +178,7 @@ void append_timestamp(std::string& out, Timestamp t) {
   thread_local int64_t last_ms = std::numeric_limits<int64_t>::min();
   thread_local char last_text[32];
   thread_local size_t last_size = 0;
-  if (t.ms == last_ms) {
+  if (last_size != 0 && t.ms == last_ms) {
     out.append(last_text, last_size);
     return;
   }

@@ -7,6 +7,7 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <type_traits>
 
@@ -168,6 +170,33 @@ rocksdb::DBOptions rocks_db_options(const RocksOptions& opts) {
   return d;
 }
 
+namespace {
+
+// A correlation key is workflow \0 grid \0 key \0 case id, its parts escaped (no \0 inside
+// one): the part up to the third \0 is one correlation key's range. With it as the family's
+// prefix, a report whose key no case has yet (most of them) is answered by the memtables'
+// and the tables' prefix filters, without walking a skip list or reading an index.
+class CorrelationPrefix final : public rocksdb::SliceTransform {
+ public:
+  static size_t prefix_size(const rocksdb::Slice& key) {  // 0: not a correlation key
+    const char* p = key.data();
+    const char* end = p + key.size();
+    for (int zeros = 0; p != end; ++p) {
+      p = static_cast<const char*>(std::memchr(p, '\0', static_cast<size_t>(end - p)));
+      if (p == nullptr) return 0;
+      if (++zeros == 3) return static_cast<size_t>(p - key.data()) + 1;
+    }
+    return 0;
+  }
+  const char* Name() const override { return "gridcase.CorrelationPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return {key.data(), prefix_size(key)};
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return prefix_size(key) != 0; }
+};
+
+}  // namespace
+
 rocksdb::ColumnFamilyOptions rocks_cf_options(const RocksOptions& opts, std::string_view cf,
                                               const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions c;
@@ -189,6 +218,11 @@ rocksdb::ColumnFamilyOptions rocks_cf_options(const RocksOptions& opts, std::str
     c.memtable_prefix_bloom_size_ratio = 0.02;
     c.memtable_whole_key_filtering = true;
   }
+  const bool correlation = cf == RocksStore::kCorrelationCf;
+  if (correlation) {
+    c.prefix_extractor = std::make_shared<CorrelationPrefix>();
+    c.memtable_prefix_bloom_size_ratio = 0.02;
+  }
   // Timers, correlation and inbox entries are deleted about as fast as they are written:
   // compact files full of tombstones early so that scans do not walk over them.
   if (cf == RocksStore::kTimersCf || cf == RocksStore::kCorrelationCf ||
@@ -201,6 +235,7 @@ rocksdb::ColumnFamilyOptions rocks_cf_options(const RocksOptions& opts, std::str
   if (opts.bloom_bits_per_key > 0) {
     t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(opts.bloom_bits_per_key));
   }
+  t.whole_key_filtering = !correlation;  // only scanned by prefix, never read by key
   t.format_version = 5;
   if (cf != RocksStore::kTimersCf && cf != RocksStore::kCorrelationCf) {
     t.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
@@ -344,6 +379,7 @@ RocksStore::~RocksStore() {
     writer_.join();
   }
   timer_it_.reset();  // iterators must go before the database
+  corr_it_.reset();
   if (!h_->db) return;
   if (opts_.disable_wal) {
     // Without a WAL the memtables hold the only copy of what was committed.
@@ -876,13 +912,19 @@ void RocksStore::mark_report(std::string_view grid, std::string_view report_id) 
 std::vector<std::string> RocksStore::correlated(std::string_view workflow, std::string_view grid,
                                                 std::string_view key) {
   std::string prefix = correlation_prefix(workflow, grid, key);
-  std::string upper = prefix;
-  upper.back() = '\x01';  // the prefix ends with the \0 separator
+  std::string& upper = corr_upper_;
+  upper = prefix;
+  upper.back() = '\x01';          // the prefix ends with the \0 separator
+  corr_upper_slice_ = sl(upper);  // the iterator reads the bound through this, at each Seek
   std::vector<std::string> ids;
-  rocksdb::ReadOptions ro;
-  rocksdb::Slice upper_slice = sl(upper);
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->cf[kCorrelation]));
+  if (!corr_it_) {
+    // One iterator while the committed state stays as it is (until the next commit).
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &corr_upper_slice_;
+    ro.prefix_same_as_start = true;  // the family's prefix filters answer a key nobody has
+    corr_it_.reset(h_->db->NewIterator(ro, h_->cf[kCorrelation]));
+  }
+  rocksdb::Iterator* it = corr_it_.get();
   for (it->Seek(sl(prefix)); it->Valid(); it->Next()) {
     std::string_view k = sv(it->key());
     // The overlay decides, then the batch being written.
@@ -1180,6 +1222,7 @@ Result<bool> RocksStore::durable() {
   behind_.active = false;
   // The iterator may read the state from before the write: the next scan opens a new one.
   timer_it_.reset();
+  corr_it_.reset();
   timer_it_on_head_ = false;
   if (!status->ok()) {
     // What was handed over is lost; what was built on it must not be committed either.
@@ -1307,8 +1350,9 @@ Result<bool> RocksStore::write_batch(bool behind) {
   outbox_drops_.clear();
 
   // The committed state changed under the timer iterator; the new timers may come before
-  // the cached head.
+  // the cached head. The correlation iterator would not show the batch either.
   timer_it_.reset();
+  corr_it_.reset();
   timer_it_on_head_ = false;
   if (!overlay_.timer_adds.empty()) {
     const auto& [first_key, first] = *overlay_.timer_adds.begin();

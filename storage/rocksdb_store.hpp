@@ -19,6 +19,8 @@
 // views removes the mark at its first commit, and opening with views rebuilds the
 // summaries and indexes from the cases when the mark is missing (the feed and timelines
 // then lack what happened without views: events are not stored anywhere else).
+#include <rocksdb/slice.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -299,6 +301,11 @@ class RocksStore final : public CaseStore {
   std::unique_ptr<rocksdb::Iterator> timer_it_;
   bool timer_it_on_head_ = false;
   bool timer_it_parked_ = false;  // on the first live key after a head of the batch behind
+  // correlated()'s iterator over the committed state, and its upper bound (set before each
+  // Seek); dropped with timer_it_ whenever the committed state changes.
+  std::unique_ptr<rocksdb::Iterator> corr_it_;
+  std::string corr_upper_;
+  rocksdb::Slice corr_upper_slice_;
 
   // Views (RocksOptions::views). Each event goes into views_batch_ (feed, history) and into
   // its case's update as it is recorded, so a batch keeps no copies of its events; commit()

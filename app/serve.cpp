@@ -339,7 +339,12 @@ int run_serve(ServeOptions opt) {
     for (const auto& w : *more) {
       spdlog::info("已加载新版本 / now live: {} v{} ({})", w.name, w.version, w.hash.substr(0, 12));
     }
-    if (!more->empty()) engine->add_versions(std::move(*more));
+    if (!more->empty()) {
+      // The store's writer may be encoding the last batch's cases with the engine's
+      // workflows: it finishes first. (A failed write is latched; the service stops on it.)
+      (void)rocks->durable();
+      engine->add_versions(std::move(*more));
+    }
     // Migration orders (`gridcase migrate` while serving), each applied once: the number
     // of the last one applied is committed with its changes.
     int64_t applied = 0;

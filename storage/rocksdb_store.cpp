@@ -1200,7 +1200,7 @@ void RocksStore::start_writer() {
       lock.unlock();
       if (opts_.before_write) opts_.before_write();
       // behind_ stays as it is until durable() has seen this job done.
-      put_index_changes(*behind_batch_, behind_);
+      put_changes(*behind_batch_, behind_);
       auto status =
           std::make_unique<rocksdb::Status>(h_->db->Write(h_->write, behind_batch_.get()));
       lock.lock();
@@ -1266,9 +1266,14 @@ const std::vector<std::string_view>& sorted_keys(const Container& c,
 
 // Timers, report ids, correlation keys and outboxes: on the writer thread for a batch
 // written behind.
-void RocksStore::put_index_changes(rocksdb::WriteBatch& b, const Changes& c) {
+void RocksStore::put_changes(rocksdb::WriteBatch& b, const Changes& c) {
   const auto& cf = h_->cf;
   std::vector<std::string_view> keys;
+  std::string bytes;
+  for (std::string_view id : sorted_keys(c.cases, keys)) {
+    bytes = encode_case(c.cases.find(id)->second, engine_);
+    b.Put(cf[kCases], sl(id), sl(bytes));
+  }
   for (const auto& [k, a] : c.timer_adds) b.Put(cf[kTimers], sl(k), sl(a.case_id));
   for (std::string_view k : sorted_keys(c.timer_dels, keys)) b.Delete(cf[kTimers], sl(k));
   for (std::string_view k : sorted_keys(c.reports, keys)) {
@@ -1301,18 +1306,12 @@ Result<bool> RocksStore::write_batch(bool behind) {
     return e;
   };
   const auto& cf = h_->cf;
-  // Cases are encoded here, on the engine's thread (the encoding reads the engine's
-  // workflows, which a deployment changes); timers, report ids, correlation keys and
-  // outboxes of a batch written behind go in on the writer thread (put_index_changes).
-  std::vector<std::string_view> keys;
-  std::string bytes;
-  for (std::string_view id : sorted_keys(overlay_.cases, keys)) {
-    bytes = encode_case(overlay_.cases.find(id)->second, engine_);
-    b.Put(cf[kCases], sl(id), sl(bytes));
-  }
-  const bool for_writer =
-      behind && (!overlay_.timer_adds.empty() || !overlay_.timer_dels.empty() ||
-                 !overlay_.reports.empty() || !overlay_.corr.empty() || !overlay_.outbox.empty());
+  // Cases, timers, report ids, correlation keys and outboxes of a batch written behind are
+  // encoded and put in on the writer thread (put_changes); the cases' encoding reads the
+  // engine's workflows, which therefore stay as they are until durable() (see the header).
+  const bool for_writer = behind && (!overlay_.cases.empty() || !overlay_.timer_adds.empty() ||
+                                     !overlay_.timer_dels.empty() || !overlay_.reports.empty() ||
+                                     !overlay_.corr.empty() || !overlay_.outbox.empty());
   for (const auto& [k, v] : overlay_.meta) b.Put(cf[kMeta], sl(k), sl(v));
   if (timer_count_ != committed_timer_count_) {
     b.Put(cf[kMeta], sl(kPendingTimersKey), sl(std::to_string(timer_count_)));
@@ -1325,7 +1324,7 @@ Result<bool> RocksStore::write_batch(bool behind) {
   }
   for (uint64_t n : outbox_drops_) b.Delete(cf[kMeta], sl(outbox_key(n)));
   if (!behind) {
-    put_index_changes(b, overlay_);
+    put_changes(b, overlay_);
   }
   if (model_) {
     if (auto r = commit_views(b); !r.ok()) return fail(r.error());

@@ -146,7 +146,9 @@ class RocksStore final : public CaseStore {
   // kept when the write fails.
   Result<bool> commit() override;
   // Written by a thread of the store's own while the caller goes on (not with views: their
-  // batch is built from the committed state, so it commits in place).
+  // batch is built from the committed state, so it commits in place). That thread encodes
+  // the batch's cases, reading the engine's workflows and org: the engine must not change
+  // (Engine::add_versions) until durable() has returned.
   Result<bool> commit_behind() override;
   Result<bool> durable() override;
   bool written() override;
@@ -253,9 +255,10 @@ class RocksStore final : public CaseStore {
     StringSet timer_dels;  // keys live in the committed state, deleted by this batch
     std::vector<std::pair<uint64_t, std::string>> outbox;  // (batch, bytes) as put_outbox got
   };
-  // Timers, report ids, correlation keys and outboxes (compressed here) of `c` into `b`.
-  // Reads only `c` and the family handles: the writer thread runs it on behind_.
-  void put_index_changes(rocksdb::WriteBatch& b, const Changes& c);
+  // Cases (encoded here), timers, report ids, correlation keys and outboxes (compressed
+  // here) of `c` into `b`. Reads only `c`, the engine and the family handles: the writer
+  // thread runs it on behind_.
+  void put_changes(rocksdb::WriteBatch& b, const Changes& c);
   // A batch handed to the writer thread (commit_behind) and not known to be written yet.
   // Reads look here after the overlay and before RocksDB: RocksDB may show the batch or not
   // yet, and for a key the batch touched this is what it holds either way.

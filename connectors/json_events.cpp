@@ -307,35 +307,115 @@ std::string case_event_line(const CaseEvent& e) {
   return out;
 }
 
+namespace {
+
+bool plain(std::string_view s);  // below, with append_json_string
+
+// A case event line is put together in a buffer on the stack and appended to its string
+// once: its parts are short, and an append to the string for each part cost more than the
+// copying. What does not fit, or needs escaping, goes to the string the usual way.
+class LineWriter {
+ public:
+  explicit LineWriter(std::string& out) : out_(out) {}
+  LineWriter(const LineWriter&) = delete;
+  LineWriter& operator=(const LineWriter&) = delete;
+
+  void raw(std::string_view s) {
+    if (s.size() > kSize - n_) {
+      flush();
+      if (s.size() > kSize) {
+        out_.append(s);
+        return;
+      }
+    }
+    std::memcpy(buf_ + n_, s.data(), s.size());
+    n_ += s.size();
+  }
+  void str(std::string_view s) {
+    if (s.size() + 2 <= kSize - n_ && plain(s)) {
+      buf_[n_++] = '"';
+      std::memcpy(buf_ + n_, s.data(), s.size());
+      n_ += s.size();
+      buf_[n_++] = '"';
+      return;
+    }
+    append_json_string(flushed(), s);
+  }
+  template <typename Int>
+  void number(Int v) {
+    if (kSize - n_ < 24) flush();
+    n_ = static_cast<size_t>(std::to_chars(buf_ + n_, buf_ + kSize, v).ptr - buf_);
+  }
+  void timestamp(Timestamp t) {
+    if (kSize - n_ < kTimestampMax) flush();
+    n_ += write_timestamp(buf_ + n_, t);
+  }
+  void value(const Value& v) {
+    switch (v.kind()) {
+      case Value::Kind::String:
+        str(v.as_string());
+        break;
+      case Value::Kind::Int:
+        number(v.as_int());
+        break;
+      case Value::Kind::Timestamp:  // digits, '-', ':', 'T', '.', 'Z': nothing to escape
+        raw("\"");
+        timestamp(v.as_timestamp());
+        raw("\"");
+        break;
+      default:
+        put_value(flushed(), v);
+    }
+  }
+  // The string with everything written so far.
+  std::string& flushed() {
+    flush();
+    return out_;
+  }
+
+ private:
+  void flush() {
+    out_.append(buf_, n_);
+    n_ = 0;
+  }
+  static constexpr size_t kSize = 512;
+  std::string& out_;
+  size_t n_ = 0;
+  char buf_[kSize];
+};
+
+}  // namespace
+
 void append_case_event_line(const CaseEvent& e, std::string& out) {
   // The contract's field order, in the same spacing as the worked examples.
   // The keys are written as they are (they need no escaping), and so is the time.
-  out += "{\"case_id\": ";
-  append_json_string(out, e.case_id);
-  out += ", \"seq\": ";
-  char seq[24];
-  out.append(seq, static_cast<size_t>(std::to_chars(seq, seq + sizeof seq, e.seq).ptr - seq));
-  out += ", \"type\": ";
-  append_json_string(out, e.type);
-  out += ", \"at\": \"";
-  append_timestamp(out, e.at);
-  out += '"';
-  for (const auto& [key, value] :
-       {std::pair<std::string_view, std::string_view>{", \"workflow\": ", e.workflow},
-        {", \"state\": ", e.state},
-        {", \"level\": ", e.level},
-        {", \"unit\": ", e.unit},
-        {", \"trigger\": ", e.trigger}}) {
-    out += key;
-    append_json_string(out, value);
-  }
+  LineWriter w(out);
+  w.raw("{\"case_id\": ");
+  w.str(e.case_id);
+  w.raw(", \"seq\": ");
+  w.number(e.seq);
+  w.raw(", \"type\": ");
+  w.str(e.type);
+  w.raw(", \"at\": \"");
+  w.timestamp(e.at);
+  w.raw("\", \"workflow\": ");
+  w.str(e.workflow);
+  w.raw(", \"state\": ");
+  w.str(e.state);
+  w.raw(", \"level\": ");
+  w.str(e.level);
+  w.raw(", \"unit\": ");
+  w.str(e.unit);
+  w.raw(", \"trigger\": ");
+  w.str(e.trigger);
   for (const auto& [k, v] : e.extra) {
-    out += ", ";
-    append_json_string(out, k);
-    out += ": ";
-    put_value(out, v);
+    w.raw(", ");
+    w.str(k);
+    w.raw(": ");
+    w.value(v);
   }
-  out += '}';
+  w.raw("}");
+  w.flushed();
 }
 
 std::string dead_letter_json(std::string_view reason, std::string_view error,

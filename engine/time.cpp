@@ -172,15 +172,15 @@ std::string format_timestamp(Timestamp t) {
   return out;
 }
 
-void append_timestamp(std::string& out, Timestamp t) {
+size_t write_timestamp(char* buf, Timestamp t) {
   // The case events of one input event share its time: the last one formatted on this
   // thread is kept (a pure cache: the text is a function of t alone).
   thread_local int64_t last_ms = std::numeric_limits<int64_t>::min();
-  thread_local char last_text[32];
+  thread_local char last_text[kTimestampMax];
   thread_local size_t last_size = 0;
   if (last_size != 0 && t.ms == last_ms) {
-    out.append(last_text, last_size);
-    return;
+    std::memcpy(buf, last_text, last_size);
+    return last_size;
   }
   // Floor division, so that instants before 1970 format correctly.
   int64_t days = t.ms / kMsPerDay;
@@ -196,42 +196,33 @@ void append_timestamp(std::string& out, Timestamp t) {
   const int millis = static_cast<int>(rem % kMsPerSecond);
   // Years outside 0000-9999 (only from arithmetic far from the present) get a sign.
   const long long year = static_cast<long long>(c.year);
+  size_t n = 0;
   if (year < 0 || year > 9999) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%s%04lld-%02d-%02dT%02d:%02d:%02d", year < 0 ? "-" : "",
-                  year < 0 ? -year : year, c.month, c.day, hour, minute, second);
-    out += buf;
-    if (millis != 0) {
-      char frac[8];
-      std::snprintf(frac, sizeof frac, ".%03d", millis);
-      std::string f = frac;
-      while (f.back() == '0') f.pop_back();
-      out += f;
-    }
-    out += 'Z';
-    return;
+    n = static_cast<size_t>(std::snprintf(buf, kTimestampMax, "%s%04lld-%02d-%02dT%02d:%02d:%02d",
+                                          year < 0 ? "-" : "", year < 0 ? -year : year, c.month,
+                                          c.day, hour, minute, second));
+  } else {
+    // The common case by hand: this runs for every case event written.
+    auto two = [](char* p, int v) {
+      p[0] = static_cast<char>('0' + v / 10);
+      p[1] = static_cast<char>('0' + v % 10);
+    };
+    const int y = static_cast<int>(year);
+    buf[0] = static_cast<char>('0' + y / 1000);
+    buf[1] = static_cast<char>('0' + y / 100 % 10);
+    two(buf + 2, y % 100);
+    buf[4] = '-';
+    two(buf + 5, static_cast<int>(c.month));
+    buf[7] = '-';
+    two(buf + 8, static_cast<int>(c.day));
+    buf[10] = 'T';
+    two(buf + 11, hour);
+    buf[13] = ':';
+    two(buf + 14, minute);
+    buf[16] = ':';
+    two(buf + 17, second);
+    n = 19;
   }
-  // The common case by hand: this runs for every case event written.
-  char buf[32];
-  auto two = [](char* p, int v) {
-    p[0] = static_cast<char>('0' + v / 10);
-    p[1] = static_cast<char>('0' + v % 10);
-  };
-  const int y = static_cast<int>(year);
-  buf[0] = static_cast<char>('0' + y / 1000);
-  buf[1] = static_cast<char>('0' + y / 100 % 10);
-  two(buf + 2, y % 100);
-  buf[4] = '-';
-  two(buf + 5, static_cast<int>(c.month));
-  buf[7] = '-';
-  two(buf + 8, static_cast<int>(c.day));
-  buf[10] = 'T';
-  two(buf + 11, hour);
-  buf[13] = ':';
-  two(buf + 14, minute);
-  buf[16] = ':';
-  two(buf + 17, second);
-  size_t n = 19;
   if (millis != 0) {
     buf[n++] = '.';
     buf[n++] = static_cast<char>('0' + millis / 100);
@@ -240,10 +231,15 @@ void append_timestamp(std::string& out, Timestamp t) {
     while (buf[n - 1] == '0') --n;
   }
   buf[n++] = 'Z';
-  out.append(buf, n);
   std::memcpy(last_text, buf, n);
   last_size = n;
   last_ms = t.ms;
+  return n;
+}
+
+void append_timestamp(std::string& out, Timestamp t) {
+  char buf[kTimestampMax];
+  out.append(buf, write_timestamp(buf, t));
 }
 
 Result<Duration> parse_duration(std::string_view text) {

@@ -35,6 +35,9 @@ Result<Timestamp> parse_timestamp(std::string_view text);
 std::string format_timestamp(Timestamp t);
 // The same, appended to `out` (no allocation of its own: this runs for every case event).
 void append_timestamp(std::string& out, Timestamp t);
+// The same, written at `buf` (room for kTimestampMax bytes); returns its length.
+inline constexpr size_t kTimestampMax = 48;
+size_t write_timestamp(char* buf, Timestamp t);
 
 // The workflow language's durations: an integer with a unit, units d h m s each at most
 // once and in that order ("90s", "1d12h"). Zero is allowed here; callers that need a

@@ -121,5 +121,57 @@ TEST(AppendJsonString, EveryStringReadsBackAsItself) {
   }
 }
 
+// A case event line reads back as the event, in the contract's field order, whatever its
+// strings hold and however long they are (past the line's buffer, escapes among them).
+TEST(CaseEventLine, ReadsBackAsTheEventWhateverItsStringsHold) {
+  const std::string alphabet[] = {"a", "Z", " ", "\"", "\\", "\n", "\x01", "网", "格"};
+  std::mt19937 rng(7);
+  auto text = [&](size_t max) {
+    std::string s;
+    const size_t n = rng() % max;
+    for (size_t i = 0; i < n; ++i) s += alphabet[rng() % std::size(alphabet)];
+    return s;
+  };
+  for (int round = 0; round < 300; ++round) {
+    CaseEvent e;
+    e.case_id = text(round % 3 == 0 ? 900 : 20);
+    e.seq = static_cast<int64_t>(rng() % 100000) - (round == 1 ? 100000 : 0);
+    e.type = "transition";
+    e.at = Timestamp{static_cast<int64_t>(rng()) * 1000 + round};
+    e.workflow = text(30);
+    e.state = text(12);
+    e.level = "grid";
+    e.unit = text(round % 5 == 0 ? 700 : 12);
+    e.trigger = text(8);
+    e.extra = {{"note", Value(text(300))},
+               {"count", Value(int64_t{round} - 5)},
+               {"due", Value(Timestamp{1700000000000 + round})},
+               {"none", Value()},
+               {"flag", Value(true)},
+               {"list", Value(List{Value("x"), Value(int64_t{1})})}};
+    const std::string line = case_event_line(e);
+    auto j = nlohmann::ordered_json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : j.items()) keys.push_back(k);
+    EXPECT_EQ(keys, (std::vector<std::string>{"case_id", "seq", "type", "at", "workflow", "state",
+                                              "level", "unit", "trigger", "note", "count", "due",
+                                              "none", "flag", "list"}));
+    EXPECT_EQ(j["case_id"], e.case_id);
+    EXPECT_EQ(j["seq"], e.seq);
+    EXPECT_EQ(j["at"], format_timestamp(e.at));
+    EXPECT_EQ(j["workflow"], e.workflow);
+    EXPECT_EQ(j["state"], e.state);
+    EXPECT_EQ(j["unit"], e.unit);
+    EXPECT_EQ(j["trigger"], e.trigger);
+    EXPECT_EQ(j["note"], e.extra[0].second.as_string());
+    EXPECT_EQ(j["count"], round - 5);
+    EXPECT_EQ(j["due"], format_timestamp(Timestamp{1700000000000 + round}));
+    EXPECT_TRUE(j["none"].is_null());
+    EXPECT_EQ(j["flag"], true);
+    EXPECT_EQ(j["list"].dump(), R"(["x",1])");
+  }
+}
+
 }  // namespace
 }  // namespace gridcase::json

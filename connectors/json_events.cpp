@@ -483,22 +483,23 @@ bool needs_escape8(uint64_t w) {
   return ((w - ones * 0x20) & ~w & high) | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\'));
 }
 
-bool needs_escape(unsigned char c) {
-  return c < 0x20 || c == '"' || c == '\\';
-}
-
 // Whether `s` can be written as it is between the quotes (most strings: ids, names, text).
+// Eight bytes at a time; the last eight overlap the ones before, a short string is padded.
 bool plain(std::string_view s) {
+  if (s.empty()) return true;
+  uint64_t w;
+  if (s.size() < 8) {
+    w = 0x6161616161616161ULL;  // "aaaaaaaa": needs no escape
+    std::memcpy(&w, s.data(), s.size());
+    return !needs_escape8(w);
+  }
   size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
+  for (; i + 8 < s.size(); i += 8) {
     std::memcpy(&w, s.data() + i, 8);
     if (needs_escape8(w)) return false;
   }
-  for (; i < s.size(); ++i) {
-    if (needs_escape(static_cast<unsigned char>(s[i]))) return false;
-  }
-  return true;
+  std::memcpy(&w, s.data() + s.size() - 8, 8);
+  return !needs_escape8(w);
 }
 
 }  // namespace

@@ -68,10 +68,6 @@ struct ServeOptions {
   // engine.write_behind: each batch's store write runs on the store's thread while the next
   // batch is polled and applied; its events go out once it is durable (docs/design.md).
   bool write_behind = true;
-  // engine.helper_nice: the threads beside the engine thread (parse-ahead, store writer, Kafka
-  // sink) run this much nicer (0 to 19), so that on a busy machine the one thread every event
-  // goes through is the last to wait for a core. 0: as the engine thread.
-  int helper_nice = 10;
   std::string log_format, log_level;
   bool until_idle = false;  // stop once the input is drained and nothing is due (tests, demos)
   // Deploy what changes in the workflows directory (engine.watch_workflows); default: in

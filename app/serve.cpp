@@ -4,12 +4,9 @@
 
 #include <pthread.h>
 #include <sys/resource.h>
-#include <unistd.h>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -89,7 +86,6 @@ bool read_config(ServeOptions& opt) {
       if (e["poll_timeout_ms"]) opt.poll_timeout_ms = e["poll_timeout_ms"].as<int>();
       if (e["sync_commit"]) opt.sync_commit = e["sync_commit"].as<bool>();
       if (e["write_behind"]) opt.write_behind = e["write_behind"].as<bool>();
-      if (e["helper_nice"]) opt.helper_nice = e["helper_nice"].as<int>();
       if (e["watch_workflows"] && !opt.watch_workflows) {
         opt.watch_workflows = e["watch_workflows"].as<bool>();
       }
@@ -106,15 +102,9 @@ bool read_config(ServeOptions& opt) {
   return true;
 }
 
-// Names a helper thread (top -H, perf) and lowers its priority by `nice`. Linux: the nice
-// value of a thread is its own. Raising it needs no privilege; a failure only costs speed.
-std::function<void(const char*)> helper_thread_start(int nice) {
-  return [nice](const char* name) {
-    pthread_setname_np(pthread_self(), name);
-    if (nice > 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0) {
-      spdlog::debug("thread {}: nice {} not set: {}", name, nice, std::strerror(errno));
-    }
-  };
+// Names a helper thread, as top -H, perf and gdb show it.
+void name_helper_thread(const char* name) {
+  pthread_setname_np(pthread_self(), name);
 }
 
 void setup_logging(const ServeOptions& opt) {
@@ -172,7 +162,7 @@ int run_serve(ServeOptions opt) {
   fs::create_directories(opt.state_dir, mkdir_error);
   RocksOptions ro;
   ro.sync_on_commit = opt.sync_commit;
-  ro.on_thread_start = helper_thread_start(opt.helper_nice);
+  ro.on_thread_start = name_helper_thread;
   // The read models behind the HTTP API cost writes: kept only when the API runs.
   ro.views = HttpFace::wanted(opt);
   auto store = RocksStore::open((fs::path(opt.state_dir) / "engine").string(), *engine, ro);
@@ -197,7 +187,7 @@ int run_serve(ServeOptions opt) {
     ko.delivery_timeout_ms = opt.delivery_timeout_ms;
     ko.offset_commit_interval_ms = opt.offset_commit_interval_ms;
     ko.group_instance_id = opt.instance_id;
-    ko.on_thread_start = helper_thread_start(opt.helper_nice);
+    ko.on_thread_start = name_helper_thread;
     if (auto r = kafka::ensure_topics(ko); !r.ok()) {
       spdlog::error("Kafka {}: {}", opt.kafka, r.error().message);
       return 2;
@@ -266,7 +256,7 @@ int run_serve(ServeOptions opt) {
   so.max_batch = opt.max_batch;
   so.poll_timeout_ms = opt.poll_timeout_ms;
   so.write_behind = opt.write_behind;
-  so.on_thread_start = helper_thread_start(opt.helper_nice);
+  so.on_thread_start = name_helper_thread;
   so.case_events_topic = opt.case_events_topic;
   so.dead_letter_topic = opt.dead_letter_topic;
   if (*http) (*http)->observe(so);

@@ -68,7 +68,6 @@ constexpr Field kEngine[] = {
     integer("poll_timeout_ms"),
     {.name = "sync_commit", .type = Type::Boolean},
     {.name = "write_behind", .type = Type::Boolean},
-    integer("helper_nice", 0, 19),
     {.name = "watch_workflows", .type = Type::Boolean},
 };
 constexpr Field kRateLimit[] = {

@@ -75,7 +75,6 @@ TEST_F(ServeConfig, WrongValuesAreErrorsAtTheirPlace) {
                         "  exactly_once: maybe\n"
                         "engine:\n"
                         "  poll_timeout_ms: soon\n"
-                        "  helper_nice: 20\n"
                         "http:\n"
                         "  rate_limit:\n"
                         "    per_second: fast\n"
@@ -91,13 +90,12 @@ TEST_F(ServeConfig, WrongValuesAreErrorsAtTheirPlace) {
                   ":2:15: error: kafka.partitions must be at least 1",
                   ":3:17: error: kafka.exactly_once must be true or false",
                   ":5:20: error: engine.poll_timeout_ms must be an integer",
-                  ":6:16: error: engine.helper_nice must be at most 19",
-                  ":9:17: error: http.rate_limit.per_second must be a number",
-                  ":11:5: error: webhooks[0]: 'unit' is required",
-                  ":13:10: error: log.level must be one of:",
-                  ":14:11: error: log.format must be one of: text, json (not 'xml')",
+                  ":8:17: error: http.rate_limit.per_second must be a number",
+                  ":10:5: error: webhooks[0]: 'unit' is required",
+                  ":12:10: error: log.level must be one of:",
+                  ":13:11: error: log.format must be one of: text, json (not 'xml')",
               });
-  EXPECT_NE(r.err.find("8 个错误 error(s)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("7 个错误 error(s)"), std::string::npos) << r.err;
 }
 
 TEST_F(ServeConfig, ServeDoesNotStartOnAWrongValue) {

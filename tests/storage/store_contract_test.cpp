@@ -1095,6 +1095,53 @@ TEST_F(RocksStoreTest, HotCasesComeFromTheCache) {
   EXPECT_EQ(s->stats().cache_hits - before.cache_hits, 20u);
 }
 
+// A store whose correlation family was written before it had a prefix extractor (table
+// files without prefix filters, keys flushed out of the memtable) reads the same: the
+// lookups find every entry, in and out of the new memtable, and no other key's.
+TEST_F(RocksStoreTest, CorrelationWrittenWithoutThePrefixFiltersReadsTheSame) {
+  { auto s = open(); }  // the families exist
+  {
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* name : {"default", "cases", "timers", "reports", "correlation", "meta"}) {
+      cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    rocksdb::DBOptions dbo;
+    rocksdb::Status st = rocksdb::DB::Open(dbo, dir_, cfs, &handles, &db);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    // workflow \0 grid \0 key \0 case id, as the store writes them
+    auto key = [](std::string k, const std::string& id) {
+      return "wf"s + '\0' + "g1" + '\0' + k + '\0' + id;
+    };
+    for (const auto& [k, id] : std::vector<std::pair<std::string, std::string>>{
+             {"s:a", "c1"}, {"s:a", "c2"}, {"s:ab", "c3"}, {"s:", "c4"}}) {
+      EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[4], key(k, id), "").ok());
+    }
+    EXPECT_TRUE(db->Flush(rocksdb::FlushOptions(), handles[4]).ok());
+    for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    EXPECT_TRUE(db->Close().ok());
+    delete db;
+  }
+  auto s = open();
+  ASSERT_NE(s, nullptr);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(s->correlated("wf", "g1", "s:a"), (V{"c1", "c2"}));
+  EXPECT_EQ(s->correlated("wf", "g1", "s:ab"), (V{"c3"}));
+  EXPECT_EQ(s->correlated("wf", "g1", "s:"), (V{"c4"}));
+  EXPECT_EQ(s->correlated("wf", "g1", "s"), V{});
+  EXPECT_EQ(s->correlated("wf", "g2", "s:a"), V{});
+  // A new entry of an old key (in the memtable, with its filter) beside the old ones.
+  s->add_correlation("wf", "g1", "s:a", "c5");
+  s->remove_correlation("wf", "g1", "s:a", "c1");
+  ASSERT_TRUE(s->commit().ok());
+  EXPECT_EQ(s->correlated("wf", "g1", "s:a"), (V{"c2", "c5"}));
+  s.reset();
+  s = open();
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->correlated("wf", "g1", "s:a"), (V{"c2", "c5"}));
+}
+
 // The writer thread runs on_thread_start first, on itself, with its name (serve lowers its
 // priority there).
 TEST_F(RocksStoreTest, TheWriterThreadRunsOnThreadStartOnItself) {

@@ -334,7 +334,7 @@ class LineWriter {
   void str(std::string_view s) {
     if (s.size() + 2 <= kSize - n_ && plain(s)) {
       buf_[n_++] = '"';
-      std::memcpy(buf_ + n_, s.data(), s.size());
+      if (!s.empty()) std::memcpy(buf_ + n_, s.data(), s.size());
       n_ += s.size();
       buf_[n_++] = '"';
       return;
@@ -398,16 +398,16 @@ void append_case_event_line(const CaseEvent& e, std::string& out) {
   w.str(e.type);
   w.raw(", \"at\": \"");
   w.timestamp(e.at);
-  w.raw("\", \"workflow\": ");
-  w.str(e.workflow);
-  w.raw(", \"state\": ");
-  w.str(e.state);
-  w.raw(", \"level\": ");
-  w.str(e.level);
-  w.raw(", \"unit\": ");
-  w.str(e.unit);
-  w.raw(", \"trigger\": ");
-  w.str(e.trigger);
+  w.raw("\"");
+  for (const auto& [key, value] :
+       {std::pair<std::string_view, std::string_view>{", \"workflow\": ", e.workflow},
+        {", \"state\": ", e.state},
+        {", \"level\": ", e.level},
+        {", \"unit\": ", e.unit},
+        {", \"trigger\": ", e.trigger}}) {
+    w.raw(key);
+    w.str(value);
+  }
   for (const auto& [k, v] : e.extra) {
     w.raw(", ");
     w.str(k);
@@ -511,7 +511,7 @@ void append_json_string(std::string& out, std::string_view s) {
     out.resize(at + s.size() + 2);
     char* d = out.data() + at;
     d[0] = '"';
-    std::memcpy(d + 1, s.data(), s.size());
+    if (!s.empty()) std::memcpy(d + 1, s.data(), s.size());
     d[s.size() + 1] = '"';
     return;
   }

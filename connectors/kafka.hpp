@@ -61,8 +61,8 @@ struct KafkaOptions {
   std::vector<std::string> compacted_topics;
   // Extra librdkafka properties, applied last (they override the settings above).
   std::map<std::string, std::string> properties;
-  // Called first on the sink's producing thread ("gc-sink"), e.g. to name it and lower its
-  // priority. (librdkafka's own threads are left as they are.)
+  // Called first on the sink's producing thread ("gc-sink"), e.g. to name it. (librdkafka's
+  // own threads name themselves.)
   std::function<void(const char* name)> on_thread_start;
 };
 

@@ -44,7 +44,9 @@ class Engine {
 
   // Adds newly deployed versions (a hot reload): appended, so every index held so far
   // stays valid; the highest version of each name becomes live. Call only between steps,
-  // on the thread that runs them (other threads may read org() meanwhile, nothing else).
+  // on the thread that runs them (other threads may read org() meanwhile, nothing else),
+  // and not while a store writes a batch behind: RocksStore's writer thread reads the
+  // workflows to encode that batch's cases, so call the store's durable() first.
   void add_versions(std::vector<Workflow> more);
 
   // The workflow a new report opens a case in: the highest-priority one whose match holds

@@ -29,7 +29,7 @@ class ParseAhead {
   // Batches smaller than this are parsed in the calling thread (no hand-over at all).
   static constexpr size_t kMinParallel = 32;
 
-  // on_start: called first on the worker thread (to name it, lower its priority).
+  // on_start: called first on the worker thread (e.g. to name it).
   explicit ParseAhead(Parse parse, std::function<void()> on_start = {})
       : parse_(std::move(parse)), on_start_(std::move(on_start)) {}
   ~ParseAhead();

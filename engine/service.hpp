@@ -60,7 +60,7 @@ struct ServiceOptions {
   // for it.
   std::function<void(const BatchOutcome&)> on_batch;
   // Called first on each thread the service starts (the parse-ahead worker, "gc-parse"),
-  // e.g. to name it and to lower its priority below the engine thread's.
+  // e.g. to name it.
   std::function<void(const char* name)> on_thread_start;
 };
 

@@ -188,7 +188,9 @@ class CorrelationPrefix final : public rocksdb::SliceTransform {
     }
     return 0;
   }
-  const char* Name() const override { return "gridcase.CorrelationPrefix"; }
+  // Stored with every table file: RocksDB uses a file's prefix filter only when the name is
+  // the same. A change to where the prefix ends must change the name.
+  const char* Name() const override { return "gridcase.CorrelationPrefix.1"; }
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
     return {key.data(), prefix_size(key)};
   }
@@ -922,6 +924,7 @@ std::vector<std::string> RocksStore::correlated(std::string_view workflow, std::
     rocksdb::ReadOptions ro;
     ro.iterate_upper_bound = &corr_upper_slice_;
     ro.prefix_same_as_start = true;  // the family's prefix filters answer a key nobody has
+    ro.background_purge_on_iterator_cleanup = true;  // files it held go on RocksDB's threads
     corr_it_.reset(h_->db->NewIterator(ro, h_->cf[kCorrelation]));
   }
   rocksdb::Iterator* it = corr_it_.get();
@@ -1199,10 +1202,15 @@ void RocksStore::start_writer() {
       if (!writer_job_) return;  // stopping, nothing to write
       lock.unlock();
       if (opts_.before_write) opts_.before_write();
-      // behind_ stays as it is until durable() has seen this job done.
-      put_changes(*behind_batch_, behind_);
-      auto status =
-          std::make_unique<rocksdb::Status>(h_->db->Write(h_->write, behind_batch_.get()));
+      // behind_ stays as it is until durable() has seen this job done. Nothing may escape
+      // this thread (that would end the process): a throw is a failed write.
+      std::unique_ptr<rocksdb::Status> status;
+      try {
+        put_changes(*behind_batch_, behind_);
+        status = std::make_unique<rocksdb::Status>(h_->db->Write(h_->write, behind_batch_.get()));
+      } catch (const std::exception& e) {
+        status = std::make_unique<rocksdb::Status>(rocksdb::Status::Aborted(e.what()));
+      }
       lock.lock();
       writer_status_ = std::move(status);
       writer_job_ = false;
@@ -1264,8 +1272,8 @@ const std::vector<std::string_view>& sorted_keys(const Container& c,
 
 }  // namespace
 
-// Timers, report ids, correlation keys and outboxes: on the writer thread for a batch
-// written behind.
+// Cases, timers, report ids, correlation keys and outboxes: on the writer thread for a
+// batch written behind.
 void RocksStore::put_changes(rocksdb::WriteBatch& b, const Changes& c) {
   const auto& cf = h_->cf;
   std::vector<std::string_view> keys;

@@ -21,6 +21,7 @@
 // then lack what happened without views: events are not stored anywhere else).
 #include <rocksdb/slice.h>
 
+#include <bit>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -88,7 +89,7 @@ struct RocksOptions {
   bool read_only = false;
   // Tests: runs on the writer thread before each write behind (to hold it back).
   std::function<void()> before_write;
-  // Called first on the writer thread ("gc-store"), e.g. to name it and lower its priority.
+  // Called first on the writer thread ("gc-store"), e.g. to name it.
   std::function<void(const char* name)> on_thread_start;
 };
 
@@ -207,7 +208,7 @@ class RocksStore final : public CaseStore {
   struct TimerKeyLess {
     using is_transparent = void;
     bool operator()(std::string_view a, std::string_view b) const {
-      if (a.size() == 16 && b.size() == 16) {
+      if (std::endian::native == std::endian::little && a.size() == 16 && b.size() == 16) {
         uint64_t x[2], y[2];
         std::memcpy(x, a.data(), 16);
         std::memcpy(y, b.data(), 16);

@@ -55,8 +55,8 @@ TEST(ParseAhead, GivesEachRecordsOwnResultInOrderAndParsesEachOnce) {
   }
 }
 
-// The worker thread runs on_start first, once, on itself (serve names it and lowers its
-// priority there); a batch too small for the worker starts no thread.
+// The worker thread runs on_start first, once, on itself (serve names it there); a batch
+// too small for the worker starts no thread.
 TEST(ParseAhead, RunsOnStartOnceOnItsWorkerThread) {
   std::atomic<size_t> calls{0};
   std::atomic<int> started{0};

@@ -2,7 +2,9 @@
 // (reopen, crash before commit, corrupt data).
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -1096,8 +1098,9 @@ TEST_F(RocksStoreTest, HotCasesComeFromTheCache) {
 }
 
 // A store whose correlation family was written before it had a prefix extractor (table
-// files without prefix filters, keys flushed out of the memtable) reads the same: the
-// lookups find every entry, in and out of the new memtable, and no other key's.
+// files with whole-key filters and no prefix filters, as the store wrote them then) reads
+// the same: the lookups find every entry, in and out of the new memtable, and no other
+// key's.
 TEST_F(RocksStoreTest, CorrelationWrittenWithoutThePrefixFiltersReadsTheSame) {
   { auto s = open(); }  // the families exist
   {
@@ -1105,6 +1108,10 @@ TEST_F(RocksStoreTest, CorrelationWrittenWithoutThePrefixFiltersReadsTheSame) {
     for (const char* name : {"default", "cases", "timers", "reports", "correlation", "meta"}) {
       cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
     }
+    rocksdb::BlockBasedTableOptions t;  // the store's filters before: whole keys, 10 bits
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    t.whole_key_filtering = true;
+    cfs[4].options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     rocksdb::DBOptions dbo;
@@ -1142,8 +1149,8 @@ TEST_F(RocksStoreTest, CorrelationWrittenWithoutThePrefixFiltersReadsTheSame) {
   EXPECT_EQ(s->correlated("wf", "g1", "s:a"), (V{"c2", "c5"}));
 }
 
-// The writer thread runs on_thread_start first, on itself, with its name (serve lowers its
-// priority there).
+// The writer thread runs on_thread_start first, on itself, with its name (serve names the
+// thread there).
 TEST_F(RocksStoreTest, TheWriterThreadRunsOnThreadStartOnItself) {
   std::mutex mu;
   std::vector<std::pair<std::string, std::thread::id>> started;

@@ -2,7 +2,6 @@
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
-#include <pthread.h>
 #include <sys/resource.h>
 #include <atomic>
 #include <chrono>
@@ -102,11 +101,6 @@ bool read_config(ServeOptions& opt) {
   return true;
 }
 
-// Names a helper thread, as top -H, perf and gdb show it.
-void name_helper_thread(const char* name) {
-  pthread_setname_np(pthread_self(), name);
-}
-
 void setup_logging(const ServeOptions& opt) {
   spdlog::set_level(spdlog::level::from_str(opt.log_level.empty() ? "info" : opt.log_level));
   if (opt.log_format == "json") {
@@ -162,7 +156,6 @@ int run_serve(ServeOptions opt) {
   fs::create_directories(opt.state_dir, mkdir_error);
   RocksOptions ro;
   ro.sync_on_commit = opt.sync_commit;
-  ro.on_thread_start = name_helper_thread;
   // The read models behind the HTTP API cost writes: kept only when the API runs.
   ro.views = HttpFace::wanted(opt);
   auto store = RocksStore::open((fs::path(opt.state_dir) / "engine").string(), *engine, ro);
@@ -187,7 +180,6 @@ int run_serve(ServeOptions opt) {
     ko.delivery_timeout_ms = opt.delivery_timeout_ms;
     ko.offset_commit_interval_ms = opt.offset_commit_interval_ms;
     ko.group_instance_id = opt.instance_id;
-    ko.on_thread_start = name_helper_thread;
     if (auto r = kafka::ensure_topics(ko); !r.ok()) {
       spdlog::error("Kafka {}: {}", opt.kafka, r.error().message);
       return 2;
@@ -256,7 +248,6 @@ int run_serve(ServeOptions opt) {
   so.max_batch = opt.max_batch;
   so.poll_timeout_ms = opt.poll_timeout_ms;
   so.write_behind = opt.write_behind;
-  so.on_thread_start = name_helper_thread;
   so.case_events_topic = opt.case_events_topic;
   so.dead_letter_topic = opt.dead_letter_topic;
   if (*http) (*http)->observe(so);

@@ -273,33 +273,6 @@ ordered_json to_json(const Value& v) {
 
 }  // namespace
 
-namespace {
-
-// Appends `s` as a JSON string. Input text is valid UTF-8 (checked where it enters), so
-// only quotes, backslashes and control characters need escaping.
-void put_value(std::string& out, const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::String:
-      append_json_string(out, v.as_string());
-      break;
-    case Value::Kind::Int:
-      out += std::to_string(v.as_int());
-      break;
-    case Value::Kind::Timestamp:  // digits, '-', ':', 'T', '.', 'Z': nothing to escape
-      out += '"';
-      append_timestamp(out, v.as_timestamp());
-      out += '"';
-      break;
-    case Value::Kind::Null:
-      out += "null";
-      break;
-    default:
-      out += to_json(v).dump(-1, ' ', false, ordered_json::error_handler_t::replace);
-  }
-}
-
-}  // namespace
-
 std::string case_event_line(const CaseEvent& e) {
   std::string out;
   out.reserve(320);
@@ -309,7 +282,10 @@ std::string case_event_line(const CaseEvent& e) {
 
 namespace {
 
-bool plain(std::string_view s);  // below, with append_json_string
+// Below, with append_json_string. Input text is valid UTF-8 (checked where it enters), so
+// only quotes, backslashes and control characters need escaping.
+bool plain(std::string_view s);                             // needs no escape
+void append_escaped(std::string& out, std::string_view s);  // `s` quoted, with escapes
 
 // A case event line is put together in a buffer on the stack and appended to its string
 // once: its parts are short, and an append to the string for each part cost more than the
@@ -332,14 +308,18 @@ class LineWriter {
     n_ += s.size();
   }
   void str(std::string_view s) {
-    if (s.size() + 2 <= kSize - n_ && plain(s)) {
+    if (!plain(s)) {
+      append_escaped(flushed(), s);
+    } else if (s.size() + 2 <= kSize - n_) {
       buf_[n_++] = '"';
       if (!s.empty()) std::memcpy(buf_ + n_, s.data(), s.size());
       n_ += s.size();
       buf_[n_++] = '"';
-      return;
+    } else {
+      raw("\"");
+      raw(s);
+      raw("\"");
     }
-    append_json_string(flushed(), s);
   }
   template <typename Int>
   void number(Int v) {
@@ -363,8 +343,11 @@ class LineWriter {
         timestamp(v.as_timestamp());
         raw("\"");
         break;
+      case Value::Kind::Null:
+        raw("null");
+        break;
       default:
-        put_value(flushed(), v);
+        flushed() += to_json(v).dump(-1, ' ', false, ordered_json::error_handler_t::replace);
     }
   }
   // The string with everything written so far.
@@ -502,19 +485,8 @@ bool plain(std::string_view s) {
   return !needs_escape8(w);
 }
 
-}  // namespace
-
-void append_json_string(std::string& out, std::string_view s) {
+void append_escaped(std::string& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
-  if (plain(s)) {
-    const size_t at = out.size();
-    out.resize(at + s.size() + 2);
-    char* d = out.data() + at;
-    d[0] = '"';
-    if (!s.empty()) std::memcpy(d + 1, s.data(), s.size());
-    d[s.size() + 1] = '"';
-    return;
-  }
   out.push_back('"');
   size_t run = 0;  // start of the pending run of characters that need no escape
   for (size_t i = 0; i < s.size(); ++i) {
@@ -546,6 +518,21 @@ void append_json_string(std::string& out, std::string_view s) {
   }
   out.append(s.data() + run, s.size() - run);
   out.push_back('"');
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+  if (!plain(s)) {
+    append_escaped(out, s);
+    return;
+  }
+  const size_t at = out.size();
+  out.resize(at + s.size() + 2);
+  char* d = out.data() + at;
+  d[0] = '"';
+  if (!s.empty()) std::memcpy(d + 1, s.data(), s.size());
+  d[s.size() + 1] = '"';
 }
 
 }  // namespace gridcase::json

@@ -1,6 +1,7 @@
 #include "connectors/kafka.hpp"
 
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -676,7 +677,7 @@ struct KafkaSink::Impl {
   }
 
   void produce_loop() {
-    if (opt.on_thread_start) opt.on_thread_start("gc-sink");
+    pthread_setname_np(pthread_self(), "gc-sink");  // as top -H, perf and gdb show it
     std::unique_lock lock(mu);
     for (;;) {
       cv.wait(lock, [this] { return stopping || !jobs.empty(); });

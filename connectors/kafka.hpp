@@ -61,9 +61,6 @@ struct KafkaOptions {
   std::vector<std::string> compacted_topics;
   // Extra librdkafka properties, applied last (they override the settings above).
   std::map<std::string, std::string> properties;
-  // Called first on the sink's producing thread ("gc-sink"), e.g. to name it. (librdkafka's
-  // own threads name themselves.)
-  std::function<void(const char* name)> on_thread_start;
 };
 
 // Creates the input, case-events and dead-letter topics where missing (delete retention,

@@ -29,9 +29,7 @@ class ParseAhead {
   // Batches smaller than this are parsed in the calling thread (no hand-over at all).
   static constexpr size_t kMinParallel = 32;
 
-  // on_start: called first on the worker thread (e.g. to name it).
-  explicit ParseAhead(Parse parse, std::function<void()> on_start = {})
-      : parse_(std::move(parse)), on_start_(std::move(on_start)) {}
+  explicit ParseAhead(Parse parse) : parse_(std::move(parse)) {}
   ~ParseAhead();
   ParseAhead(const ParseAhead&) = delete;
   ParseAhead& operator=(const ParseAhead&) = delete;
@@ -48,7 +46,6 @@ class ParseAhead {
   bool parse_one();  // claims and parses the next unclaimed record; false: none left
 
   Parse parse_;
-  std::function<void()> on_start_;
   const std::vector<SourceRecord>* records_ = nullptr;
   std::vector<std::optional<Result<InputEvent>>> out_;
   std::unique_ptr<std::atomic<bool>[]> ready_;

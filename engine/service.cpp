@@ -110,9 +110,7 @@ Service::Service(const Engine& engine, CaseStore& store, EventSource& source, Me
       clock_(clock),
       codecs_(std::move(codecs)),
       options_(std::move(options)),
-      parse_ahead_(codecs_.parse, [this] {
-        if (options_.on_thread_start) options_.on_thread_start("gc-parse");
-      }) {}
+      parse_ahead_(codecs_.parse) {}
 
 Service::~Service() {
   for (size_t i = 0; i < inflight_.size(); ++i) (void)sink_.finish_publish();

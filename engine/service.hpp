@@ -59,9 +59,6 @@ struct ServiceOptions {
   // (not for idle polls), before its messages are published. Keep it short: the next batch waits
   // for it.
   std::function<void(const BatchOutcome&)> on_batch;
-  // Called first on each thread the service starts (the parse-ahead worker, "gc-parse"),
-  // e.g. to name it.
-  std::function<void(const char* name)> on_thread_start;
 };
 
 // The edges the service needs but the core must not know: JSON in and out.

@@ -89,8 +89,6 @@ struct RocksOptions {
   bool read_only = false;
   // Tests: runs on the writer thread before each write behind (to hold it back).
   std::function<void()> before_write;
-  // Called first on the writer thread ("gc-store"), e.g. to name it.
-  std::function<void(const char* name)> on_thread_start;
 };
 
 // Counters for benchmarks and diagnostics; they never affect behaviour.
@@ -275,6 +273,7 @@ class RocksStore final : public CaseStore {
   bool writer_stop_ = false;  // guarded by writer_mu_
   std::unique_ptr<rocksdb::Status> writer_status_;  // guarded by writer_mu_: the last write's
   const std::pair<std::string, std::string>* db_timer_head();
+  void drop_iterators();  // timer_it_ and corr_it_: the committed state changed or goes
 
   const Engine& engine_;
   RocksOptions opts_;
@@ -306,7 +305,7 @@ class RocksStore final : public CaseStore {
   bool timer_it_on_head_ = false;
   bool timer_it_parked_ = false;  // on the first live key after a head of the batch behind
   // correlated()'s iterator over the committed state, and its upper bound (set before each
-  // Seek); dropped with timer_it_ whenever the committed state changes.
+  // Seek); dropped with timer_it_ whenever the committed state changes (drop_iterators).
   std::unique_ptr<rocksdb::Iterator> corr_it_;
   std::string corr_upper_;
   rocksdb::Slice corr_upper_slice_;
